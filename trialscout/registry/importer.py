@@ -1,0 +1,124 @@
+"""Turn source items into stored trials, batch by batch, reporting every rejected record.
+
+One bad record never stops a batch: it is reported with its file, line, NCT id and reason,
+and the good records around it are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from trialscout.registry.api_v2 import trial_from_api_v2
+from trialscout.registry.errors import RecordError
+from trialscout.registry.legacy_xml import parse_legacy_xml
+from trialscout.registry.sources import SourceItem
+from trialscout.store.trials import BatchOutcome, ParsedRecord, write_batch
+
+WriteHook = Callable[[Any, list[str]], None]
+
+
+@dataclass
+class Rejection:
+    location: str
+    line: int | None
+    nct_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.location}:{self.line}" if self.line is not None else self.location
+        return f"{where} [{self.nct_id or 'no NCT id'}] {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return self.imported + self.updated + self.unchanged + self.stale
+
+    def add(self, outcome: BatchOutcome) -> None:
+        self.imported += len(outcome.inserted)
+        self.updated += len(outcome.updated)
+        self.unchanged += len(outcome.unchanged)
+        self.stale += len(outcome.stale)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported, "updated": self.updated, "unchanged": self.unchanged,
+            "stale": self.stale, "rejected": len(self.rejected),
+            "rejections": [{"location": r.location, "line": r.line, "nct_id": r.nct_id,
+                            "reason": r.reason} for r in self.rejected],
+        }
+
+
+def content_hash(study: Any) -> str:
+    return hashlib.sha256(orjson.dumps(study, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def parse_item(item: SourceItem) -> ParsedRecord:
+    """Normalize one source item, or raise RecordError."""
+    if item.error is not None:
+        raise item.error
+    if item.kind == "legacy_xml":
+        study = parse_legacy_xml(item.payload)
+        fmt = "legacy_xml"
+    else:
+        study = item.payload
+        fmt = "api_v2"
+    trial = trial_from_api_v2(study)
+    return ParsedRecord(trial=trial, raw=item.raw, content_hash=content_hash(study),
+                        source_format=fmt, source=item.where)
+
+
+def _batches(items: Iterable[SourceItem], size: int, report: ImportReport,
+             on_item: Callable[[], None] | None) -> Iterator[list[ParsedRecord]]:
+    batch: list[ParsedRecord] = []
+    for item in items:
+        if on_item:
+            on_item()
+        try:
+            batch.append(parse_item(item))
+        except RecordError as exc:
+            report.rejected.append(Rejection(item.location, item.line, exc.nct_id, exc.reason))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not abort the batch
+            report.rejected.append(Rejection(item.location, item.line, None,
+                                             f"unexpected error: {type(exc).__name__}: {exc}"))
+            continue
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_items(
+    engine: Engine,
+    items: Iterable[SourceItem],
+    *,
+    batch_size: int = 500,
+    hooks: Iterable[WriteHook] = (),
+    on_item: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Store every good record; each batch commits on its own, with its write hooks."""
+    report = ImportReport()
+    hook_list = list(hooks)
+    for batch in _batches(items, batch_size, report, on_item):
+        with engine.begin() as conn:
+            outcome = write_batch(conn, batch)
+            if outcome.changed:
+                for hook in hook_list:
+                    hook(conn, outcome.changed)
+        report.add(outcome)
+    return report

@@ -1,0 +1,154 @@
+"""Every setting TrialScout reads, kept as one table of name, default and help.
+
+Settings are data so that the environment (``TRIALSCOUT_<NAME>``), the command line and
+the documentation all come from the same place. Nothing here is instantiated at import
+time: callers build a :class:`Settings` with :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TRIALSCOUT_"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {text!r}")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory, created on first use."""
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('trialscout')) / 'trialscout.db'}"
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("database_url", None,
+                "SQLAlchemy URL of the trial store. Default: a SQLite file in the user's data "
+                "directory. PostgreSQL: postgresql+psycopg://user@host/db."),
+    SettingSpec("ctgov_base_url", "https://clinicaltrials.gov/api/v2",
+                "Base URL of the ClinicalTrials.gov API v2 used by `trialscout sync`."),
+    SettingSpec("sync_page_size", 1000, "Studies per API page during sync (1-1000).",
+                _positive_int),
+    SettingSpec("sync_timeout", 30.0, "Seconds before one API request times out.",
+                _positive_float),
+    SettingSpec("sync_max_retries", 6,
+                "Attempts per page on 429, 5xx, timeouts and dropped connections.",
+                _positive_int),
+    SettingSpec("sync_backoff_base", 1.0,
+                "First retry delay in seconds; it doubles per attempt, with full jitter.",
+                _positive_float),
+    SettingSpec("sync_backoff_max", 60.0, "Longest delay between two retries, in seconds.",
+                _positive_float),
+    SettingSpec("import_batch_size", 500,
+                "Records written per transaction during import and sync.", _positive_int),
+    SettingSpec("host", "127.0.0.1", "Address `trialscout serve` listens on."),
+    SettingSpec("port", 8000, "Port `trialscout serve` listens on.", _positive_int),
+    SettingSpec("secret_key", None,
+                "Key that signs session cookies and CSRF tokens. Default: a random key per "
+                "process, so sessions end on restart."),
+    SettingSpec("max_request_bytes", 1_000_000, "Largest request body the web app accepts.",
+                _positive_int),
+    SettingSpec("log_level", "INFO", "Python logging level for the CLI and the server."),
+)
+
+_SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for one app. Build with :func:`load_settings`."""
+
+    database_url: str = field(default_factory=default_database_url)
+    ctgov_base_url: str = "https://clinicaltrials.gov/api/v2"
+    sync_page_size: int = 1000
+    sync_timeout: float = 30.0
+    sync_max_retries: int = 6
+    sync_backoff_base: float = 1.0
+    sync_backoff_max: float = 60.0
+    import_batch_size: int = 500
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = None
+    max_request_bytes: int = 1_000_000
+    log_level: str = "INFO"
+
+
+class SettingsError(ValueError):
+    """A setting was given a value it cannot take."""
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings: explicit overrides win over the environment, which wins over defaults.
+
+    ``None`` in ``overrides`` means "not given" so that CLI options left unset fall through.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        raw = env.get(ENV_PREFIX + spec.name.upper())
+        if raw is not None and raw != "":
+            try:
+                values[spec.name] = spec.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{ENV_PREFIX}{spec.name.upper()}: {exc}") from exc
+    for name, value in (overrides or {}).items():
+        if name not in _SPECS:
+            raise SettingsError(f"unknown setting {name!r}")
+        if value is None:
+            continue
+        if isinstance(value, str) and _SPECS[name].parse is not str:
+            try:
+                value = _SPECS[name].parse(value)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from exc
+        values[name] = value
+    if values.get("sync_page_size", 1) > 1000:
+        raise SettingsError("sync_page_size: the API allows at most 1000")
+    return Settings(**values)
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """Rows of (name, environment variable, default, help) for docs and `trialscout settings`."""
+    defaults = {f.name: f for f in fields(Settings)}
+    rows = []
+    for spec in SETTINGS:
+        assert spec.name in defaults, spec.name
+        default = "(user data dir SQLite file)" if spec.name == "database_url" else spec.default
+        rows.append((spec.name, ENV_PREFIX + spec.name.upper(), str(default), spec.help))
+    return rows
