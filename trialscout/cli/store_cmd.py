@@ -63,11 +63,20 @@ def stats_command(ctx: typer.Context) -> None:
 
 
 @cli.command("settings")
-def settings_command() -> None:
+def settings_command(
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print a Markdown table (as in the README).")] = False,
+) -> None:
     """List every setting with its environment variable, default and meaning."""
+    if markdown:
+        print("| setting | environment variable | default | meaning |")
+        print("|---|---|---|---|")
+        for name, env, default, text in settings_table():
+            print(f"| `{name}` | `{env}` | `{default}` | {text} |")
+        return
     table = Table("setting", "environment", "default", "help", show_lines=False)
     for row in settings_table():
-        table.add_row(*row)
+        table.add_row(*row, overflow="fold")
     console.print(table)
 
 

@@ -90,6 +90,7 @@ class _Reader:
 
     def date(self, parent: Mapping[str, Any], key: str, path: str) -> tuple[str | None, str | None]:
         holder = parent.get(key)
+        raw: str | None
         if holder is None:
             return None, None
         if isinstance(holder, str):

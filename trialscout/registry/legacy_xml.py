@@ -6,6 +6,7 @@ normalizer. Parsing never resolves entities or touches the network.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -14,6 +15,12 @@ from lxml import etree
 from trialscout.registry.enums import legacy_phases, legacy_token
 from trialscout.registry.errors import RecordError
 
+_TOKENS = {
+    "PARALLEL_ASSIGNMENT": "PARALLEL", "SINGLE_GROUP_ASSIGNMENT": "SINGLE_GROUP",
+    "CROSSOVER_ASSIGNMENT": "CROSSOVER", "FACTORIAL_ASSIGNMENT": "FACTORIAL",
+    "SEQUENTIAL_ASSIGNMENT": "SEQUENTIAL", "ANTICIPATED": "ESTIMATED", "U.S._FED": "FED",
+    "NO_MASKING": "NONE", "OPEN_LABEL": "NONE",
+}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                           remove_comments=True)
 
@@ -33,6 +40,22 @@ def _text(node: etree._Element | None, path: str) -> str | None:
     return raw.strip() or None
 
 
+def _prose(node: etree._Element | None, path: str) -> str | None:
+    """Descriptive text: paragraphs kept, the XML's hard line wraps undone."""
+    text = _text(node, path)
+    if text is None:
+        return None
+    paragraphs = re.split(r"\n\s*\n", text)
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def _token(text: str | None) -> str | None:
+    if not text:
+        return None
+    token = legacy_token(text)
+    return _TOKENS.get(token, token)
+
+
 def _all(node: etree._Element, path: str) -> list[str]:
     return [t.text.strip() for t in node.findall(path) if t.text and t.text.strip()]
 
@@ -43,7 +66,7 @@ def _date(node: etree._Element, path: str) -> dict[str, str] | None:
         return None
     out = {"date": found.text.strip()}
     if found.get("type"):
-        out["type"] = legacy_token(found.get("type", ""))
+        out["type"] = _token(found.get("type"))
     return out
 
 
@@ -98,9 +121,9 @@ def legacy_to_api_v2(root: etree._Element) -> dict[str, Any]:
     lead = root.find("sponsors/lead_sponsor")
     if lead is not None:
         sponsors["leadSponsor"] = {"name": _text(lead, "agency"),
-                                   "class": _text(lead, "agency_class")}
+                                   "class": _token(_text(lead, "agency_class"))}
     sponsors["collaborators"] = [
-        {"name": _text(c, "agency"), "class": _text(c, "agency_class")}
+        {"name": _text(c, "agency"), "class": _token(_text(c, "agency_class"))}
         for c in root.findall("sponsors/collaborator")
     ]
     party = root.find("responsible_party")
@@ -117,13 +140,12 @@ def legacy_to_api_v2(root: etree._Element) -> dict[str, Any]:
     if design_node is not None:
         masking = _text(design_node, "masking") or ""
         design_info = {
-            "allocation": legacy_token(_text(design_node, "allocation") or "") or None,
-            "interventionModel": legacy_token(_text(design_node, "intervention_model") or "")
-            or None,
-            "primaryPurpose": legacy_token(_text(design_node, "primary_purpose") or "") or None,
+            "allocation": _token(_text(design_node, "allocation")),
+            "interventionModel": _token(_text(design_node, "intervention_model")),
+            "primaryPurpose": _token(_text(design_node, "primary_purpose")),
             "observationalModel": _text(design_node, "observational_model"),
             "timePerspective": _text(design_node, "time_perspective"),
-            "maskingInfo": {"masking": legacy_token(masking.split("(")[0]) or None},
+            "maskingInfo": {"masking": _token(masking.split("(")[0].strip())},
         }
     design: dict[str, Any] = {"designInfo": design_info}
     if _text(root, "study_type"):
@@ -138,7 +160,7 @@ def legacy_to_api_v2(root: etree._Element) -> dict[str, Any]:
         except ValueError:
             count = enrollment.text.strip()
         design["enrollmentInfo"] = {"count": count,
-                                    "type": legacy_token(enrollment.get("type", "")) or None}
+                                    "type": _token(enrollment.get("type"))}
 
     elig = root.find("eligibility")
     eligibility: dict[str, Any] = {}
@@ -173,8 +195,8 @@ def legacy_to_api_v2(root: etree._Element) -> dict[str, Any]:
             "identificationModule": ident,
             "statusModule": status,
             "sponsorCollaboratorsModule": sponsors,
-            "descriptionModule": {"briefSummary": _text(root, "brief_summary"),
-                                  "detailedDescription": _text(root, "detailed_description")},
+            "descriptionModule": {"briefSummary": _prose(root, "brief_summary"),
+                                  "detailedDescription": _prose(root, "detailed_description")},
             "conditionsModule": {"conditions": _all(root, "condition"),
                                  "keywords": _all(root, "keyword")},
             "designModule": design,

@@ -131,10 +131,10 @@ def iter_path(path: Path) -> Iterator[SourceItem]:
             yield from iter_zip(path)
         elif name.endswith((".jsonl.gz", ".ndjson.gz")):
             with gzip.open(path, "rb") as stream:
-                yield from iter_json_lines(stream, location)  # type: ignore[arg-type]
+                yield from iter_json_lines(stream, location)
         elif name.endswith((".jsonl", ".ndjson")):
             with path.open("rb") as stream:
-                yield from iter_json_lines(stream, location)  # type: ignore[arg-type]
+                yield from iter_json_lines(stream, location)
         elif name.endswith(".json"):
             yield from iter_json_document(path.read_bytes(), location)
         elif name.endswith(".xml"):

@@ -1,0 +1,61 @@
+"""The layering rule: the core never imports the shells or their frameworks."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "trialscout"
+SHELLS = ("cli", "web")
+FORBIDDEN = ("typer", "rich", "fastapi", "starlette", "uvicorn", "jinja2", "click",
+             "trialscout.cli", "trialscout.web")
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_never_imports_cli_web_or_their_frameworks() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in SHELLS:
+            continue
+        for name in _imports(path):
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
+                offenders.append(f"{relative}: {name}")
+    assert not offenders, offenders
+
+
+IMPORT_EVERYTHING = """
+import importlib, pkgutil, sqlalchemy
+from sqlalchemy.engine import Engine
+def refuse(*a, **k):
+    raise SystemExit("create_engine called at import time")
+sqlalchemy.create_engine = refuse
+import trialscout
+from trialscout.settings import Settings
+for info in pkgutil.walk_packages(trialscout.__path__, "trialscout."):
+    if ".migrations" in info.name:
+        continue
+    module = importlib.import_module(info.name)
+    for name, value in vars(module).items():
+        if isinstance(value, (Settings, Engine)):
+            raise SystemExit(f"{info.name}.{name} is built at import time")
+print("clean")
+"""
+
+
+def test_importing_any_module_builds_no_engine_or_settings() -> None:
+    out = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert out.stdout.strip().endswith("clean")

@@ -1,0 +1,1 @@
+"""Trial search: full-text relevance, filters, facets, distance and browsing by condition."""
