@@ -1,4 +1,4 @@
-"""Property tests at the import boundary: any input gives a Trial or a RecordError, never a crash."""
+"""Property tests at the import boundary: any input gives a Trial or a RecordError."""
 
 from __future__ import annotations
 
