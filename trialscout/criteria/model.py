@@ -1,0 +1,155 @@
+"""What a parsed eligibility text is: items, their typed constraints and their questions.
+
+Every offset is a character offset into the original criteria text (``text[start:end]``),
+so the web page can highlight evidence and the matcher can quote it. Constraints keep the
+span of their own evidence, which always lies inside their item's span.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Section = Literal["inclusion", "exclusion"]
+Polarity = Literal["required", "must_not"]
+Comparator = Literal["lt", "le", "gt", "ge", "eq", "between"]
+Answer = Literal["yes", "no"]
+ConstraintKind = Literal[
+    "age", "sex", "pregnancy", "lactation", "menopause", "condition", "measurement",
+    "medication", "procedure", "disease_duration", "performance_status", "allergy",
+    "consent", "administrative", "investigator", "other",
+]
+UNANSWERABLE_KINDS: frozenset[str] = frozenset({"consent", "administrative", "investigator"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Span(_Model):
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Concept(_Model):
+    """A named thing a constraint is about, normalized through the shared vocabulary."""
+
+    id: str
+    name: str
+    kind: str
+    text: str
+    span: Span
+
+
+class Quantity(_Model):
+    """A comparison against a number: as written and, where known, in the analyte's unit."""
+
+    comparator: Comparator
+    value: float
+    value_high: float | None = None
+    unit: str | None = None
+    normalized_value: float | None = None
+    normalized_value_high: float | None = None
+    normalized_unit: str | None = None
+
+
+class TimeWindow(_Model):
+    """When an exposure or event counts.
+
+    ``within``: in the last ``amount`` units; ``before``: at least that long ago;
+    ``duration``: has lasted ``comparator`` that long; ``current``: ongoing now;
+    ``ever``: at any time in the past.
+    """
+
+    relation: Literal["within", "before", "duration", "current", "ever"]
+    amount: float | None = None
+    unit: Literal["hour", "day", "week", "month", "year"] | None = None
+    days: float | None = None
+    comparator: Comparator | None = None
+    span: Span | None = None
+
+
+class Question(_Model):
+    """A plain-language question a patient can answer, and the answer that satisfies it.
+
+    ``key`` is normalized so that the same question asked by different trials (or by
+    different phrasings) shares it; an answer stored under a key serves every trial.
+    """
+
+    key: str
+    text: str
+    meets: Answer
+    answerable: bool
+
+
+class Constraint(_Model):
+    kind: ConstraintKind
+    polarity: Polarity
+    negated: bool = False
+    exception: bool = False
+    concept: Concept | None = None
+    any_of: list[Concept] = Field(default_factory=list)
+    quantity: Quantity | None = None
+    qualitative: str | None = None
+    window: TimeWindow | None = None
+    value: str | None = None
+    text: str
+    span: Span
+    question: Question | None = None
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind not in UNANSWERABLE_KINDS
+
+
+class Heading(_Model):
+    text: str
+    span: Span
+    section: Section | None = None
+
+
+class Item(_Model):
+    index: int
+    section: Section
+    section_explicit: bool
+    heading: str | None = None
+    text: str
+    span: Span
+    marker: str | None = None
+    marker_span: Span | None = None
+    depth: int = 0
+    parent: int | None = None
+    kind: ConstraintKind
+    constraints: list[Constraint]
+    question: Question
+
+
+class ParsedCriteria(_Model):
+    parser_version: str
+    items: list[Item] = Field(default_factory=list)
+    headings: list[Heading] = Field(default_factory=list)
+
+    @property
+    def inclusion(self) -> list[Item]:
+        return [item for item in self.items if item.section == "inclusion"]
+
+    @property
+    def exclusion(self) -> list[Item]:
+        return [item for item in self.items if item.section == "exclusion"]
+
+    @property
+    def other_share(self) -> float:
+        if not self.items:
+            return 0.0
+        return sum(item.kind == "other" for item in self.items) / len(self.items)
+
+    def questions(self) -> list[Question]:
+        """Each distinct question once, in item order."""
+        seen: set[str] = set()
+        out = []
+        for item in self.items:
+            if item.question.key not in seen:
+                seen.add(item.question.key)
+                out.append(item.question)
+        return out

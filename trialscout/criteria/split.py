@@ -1,0 +1,383 @@
+"""Splitting an eligibility text into inclusion and exclusion items with exact spans.
+
+Real records use every layout there is: markdown bullets from API v2, indented legacy XML
+with wrapped lines, numbered and lettered lists, nested sub-items, headings in many
+spellings (or none, or exclusion first), and whole criteria written as one paragraph.
+The splitter walks the text line by line and never drops a line: a line is a section
+heading, a sub-heading, a new item, or the continuation of the item before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from trialscout.criteria import rules
+
+MAX_DEPTH = 6
+
+_LINE = re.compile(r"[^\r\n]*")
+_BULLET_CHARS = "-*+•●○◦▪▫■□▸►‣⁃∙·➢➤→✓✔"
+_MARKER = re.compile(
+    r"(?P<bullet>(?:[" + re.escape(_BULLET_CHARS) + r"]|o(?=\s))(?:\s*[•●○◦▪·*])?)(?![-*=_])\s*"
+    r"|(?P<dotted>\d{1,2}(?:\.\d{1,2})+)\.?\)?\s+"
+    r"|\(?(?P<num>\d{1,3})(?:[.)]|\s?-\s)(?!\d)\s*"
+    r"|\((?P<pnum>\d{1,3})\)\s*"
+    r"|\(?(?P<roman>(?:i{1,3}|iv|vi{0,3}|ix|x))[.)]\s+"
+    r"|\(?(?P<alpha>[a-zA-Z])[.)](?![a-zA-Z]\.)\s+"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z0-9])")
+_ABBREV_END = re.compile(
+    r"(?:\b(?:e\.g|i\.e|vs|approx|etc|Dr|Drs|Mr|Mrs|Ms|St|No|Fig|incl|al|resp|min|max|ca|cf|Inc|Ltd|Jr|Sr|Prof|"
+    r"mg|ml|dl|U\.S|u\.s|Ph|ref)\.|\b[A-Z]\.|\d\.)$")
+_CONNECTOR_END = re.compile(
+    r"(?:\b(?:and|or|of|with|the|to|in|for|than|a|an|by|from|on|at|as|who|which|that|including|"
+    r"than|if|but|nor|per|via|without|within|between|after|before|least|any|such)|[,(/&+-])\s*$",
+    re.IGNORECASE)
+_DECORATION = re.compile(r"^[\s\-=_*~.#|+•:]*$")
+
+
+@dataclass
+class RawItem:
+    section: str
+    section_explicit: bool
+    heading: str | None
+    start: int
+    end: int
+    depth: int = 0
+    parent: int | None = None
+    marker: str | None = None
+    marker_start: int | None = None
+    marker_end: int | None = None
+    paragraph: bool = False
+    first_indent: int = 0
+
+
+@dataclass
+class RawHeading:
+    text: str
+    start: int
+    end: int
+    section: str | None
+
+
+@dataclass
+class Split:
+    items: list[RawItem] = field(default_factory=list)
+    headings: list[RawHeading] = field(default_factory=list)
+
+
+@dataclass
+class _Patterns:
+    section_line: re.Pattern[str]
+    inline_heading: re.Pattern[str]
+    subheadings: frozenset[str]
+    inclusion: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> _Patterns:
+    spec = rules.sections()
+    terms = spec.inclusion + spec.exclusion
+    term_re = rules.phrase_regex(terms)
+    prefix_re = rules.phrase_regex(spec.prefixes)
+    heading = (
+        r"(?P<lead>[\s#*_>|\[\]\-•]*+)"
+        r"(?P<head>(?:" + prefix_re + r"\s+){0,2}(?P<term>" + term_re + r")"
+        r"(?:\s+(?:criteria|criterion|criterias))?"
+        r"(?:\s*\([^()\n]{0,80}\))?"
+        r"(?:\s+(?:for|in|of)\s+[^:\n]{1,60}?)?"
+        r"(?:\s*-\s*[^:\n]{1,40}?)?)"
+        r"(?P<trail>[\s*_]*+(?::|：|\.|-)?[\s*_]*+)"
+    )
+    section_line = re.compile(heading, re.IGNORECASE)
+    inline = re.compile(
+        r"(?<=[.;:!?)\]])\s+(?P<head>(?:" + prefix_re + r"\s+){0,2}(?P<term>" + term_re + r")"
+        r"(?:\s+(?:criteria|criterion))?(?:\s*\([^()\n]{0,60}\))?)\s*:", re.IGNORECASE)
+    lower_inc = frozenset(t.casefold() for t in spec.inclusion)
+    return _Patterns(section_line, inline, frozenset(s.casefold() for s in spec.subheadings),
+                     lower_inc)
+
+
+def _section_of(term: str) -> str:
+    return "inclusion" if term.casefold() in _patterns().inclusion else "exclusion"
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, with inline section headings starting lines of their own."""
+    out: list[tuple[int, int]] = []
+    inline = _patterns().inline_heading
+    for match in _LINE.finditer(text):
+        a, b = match.span()
+        if a == b and out and out[-1][1] == a:
+            continue
+        cuts = [m.start("head") for m in inline.finditer(text, a, b)] if b - a > 20 else []
+        starts = [a, *cuts]
+        for i, s in enumerate(starts):
+            out.append((s, starts[i + 1] if i + 1 < len(starts) else b))
+    return out
+
+
+def _indent(text: str, a: int, b: int) -> int:
+    n = 0
+    for ch in text[a:b]:
+        if ch == " ":
+            n += 1
+        elif ch == "\t":
+            n += 4
+        else:
+            break
+    return n
+
+
+def _match_heading(text: str, a: int, b: int) -> tuple[str, int, int, int] | None:
+    """A section heading at line start: (section, heading_start, heading_end, rest_start)."""
+    match = _patterns().section_line.match(text, a, b)
+    if match is None:
+        return None
+    rest = match.end()
+    trail = match.group("trail")
+    has_colon = ":" in trail or "：" in trail
+    remainder = text[rest:b].strip()
+    if not has_colon and remainder:
+        return None
+    if not has_colon and not remainder:
+        head = match.group("head")
+        if len(head.split()) > 8:
+            return None
+    if has_colon and remainder and len(match.group("head")) > 90:
+        return None
+    head_start = match.start("head")
+    head_end = match.end("trail") if has_colon else match.end("head")
+    while head_end > head_start and text[head_end - 1].isspace():
+        head_end -= 1
+    return _section_of(match.group("term")), head_start, head_end, rest
+
+
+def _is_subheading(content: str) -> bool:
+    stripped = content.strip().strip("*_#").strip()
+    if not stripped.endswith(":") or len(stripped) < 3:
+        return False
+    body = stripped[:-1].strip().strip("*_").strip()
+    if not body or len(body) > 80:
+        return False
+    if body.casefold() in _patterns().subheadings:
+        return True
+    letters = [c for c in body if c.isalpha()]
+    return (len(letters) >= 4 and all(c.isupper() for c in letters)
+            and len(body.split()) <= 8 and not any(c.isdigit() for c in body))
+
+
+def _marker_type(match: re.Match[str]) -> str:
+    if match.group("bullet"):
+        return "bullet:" + match.group("bullet")[0]
+    if match.group("dotted"):
+        return "dotted:" + str(match.group("dotted").count("."))
+    if match.group("num"):
+        closing = match.group(0).strip()[-1:]
+        return "num" + ("(" if match.group(0).startswith("(") else closing)
+    if match.group("pnum"):
+        return "pnum"
+    if match.group("roman"):
+        return "roman"
+    alpha = match.group("alpha")
+    return "alpha_upper" if alpha.isupper() else "alpha_lower"
+
+
+def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans of a paragraph, never splitting inside parentheses or abbreviations."""
+    pieces: list[tuple[int, int]] = []
+    cursor = start
+    depth = 0
+    last_checked = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        for ch in text[last_checked:match.start()]:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth = max(0, depth - 1)
+        last_checked = match.start()
+        if depth:
+            continue
+        before = text[max(cursor, match.start() - 12):match.start()]
+        if _ABBREV_END.search(before):
+            continue
+        if match.start() - cursor < 6:
+            continue
+        pieces.append((cursor, match.start()))
+        cursor = match.end()
+    pieces.append((cursor, end))
+    return [(a, b) for a, b in pieces if b > a]
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def split_items(text: str) -> Split:
+    """Split ``text`` into items and headings; every word of it lands in one of them."""
+    out = Split()
+    section = "inclusion"
+    explicit = False
+    heading: str | None = None
+    stack: list[tuple[int, str, int]] = []
+    current: RawItem | None = None
+    after_blank = True
+
+    def close() -> None:
+        nonlocal current
+        current = None
+
+    def start_item(a: int, b: int, depth: int, parent: int | None, marker: str | None,
+                   mstart: int | None, mend: int | None, indent: int, paragraph: bool) -> None:
+        nonlocal current
+        a, b = _trim(text, a, b)
+        current = RawItem(section, explicit, heading, a, b, depth, parent, marker, mstart, mend,
+                          paragraph, indent)
+        out.items.append(current)
+
+    for a, b in _lines(text):
+        line = text[a:b]
+        if not line.strip():
+            after_blank = True
+            continue
+        indent = _indent(text, a, b)
+        content_start = a + (len(line) - len(line.lstrip()))
+        found = _match_heading(text, content_start, b)
+        if found is not None:
+            section, h_start, h_end, rest = found
+            explicit = True
+            heading = None
+            out.headings.append(RawHeading(text[h_start:h_end], h_start, h_end, section))
+            stack.clear()
+            close()
+            after_blank = True
+            if not text[rest:b].strip():
+                continue
+            content_start = rest
+            while content_start < b and text[content_start].isspace():
+                content_start += 1
+            after_blank = True
+        if _DECORATION.match(text[content_start:b]):
+            if current is not None and not after_blank:
+                current.end = max(current.end, _trim(text, content_start, b)[1])
+            else:
+                out.headings.append(RawHeading(text[content_start:b].strip(),
+                                               *_trim(text, content_start, b), None))
+            continue
+        marker = _MARKER.match(text, content_start, b)
+        if marker is not None and marker.end() >= b:
+            marker = None
+        body_start = marker.end() if marker else content_start
+        if _is_subheading(text[body_start:b]):
+            h_start, h_end = _trim(text, body_start, b)
+            heading = text[h_start:h_end].strip("*_#: ").strip() or None
+            out.headings.append(RawHeading(text[h_start:h_end], h_start, h_end, None))
+            if marker is not None:
+                out.headings.append(RawHeading(marker.group(0).strip(),
+                                               *_trim(text, marker.start(), marker.end()), None))
+            stack.clear()
+            close()
+            after_blank = True
+            continue
+        if marker is not None:
+            mtype = _marker_type(marker)
+            if mtype.startswith("dotted:"):
+                level = int(mtype.split(":")[1])
+                while stack and (len(stack) > level or (stack[-1][1].startswith("dotted")
+                                 and int(stack[-1][1].split(":")[1]) >= level)):
+                    stack.pop()
+            else:
+                while stack:
+                    top_indent, _top_type, top_item = stack[-1]
+                    if indent < top_indent:
+                        stack.pop()
+                        continue
+                    if indent == top_indent:
+                        same = [i for i, (ind, typ, _) in enumerate(stack)
+                                if ind == indent and typ == mtype]
+                        if same:
+                            del stack[same[-1]:]
+                        elif out.items[top_item].end > 0 and \
+                                text[out.items[top_item].start:out.items[top_item].end] \
+                                .rstrip().endswith(":"):
+                            pass
+                        else:
+                            stack.pop()
+                    break
+            depth = min(len(stack), MAX_DEPTH)
+            parent = stack[-1][2] if stack else None
+            mstart, mend = _trim(text, marker.start(), marker.end())
+            start_item(body_start, b, depth, parent, mtype, mstart, mend, indent, False)
+            stack.append((indent, mtype, len(out.items) - 1))
+            after_blank = False
+            continue
+        if current is not None and _continues(text, current, content_start, b, indent,
+                                              after_blank):
+            current.end = _trim(text, content_start, b)[1]
+            after_blank = False
+            continue
+        if current is not None and current.marker is None:
+            stack.clear()
+        start_item(content_start, b, 0, None, None, None, None, indent, True)
+        stack.clear()
+        after_blank = False
+    _split_paragraphs(text, out)
+    _reindex_parents(out)
+    return out
+
+
+def _continues(text: str, item: RawItem, a: int, b: int, indent: int, after_blank: bool) -> bool:
+    """Whether an unmarked line continues ``item`` rather than starting a new one."""
+    if after_blank:
+        return item.marker is not None and indent > item.first_indent + 1 and indent > 0
+    if item.marker is not None:
+        return True
+    previous = text[item.start:item.end].rstrip()
+    if previous.endswith((".", ";", "?", "!")):
+        return False
+    first = text[a:b].lstrip()[:1]
+    if previous.endswith(":"):
+        return False
+    if _CONNECTOR_END.search(previous):
+        return True
+    if first.islower():
+        return True
+    return indent > item.first_indent
+
+
+def _split_paragraphs(text: str, out: Split) -> None:
+    """Unmarked paragraphs of several sentences become one item per sentence."""
+    items: list[RawItem] = []
+    for item in out.items:
+        if not item.paragraph or item.end - item.start < 20:
+            items.append(item)
+            continue
+        pieces = _split_sentences(text, item.start, item.end)
+        if len(pieces) == 1:
+            items.append(item)
+            continue
+        for a, b in pieces:
+            a, b = _trim(text, a, b)
+            items.append(RawItem(item.section, item.section_explicit, item.heading, a, b,
+                                 item.depth, None, None, None, None, True, item.first_indent))
+    if len(items) != len(out.items):
+        new_position = {id(item): index for index, item in enumerate(items)}
+        remap = {old_index: new_position[id(old)] for old_index, old in enumerate(out.items)
+                 if id(old) in new_position}
+        for item in items:
+            if item.parent is not None:
+                item.parent = remap.get(item.parent)
+        out.items = items
+
+
+def _reindex_parents(out: Split) -> None:
+    for index, item in enumerate(out.items):
+        if item.parent is not None and not 0 <= item.parent < index:
+            item.parent = None
+            item.depth = 0

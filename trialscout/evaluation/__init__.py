@@ -1,0 +1,1 @@
+"""Evaluations of TrialScout on benchmark data (TREC, SIGIR, annotated criteria)."""
