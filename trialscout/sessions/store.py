@@ -1,0 +1,167 @@
+"""Read and write a visitor's session: answers by question key, and their profile.
+
+Every method takes the raw session token and hashes it here, so callers never handle the
+stored key. A session row is created on the first write only: browsing never writes.
+Sessions unused for longer than ``max_age`` are treated as gone and purged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from trialscout.sessions.models import ANSWERS, Answer, Profile
+from trialscout.sessions.tables import SessionAnswerRow, WebSessionRow
+from trialscout.sessions.tokens import hash_session_token
+
+LONG_KEY = 200
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def stored_key(key: str) -> str:
+    """Question keys longer than the column are stored by their SHA-256."""
+    if len(key) <= LONG_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class SessionStore:
+    def __init__(self, engine: Engine, max_age: timedelta = timedelta(days=30)) -> None:
+        self.engine = engine
+        self.max_age = max_age
+
+    def _live_hash(self, conn: Connection, token: str | None) -> str | None:
+        if not token:
+            return None
+        id_hash = hash_session_token(token)
+        last_seen = conn.execute(select(WebSessionRow.last_seen)
+                                 .where(WebSessionRow.id_hash == id_hash)).scalar_one_or_none()
+        if last_seen is None or last_seen < _now() - self.max_age:
+            return None
+        return id_hash
+
+    def _ensure(self, conn: Connection, token: str) -> str:
+        id_hash = hash_session_token(token)
+        now = _now()
+        row = conn.execute(select(WebSessionRow.last_seen)
+                           .where(WebSessionRow.id_hash == id_hash)).scalar_one_or_none()
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(WebSessionRow).values(
+                        id_hash=id_hash, created_at=now, last_seen=now, profile=None))
+            except IntegrityError:
+                pass
+        elif row < now - self.max_age:
+            conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash))
+            conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
+                         .values(created_at=now, last_seen=now, profile=None))
+        else:
+            conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
+                         .values(last_seen=now))
+        return id_hash
+
+    def has_data(self, token: str | None) -> bool:
+        """Whether this session holds anything (answers or a profile) right now."""
+        if not token:
+            return False
+        with self.engine.connect() as conn:
+            return self._live_hash(conn, token) is not None
+
+    def answers(self, token: str | None, keys: Iterable[str] | None = None) -> dict[str, Answer]:
+        """The visitor's remembered answers, optionally only for ``keys``."""
+        by_stored = None if keys is None else {stored_key(k): k for k in keys}
+        if by_stored is not None and not by_stored:
+            return {}
+        with self.engine.connect() as conn:
+            id_hash = self._live_hash(conn, token)
+            if id_hash is None:
+                return {}
+            query = select(SessionAnswerRow.question_key, SessionAnswerRow.answer).where(
+                SessionAnswerRow.session_hash == id_hash)
+            if by_stored is not None:
+                query = query.where(SessionAnswerRow.question_key.in_(sorted(by_stored)))
+            found: dict[str, Answer] = {}
+            for key, answer in conn.execute(query):
+                if answer in ANSWERS:
+                    found[by_stored.get(key, key) if by_stored else key] = answer
+            return found
+
+    def put_answers(self, token: str, answers: Mapping[str, Answer | None]) -> None:
+        """Set answers by question key; ``None`` forgets that answer."""
+        for key, answer in answers.items():
+            if not key:
+                raise ValueError("question keys cannot be empty")
+            if answer is not None and answer not in ANSWERS:
+                raise ValueError(f"answer must be one of {ANSWERS}")
+        answers = {stored_key(key): answer for key, answer in answers.items()}
+        with self.engine.begin() as conn:
+            id_hash = self._ensure(conn, token)
+            keys = list(answers)
+            if keys:
+                conn.execute(delete(SessionAnswerRow).where(
+                    SessionAnswerRow.session_hash == id_hash,
+                    SessionAnswerRow.question_key.in_(keys)))
+            rows = [{"session_hash": id_hash, "question_key": key, "answer": answer,
+                     "updated_at": _now()} for key, answer in answers.items() if answer]
+            if rows:
+                conn.execute(insert(SessionAnswerRow), rows)
+
+    def clear_answers(self, token: str | None, keys: Iterable[str] | None = None) -> None:
+        """Forget all answers, or only those for ``keys``."""
+        if not token:
+            return
+        id_hash = hash_session_token(token)
+        query = delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash)
+        if keys is not None:
+            wanted = sorted({stored_key(k) for k in keys})
+            if not wanted:
+                return
+            query = query.where(SessionAnswerRow.question_key.in_(wanted))
+        with self.engine.begin() as conn:
+            conn.execute(query)
+
+    def profile(self, token: str | None) -> Profile:
+        with self.engine.connect() as conn:
+            id_hash = self._live_hash(conn, token)
+            if id_hash is None:
+                return Profile()
+            stored = conn.execute(select(WebSessionRow.profile)
+                                  .where(WebSessionRow.id_hash == id_hash)).scalar_one_or_none()
+        if not stored:
+            return Profile()
+        try:
+            return Profile.model_validate_json(stored)
+        except ValueError:
+            return Profile()
+
+    def put_profile(self, token: str, profile: Profile) -> None:
+        payload = None if profile.is_empty() else profile.model_dump_json()
+        with self.engine.begin() as conn:
+            id_hash = self._ensure(conn, token)
+            conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
+                         .values(profile=payload))
+
+    def forget(self, token: str | None) -> None:
+        """Delete the session with everything it holds."""
+        if not token:
+            return
+        id_hash = hash_session_token(token)
+        with self.engine.begin() as conn:
+            conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash))
+            conn.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == id_hash))
+
+    def purge_expired(self) -> int:
+        cutoff = _now() - self.max_age
+        with self.engine.begin() as conn:
+            stale = select(WebSessionRow.id_hash).where(WebSessionRow.last_seen < cutoff)
+            conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash.in_(stale)))
+            result = conn.execute(delete(WebSessionRow).where(WebSessionRow.last_seen < cutoff))
+            return int(result.rowcount or 0)

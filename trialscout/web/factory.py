@@ -1,0 +1,160 @@
+"""Build the FastAPI app from a TrialScout app: nothing exists until this is called."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRouter
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from trialscout.app import TrialScout
+from trialscout.search.places import gazetteer
+from trialscout.sessions import SessionStore, questions
+from trialscout.web import docs_routes, search_routes, session_routes, trial_routes
+from trialscout.web.context import WebContext
+from trialscout.web.middleware import AccessLog, BodySizeLimit, SecurityHeaders, SessionCookie
+from trialscout.web.page_cache import PageCache
+from trialscout.web.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Problem,
+    http_problem,
+    server_problem,
+    validation_errors,
+    validation_problem,
+    wants_problem,
+)
+from trialscout.web.rendering import STATIC_DIR, Renderer
+from trialscout.web.visitor import session_cookie_header
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """\
+Everything the TrialScout pages do, as JSON. Errors are RFC 9457 problem details
+(`application/problem+json`); lists are paginated with `page`, `page_size` and `total`.
+
+**Sessions and CSRF.** Self-check answers and the profile belong to an anonymous session
+whose id travels in the HttpOnly cookie `ts_session` (the server stores only its hash).
+Every `POST`, `PUT` and `DELETE` must send that cookie *and* the session's CSRF token in
+the `X-CSRF-Token` header; get both from `GET /api/v1/session` (pages carry the token in
+`<meta name="csrf-token">`). Requests without a valid token get a 403 problem of type
+`urn:trialscout:problem:csrf`. Bodies over the configured `max_request_bytes` get 413.
+"""
+
+
+def _package_version() -> str:
+    try:
+        return version("trialscout")
+    except PackageNotFoundError:
+        return "0"
+
+
+def _warm_up() -> None:
+    """Load the criteria vocabularies and the gazetteer before the first visitor needs them."""
+    try:
+        questions.warm_up()
+        gazetteer()
+    except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
+        logging.getLogger("trialscout.web").warning("warm-up failed", exc_info=False)
+
+
+def _error_handlers(web: FastAPI) -> None:
+    def html_error(request: Request, status: int, detail: str | None,
+                   errors: list[Any] | None = None) -> Response:
+        renderer: Renderer = request.app.state.trialscout.renderer
+        return renderer.page(request, "error.html", status_code=status, status=status,
+                             detail=detail, errors=errors or [])
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if wants_problem(request) or exc.status_code in (405, 413):
+            return http_problem(request, exc)
+        return html_error(request, exc.status_code,
+                          exc.detail if isinstance(exc.detail, str) else None)
+
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if wants_problem(request):
+            return validation_problem(request, exc)
+        return html_error(request, 422, "Some of the values given are not valid.",
+                          validation_errors(exc))
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        return server_problem(request, exc)
+
+    web.add_exception_handler(StarletteHTTPException, on_http)
+    web.add_exception_handler(RequestValidationError, on_invalid)
+    web.add_exception_handler(Exception, on_crash)
+
+
+def _problem_openapi(web: FastAPI) -> None:
+    """Document every error response as problem+json (FastAPI's default says JSON)."""
+    original = web.openapi
+
+    def openapi() -> dict[str, Any]:
+        if web.openapi_schema:
+            return web.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem_schema.pop("$defs", {}))
+        components["Problem"] = problem_schema
+        problem_ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    if code[:1] in {"4", "5"}:
+                        response["content"] = {PROBLEM_MEDIA_TYPE: problem_ref}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        web.openapi_schema = schema
+        return schema
+
+    web.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_web_app(app: TrialScout) -> FastAPI:
+    """The web app (pages, JSON API, docs) over one TrialScout app."""
+    settings = app.settings
+    secret = (settings.secret_key.encode("utf-8") if settings.secret_key
+              else secrets.token_bytes(32))
+    max_age = timedelta(days=settings.session_max_age_days)
+    sessions = SessionStore(app.engine, max_age)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sessions.purge_expired()
+        threading.Thread(target=_warm_up, name="trialscout-warm-up", daemon=True).start()
+        yield
+
+    web = FastAPI(title="TrialScout", version=_package_version(), description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  lifespan=lifespan)
+    web.state.trialscout = WebContext(core=app, sessions=sessions, secret=secret,
+                                      renderer=Renderer(),
+                                      cookie_max_age=int(max_age.total_seconds()),
+                                      page_cache=PageCache(settings.page_cache_size))
+    _error_handlers(web)
+    api, pages = APIRouter(prefix=API_PREFIX), APIRouter()
+    for module in (search_routes, trial_routes, session_routes):
+        module.register(api, pages)
+    web.include_router(api)
+    web.include_router(pages)
+    web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    docs_routes.register(web)
+    _problem_openapi(web)
+    web.add_middleware(SessionCookie,
+                       cookie=session_cookie_header(int(max_age.total_seconds())))
+    web.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    web.add_middleware(SecurityHeaders)
+    web.add_middleware(AccessLog)
+    return web
