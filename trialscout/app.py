@@ -8,15 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
+from trialscout.criteria.store import register as register_criteria
 from trialscout.registry.importer import ImportReport, WriteHook, import_items
 from trialscout.registry.model import Trial
 from trialscout.registry.sources import iter_path
+from trialscout.search.store import mark_changed as mark_search_changes
 from trialscout.settings import Settings, load_settings
 from trialscout.store import database, trials
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from trialscout.criteria.model import ParsedCriteria
+    from trialscout.criteria.store import ReparseReport
+    from trialscout.guides.service import GuideService
+    from trialscout.matching.engine import MatchOptions
+    from trialscout.matching.model import MatchResponse, TrialMatch
+    from trialscout.patients.model import PatientProfile
+    from trialscout.patients.store import StoredProfile, VersionInfo
+    from trialscout.registry.sync import SyncQuery, SyncReport
+    from trialscout.search.engine import BrowseOrder, SearchEngine
+    from trialscout.search.models import ConditionCount, SearchRequest, SearchResponse
+    from trialscout.similar.service import SimilarService
+    from trialscout.summaries.service import SummaryService
 
 
 class TrialScout:
@@ -50,6 +68,14 @@ class TrialScout:
         return import_items(self.engine, items(), batch_size=self.settings.import_batch_size,
                             hooks=self.write_hooks, on_item=on_item)
 
+    def sync(self, query: SyncQuery | None = None, *, full: bool = False,
+             **options: Any) -> SyncReport:
+        """Fetch new and updated trials from ClinicalTrials.gov (see registry.sync.run_sync)."""
+        from trialscout.registry.sync import SyncQuery, run_sync
+
+        return run_sync(self.engine, self.settings, query or SyncQuery(), full=full,
+                        hooks=self.write_hooks, **options)
+
     def trial(self, nct_id: str) -> Trial | None:
         with self.engine.connect() as conn:
             return trials.load_trial(conn, nct_id)
@@ -61,11 +87,153 @@ class TrialScout:
     def connect(self) -> Connection:
         return self.engine.connect()
 
+    # ------------------------------------------------------------------ criteria
+    def parsed_criteria(self, nct_id: str) -> ParsedCriteria | None:
+        """A trial's stored parsed criteria (kept fresh by the criteria write hook)."""
+        from trialscout.criteria.store import load_parsed_criteria
+
+        with self.engine.connect() as conn:
+            return load_parsed_criteria(conn, nct_id)
+
+    def reparse_criteria(self, *, everything: bool = False,
+                         on_progress: Callable[[int, int], None] | None = None
+                         ) -> ReparseReport:
+        """Parse the criteria of trials stored by an older parser version (or all)."""
+        from trialscout.criteria.store import reparse
+
+        return reparse(self.engine, everything=everything, on_progress=on_progress)
+
+    # ------------------------------------------------------------------ search
+    @property
+    def search_engine(self) -> SearchEngine:
+        """The full-text index and search service, created on first use."""
+        existing = self.__dict__.get("_search_engine")
+        if existing is None:
+            from trialscout.search.engine import SearchEngine
+            from trialscout.search.location import index_dir_for
+
+            existing = SearchEngine(lambda: self.engine, index_dir_for(self.settings))
+            self.__dict__["_search_engine"] = existing
+        return existing
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Full-text search with filters, facets, distance and paging (see trialscout.search)."""
+        return self.search_engine.search(request)
+
+    def browse_conditions(self, prefix: str | None = None, letter: str | None = None,
+                          page: int = 1, page_size: int = 50, order: BrowseOrder = "name"
+                          ) -> list[ConditionCount]:
+        """Conditions with their trial counts; list one's trials with search(condition=...)."""
+        return self.search_engine.browse_conditions(prefix, letter, page, page_size, order)
+
+    def reindex(self) -> int:
+        """Rebuild the search index from the store; returns the number of trials indexed."""
+        return self.search_engine.rebuild().n_live
+
+    # ------------------------------------------------------------------ patients and matching
+    def save_patient(self, profile: PatientProfile, patient_id: int | None = None,
+                     source: str = "form") -> StoredProfile:
+        """Store a profile as a new patient, or as the next version of ``patient_id``."""
+        from trialscout.patients.store import save_profile
+
+        with self.engine.begin() as conn:
+            return save_profile(conn, profile, patient_id=patient_id, source=source)
+
+    def patient(self, patient_id: int, version: int | None = None) -> StoredProfile:
+        """The latest (or a given) version of a patient; raises PatientNotFound."""
+        from trialscout.patients.store import load_profile
+
+        with self.engine.connect() as conn:
+            return load_profile(conn, patient_id, version)
+
+    def patient_versions(self, patient_id: int) -> list[VersionInfo]:
+        from trialscout.patients.store import list_versions
+
+        with self.engine.connect() as conn:
+            return list_versions(conn, patient_id)
+
+    def delete_patient(self, patient_id: int) -> bool:
+        from trialscout.patients.store import delete_patient
+
+        with self.engine.begin() as conn:
+            return delete_patient(conn, patient_id)
+
+    def import_patient(self, path: Path, patient_id: int | None = None,
+                       reference_date: date | None = None) -> StoredProfile:
+        """Read a FHIR Bundle, profile JSON or note file and store it (a new version)."""
+        from trialscout.patients.loader import load_patient_file
+
+        loaded = load_patient_file(Path(path), reference_date=reference_date)
+        return self.save_patient(loaded.profile, patient_id, source=loaded.kind)
+
+    def match(self, patient: PatientProfile | int, options: MatchOptions | None = None, *,
+              save: bool = False) -> MatchResponse:
+        """Rank trials for a profile, or for the latest version of a stored patient.
+
+        With ``save`` (stored patients only) the results are kept with the profile version
+        they were computed from.
+        """
+        from trialscout.matching.engine import match_profile
+        from trialscout.patients.store import save_matches
+
+        patient_id = version = None
+        if isinstance(patient, int):
+            stored = self.patient(patient)
+            profile, patient_id, version = stored.profile, stored.patient_id, stored.version
+        else:
+            profile = patient
+        response = match_profile(self, profile, options, patient_id=patient_id,
+                                 version=version)
+        if save and patient_id is not None and version is not None:
+            with self.engine.begin() as conn:
+                save_matches(conn, patient_id, version, response.reference_date,
+                             [(m.nct_id, m.verdict, m.score, m.model_dump_json().encode())
+                              for m in response.results])
+        return response
+
+    def saved_matches(self, patient_id: int, version: int | None = None) -> list[TrialMatch]:
+        from trialscout.matching.model import TrialMatch
+        from trialscout.patients.store import load_matches
+
+        with self.engine.connect() as conn:
+            return [TrialMatch.model_validate(d) for d in load_matches(conn, patient_id,
+                                                                       version)]
+
+    # ------------------------------------------------------------------ summaries, similar, guides
+    @property
+    def summaries(self) -> SummaryService:
+        """Plain-language trial summaries (offline; LLM-rewritten when configured)."""
+        if getattr(self, "_summaries", None) is None:
+            from trialscout.summaries.service import SummaryService
+
+            self._summaries = SummaryService(self.engine, self.settings)
+        return self._summaries
+
+    @property
+    def similar(self) -> SimilarService:
+        """Similar trials with reasons; the index follows imports on its own."""
+        if getattr(self, "_similar", None) is None:
+            from trialscout.similar.service import SimilarService
+
+            self._similar = SimilarService(self.engine, self.settings.similar_backend)
+        return self._similar
+
+    @property
+    def guides(self) -> GuideService:
+        """Condition and drug guides, their trials, and visitor questions."""
+        if getattr(self, "_guides", None) is None:
+            from trialscout.guides.service import GuideService
+
+            self._guides = GuideService(self.engine, self.settings)
+        return self._guides
+
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True,
                **overrides: Any) -> TrialScout:
     """Build an app from settings (or from the environment plus ``overrides``)."""
     app = TrialScout(settings or load_settings(overrides))
+    app.write_hooks.append(mark_search_changes)
+    register_criteria(app)
     if migrate:
         app.migrate()
     return app

@@ -47,6 +47,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _similar_backend(text: str) -> str:
+    value = text.strip().lower()
+    if value not in {"lexical", "embeddings"}:
+        raise ValueError(f"expected lexical or embeddings, got {text!r}")
+    return value
+
+
 def default_database_url() -> str:
     """A SQLite file in the user's data directory, created on first use."""
     from platformdirs import user_data_dir
@@ -82,6 +89,34 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("max_request_bytes", 1_000_000, "Largest request body the web app accepts.",
                 _positive_int),
     SettingSpec("log_level", "INFO", "Python logging level for the CLI and the server."),
+    SettingSpec("search_index_dir", None,
+                "Directory for the saved search index. Default: beside a SQLite file "
+                "(<file>.search), else in the user data directory; 'none' keeps it in "
+                "memory only."),
+    SettingSpec("llm_base_url", None,
+                "OpenAI-compatible API (ending in /v1) that rewrites trial summaries in plain "
+                "words. Unset (default): offline summaries only. Trial text is sent to this "
+                "URL and nowhere else; patient data never is."),
+    SettingSpec("llm_model", None, "Model name sent to the summary LLM API."),
+    SettingSpec("llm_api_key", None, "Bearer key for the summary LLM API, if it needs one."),
+    SettingSpec("llm_timeout", 20.0, "Seconds before a summary LLM request gives up.",
+                _positive_float),
+    SettingSpec("similar_backend", "lexical",
+                "How similar trials compare texts: lexical (TF-IDF, default) or embeddings "
+                "(needs the `embeddings` extra).", _similar_backend),
+    SettingSpec("question_rate_limit", 5,
+                "Questions one visitor may send per question_rate_window.", _positive_int),
+    SettingSpec("question_rate_window", 3600,
+                "Seconds of the per-visitor question window.", _positive_int),
+    SettingSpec("question_daily_limit", 200,
+                "Questions accepted from all visitors together per 24 hours.", _positive_int),
+    SettingSpec("session_max_age_days", 30,
+                "Days an unused anonymous web session (remembered answers, profile) is kept.",
+                _positive_int),
+    SettingSpec("web_workers", 1, "Worker processes `trialscout serve` starts.", _positive_int),
+    SettingSpec("page_cache_size", 512,
+                "Rendered pages each web worker keeps for visitors with no stored answers or "
+                "profile (0 turns the cache off).", int),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -104,6 +139,18 @@ class Settings:
     secret_key: str | None = None
     max_request_bytes: int = 1_000_000
     log_level: str = "INFO"
+    search_index_dir: str | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 20.0
+    similar_backend: str = "lexical"
+    question_rate_limit: int = 5
+    question_rate_window: int = 3600
+    question_daily_limit: int = 200
+    session_max_age_days: int = 30
+    web_workers: int = 1
+    page_cache_size: int = 512
 
 
 class SettingsError(ValueError):

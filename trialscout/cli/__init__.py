@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "trialscout.cli.criteria_cmd",
     "trialscout.cli.patients_cmd",
     "trialscout.cli.web_cmd",
+    "trialscout.cli.guides_cmd",
 )
 
 

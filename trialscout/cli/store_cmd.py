@@ -75,8 +75,10 @@ def settings_command(
             print(f"| `{name}` | `{env}` | `{default}` | {text} |")
         return
     table = Table("setting", "environment", "default", "help", show_lines=False)
+    for column in table.columns:
+        column.overflow = "fold"
     for row in settings_table():
-        table.add_row(*row, overflow="fold")
+        table.add_row(*row)
     console.print(table)
 
 

@@ -30,6 +30,28 @@ def nct_id_of(study: Any) -> str | None:
     return value if isinstance(value, str) and NCT_ID.match(value) else None
 
 
+_DATE_CACHE_SIZE = 100_000
+_dates: dict[str, str] = {}
+
+
+def _parse_date(raw: str) -> str:
+    """parse_partial_date, remembered: registry dates repeat a great deal across records."""
+    parsed = _dates.get(raw)
+    if parsed is None:
+        parsed = parse_partial_date(raw)
+        if len(_dates) >= _DATE_CACHE_SIZE:
+            _dates.clear()
+        _dates[raw] = parsed
+    return parsed
+
+
+def _is_number(value: Any) -> bool:
+    kind = type(value)
+    if kind is float or kind is int:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class _Reader:
     """Typed access to nested JSON that turns wrong types into RecordError with a path."""
 
@@ -43,7 +65,7 @@ class _Reader:
         value = parent.get(key)
         if value is None:
             return {}
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise self.fail(f"{path}.{key}: expected an object, got {type(value).__name__}")
         return value
 
@@ -51,6 +73,8 @@ class _Reader:
         value = parent.get(key)
         if value is None:
             return None
+        if type(value) is str:
+            return value.strip() or None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(f"{path}.{key}: expected text, got {type(value).__name__}")
         cleaned = str(value).strip()
@@ -60,14 +84,14 @@ class _Reader:
         value = parent.get(key)
         if value is None:
             return []
-        if not isinstance(value, list):
+        if type(value) is not list and not isinstance(value, list):
             raise self.fail(f"{path}.{key}: expected a list, got {type(value).__name__}")
         return value
 
     def objs(self, parent: Mapping[str, Any], key: str, path: str) -> list[Mapping[str, Any]]:
         out = []
         for i, item in enumerate(self.items(parent, key, path)):
-            if not isinstance(item, Mapping):
+            if type(item) is not dict and not isinstance(item, Mapping):
                 raise self.fail(f"{path}.{key}[{i}]: expected an object")
             out.append(item)
         return out
@@ -75,10 +99,11 @@ class _Reader:
     def texts(self, parent: Mapping[str, Any], key: str, path: str) -> list[str]:
         out = []
         for i, item in enumerate(self.items(parent, key, path)):
-            if not isinstance(item, str):
+            if type(item) is not str and not isinstance(item, str):
                 raise self.fail(f"{path}.{key}[{i}]: expected text, got {type(item).__name__}")
-            if item.strip():
-                out.append(item.strip())
+            stripped = item.strip()
+            if stripped:
+                out.append(stripped)
         return out
 
     def enum(self, parent: Mapping[str, Any], key: str, path: str,
@@ -103,7 +128,7 @@ class _Reader:
         if raw is None:
             return None, kind
         try:
-            return parse_partial_date(raw), kind
+            return _parse_date(raw), kind
         except PartialDateError as exc:
             raise self.fail(f"{path}.{key}: {exc}") from exc
 
@@ -204,7 +229,7 @@ def trial_from_api_v2(study: Any) -> Trial:
         point = None
         if geo:
             lat, lon = geo.get("lat"), geo.get("lon")
-            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+            if not (_is_number(lat) and _is_number(lon)):
                 raise r.fail(f"{path}.geoPoint: expected numeric lat and lon")
             point = {"lat": lat, "lon": lon}
         sites.append({

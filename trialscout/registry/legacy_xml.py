@@ -62,11 +62,13 @@ def _all(node: etree._Element, path: str) -> list[str]:
 
 def _date(node: etree._Element, path: str) -> dict[str, str] | None:
     found = node.find(path)
-    if found is None or not (found.text or "").strip():
+    text = (found.text or "").strip() if found is not None else ""
+    if found is None or not text:
         return None
-    out = {"date": found.text.strip()}
-    if found.get("type"):
-        out["type"] = _token(found.get("type"))
+    out = {"date": text}
+    kind = _token(found.get("type"))
+    if kind:
+        out["type"] = kind
     return out
 
 
@@ -154,11 +156,12 @@ def legacy_to_api_v2(root: etree._Element) -> dict[str, Any]:
     if _text(root, "phase"):
         design["phases"] = legacy_phases(_text(root, "phase") or "")
     enrollment = root.find("enrollment")
-    if enrollment is not None and (enrollment.text or "").strip():
+    enrollment_text = (enrollment.text or "").strip() if enrollment is not None else ""
+    if enrollment is not None and enrollment_text:
         try:
-            count: Any = int(float(enrollment.text.strip()))
+            count: Any = int(float(enrollment_text))
         except ValueError:
-            count = enrollment.text.strip()
+            count = enrollment_text
         design["enrollmentInfo"] = {"count": count,
                                     "type": _token(enrollment.get("type"))}
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SortOrder = Literal["relevance", "last_update", "start_date", "distance"]
 DistanceUnit = Literal["km", "mi"]
+MatchMode = Literal["auto", "all", "any"]
 
 
 class SearchRequest(BaseModel):
@@ -46,6 +47,10 @@ class SearchRequest(BaseModel):
     page: int = Field(default=1, ge=1, le=10_000)
     page_size: int = Field(default=20, ge=1, le=100)
     facets: bool = True
+    match: MatchMode = Field(
+        default="auto", description="How plain words combine: 'all' must match, 'any' may "
+        "match (free text such as a patient note, ranked by BM25), 'auto' picks 'any' for "
+        "long texts without operators.")
 
 
 class NearestSite(BaseModel):

@@ -7,15 +7,15 @@ history row; an older record is kept out so a stale file cannot roll a trial bac
 
 from __future__ import annotations
 
-import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Table, delete, func, insert, select, update
 
 from trialscout.registry.model import Trial
 from trialscout.registry.partial_dates import sort_key
@@ -23,11 +23,20 @@ from trialscout.store.tables import TrialFacetRow, TrialHistoryRow, TrialRow, Tr
 
 FACET_FIELDS = ("phase", "condition", "intervention", "country", "sponsor", "keyword",
                 "mesh", "site_status", "study_type", "status")
-_SPACES = re.compile(r"\s+")
+RAW_COMPRESSION_LEVEL = 1
+_NORMALIZED_CACHE_SIZE = 50_000
+_normalized: dict[str, str] = {}
 
 
 def normalize_value(text: str) -> str:
-    return _SPACES.sub(" ", text).strip().casefold()
+    """Collapse whitespace and casefold; facet values repeat a lot, so results are cached."""
+    cached = _normalized.get(text)
+    if cached is None:
+        cached = " ".join(text.split()).casefold()
+        if len(_normalized) >= _NORMALIZED_CACHE_SIZE:
+            _normalized.clear()
+        _normalized[text] = cached
+    return cached
 
 
 @dataclass
@@ -87,11 +96,16 @@ def trial_columns(record: ParsedRecord) -> dict[str, Any]:
         "content_hash": record.content_hash,
         "source_format": record.source_format,
         "document": t.model_dump_json(exclude_none=True),
-        "raw": zlib.compress(record.raw, 6),
+        "raw": zlib.compress(record.raw, RAW_COMPRESSION_LEVEL),
     }
 
 
 def facet_values(trial: Trial) -> list[tuple[str, str]]:
+    return [(name, value) for name, value, _ in _facet_rows(trial)]
+
+
+def _facet_rows(trial: Trial) -> list[tuple[str, str, str]]:
+    """(field, value, normalized value) once per distinct normalized value of a field."""
     pairs: list[tuple[str, str]] = []
     pairs += [("phase", p) for p in trial.phases]
     pairs += [("condition", c) for c in trial.conditions]
@@ -111,7 +125,7 @@ def facet_values(trial: Trial) -> list[tuple[str, str]]:
         key = (name, normalize_value(value))
         if key[1] and key not in seen:
             seen.add(key)
-            out.append((name, value.strip()))
+            out.append((name, value.strip(), key[1]))
     return out
 
 
@@ -119,15 +133,94 @@ def _children(records: Sequence[ParsedRecord]) -> tuple[list[dict[str, Any]], li
     facets, sites = [], []
     for record in records:
         t = record.trial
-        for name, value in facet_values(t):
-            facets.append({"nct_id": t.nct_id, "field": name, "value": value,
-                           "value_norm": normalize_value(value)})
+        nct_id = t.nct_id
+        facets += [{"nct_id": nct_id, "field": name, "value": value, "value_norm": norm}
+                   for name, value, norm in _facet_rows(t)]
         for position, s in enumerate(t.sites):
-            sites.append({"nct_id": t.nct_id, "position": position, "facility": s.facility,
+            geo = s.geo
+            sites.append({"nct_id": nct_id, "position": position, "facility": s.facility,
                           "status": s.status, "city": s.city, "state": s.state, "zip": s.zip,
-                          "country": s.country, "lat": s.geo.lat if s.geo else None,
-                          "lon": s.geo.lon if s.geo else None})
+                          "country": s.country, "lat": geo.lat if geo else None,
+                          "lon": geo.lon if geo else None})
     return facets, sites
+
+
+_Prepared = tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Any]]]
+_prepared: dict[tuple[str, str, Table, tuple[str, ...]], _Prepared | None] = {}
+
+
+def _prepare(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared | None:
+    """The driver-level INSERT for these keys, or None when SQLAlchemy must fill in defaults."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    order = compiled.positiontup
+    if order is None or set(order) != set(keys) or len(order) != len(keys):
+        return None
+    processors = []
+    for index, key in enumerate(order):
+        processor = table.c[key].type._cached_bind_processor(dialect)
+        if processor is not None:
+            processors.append((index, processor))
+    getter = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    return compiled.string, getter, processors
+
+
+def _defaults_missing(table: Table, row: dict[str, Any]) -> bool:
+    """True when a column with a client-side default is not in the row (COPY would skip it)."""
+    return any(column.default is not None and column.key not in row for column in table.c)
+
+
+def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL (psycopg 3): COPY FROM STDIN, far cheaper than INSERT for a batch."""
+    keys = list(rows[0])
+    quote = conn.dialect.identifier_preparer
+    sql = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(k) for k in keys)}) "
+           "FROM STDIN")
+    getter = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(getter(row))
+    finally:
+        cursor.close()
+
+
+def _insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of the same keys.
+
+    On SQLite the rows go straight to the driver's executemany, with each column's bind
+    processor applied once per value; that skips SQLAlchemy's per-row parameter handling,
+    which costs more than SQLite itself on a bulk import. PostgreSQL through psycopg gets
+    COPY. Other backends use the ordinary (batched "insertmanyvalues") path.
+    """
+    if not rows:
+        return
+    table = getattr(table, "__table__", table)
+    prepared = None
+    if (conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+            and not _defaults_missing(table, rows[0])):
+        _copy_rows(conn, table, rows)
+        return
+    if conn.dialect.name == "sqlite":
+        keys = tuple(rows[0])
+        cache_key = (conn.dialect.name, conn.dialect.paramstyle, table, keys)
+        if cache_key not in _prepared:
+            _prepared[cache_key] = _prepare(conn.dialect, table, keys)
+        prepared = _prepared[cache_key]
+    if prepared is None:
+        conn.execute(insert(table), rows)
+        return
+    sql, getter, processors = prepared
+    if processors:
+        params = []
+        for row in rows:
+            values = list(getter(row))
+            for index, processor in processors:
+                values[index] = processor(values[index])
+            params.append(tuple(values))
+    else:
+        params = [getter(row) for row in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 def _is_newer_or_same(incoming: str | None, stored: str | None) -> bool:
@@ -181,20 +274,21 @@ def write_batch(conn: Connection, records: Sequence[ParsedRecord]) -> BatchOutco
             conn.execute(update(TrialRow).where(TrialRow.nct_id == record.nct_id).values(values))
         outcome.updated.extend(ids)
     if to_insert:
-        conn.execute(insert(TrialRow), [
+        _insert_rows(conn, TrialRow, [
             {**trial_columns(r), "imported_at": now, "updated_at": now} for r in to_insert])
         outcome.inserted.extend(r.nct_id for r in to_insert)
     changed = to_insert + to_update
     if changed:
         facets, sites = _children(changed)
         if facets:
-            conn.execute(insert(TrialFacetRow), facets)
+            _insert_rows(conn, TrialFacetRow, facets)
         if sites:
-            conn.execute(insert(TrialSiteRow), sites)
-        conn.execute(insert(TrialHistoryRow), [
+            _insert_rows(conn, TrialSiteRow, sites)
+        created = {r.nct_id for r in to_insert}
+        _insert_rows(conn, TrialHistoryRow, [
             {"nct_id": r.nct_id, "content_hash": r.content_hash,
              "last_update": r.trial.dates.last_update,
-             "change": "created" if r in to_insert else "updated",
+             "change": "created" if r.nct_id in created else "updated",
              "source": r.source[:1000], "recorded_at": now}
             for r in changed])
     return outcome

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print their numbers. Not tests, and not part of the package."""

@@ -1,0 +1,140 @@
+"""Trial verdicts (eligible / possibly / not), answers reused across trials, and ranking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.factories import study
+from tests.matching.builders import constraint, item, parsed
+from trialscout.matching.engine import match_trials
+from trialscout.matching.facts import PatientFacts
+from trialscout.matching.trial import trial_verdict
+from trialscout.patients.model import PatientProfile
+from trialscout.registry.api_v2 import trial_from_api_v2
+from trialscout.search.models import NearestSite
+
+REF = date(2024, 6, 1)
+OSTEO = item([constraint("condition", cid="osteoporosis")], text="Osteoporosis",
+             key="has:osteoporosis")
+NO_CKD = item([constraint("condition", polarity="must_not", cid="chronic_kidney_disease")],
+              section="exclusion", text="Chronic kidney disease", key="has:ckd", meets="no")
+CONSENT = item([constraint("consent", text="Informed consent")], kind="consent",
+               answerable=False, text="Informed consent")
+
+
+def trial(nct: str = "NCT09990001", **elig: object):  # type: ignore[no-untyped-def]
+    module = {"eligibilityCriteria": "x", "sex": "FEMALE", "minimumAge": "50 Years"}
+    module.update({k: v for k, v in elig.items()})
+    return trial_from_api_v2(study(nct, eligibilityModule=module))
+
+
+def profile(**data: object) -> PatientProfile:
+    base = {"age_years": 62, "sex": "female",
+            "conditions": [{"name": "osteoporosis", "concept": "osteoporosis"}]}
+    base.update(data)
+    return PatientProfile.model_validate(base)
+
+
+def test_possibly_eligible_lists_questions() -> None:
+    result = trial_verdict(trial(), parsed(OSTEO, NO_CKD, CONSENT),
+                           PatientFacts(profile(), REF))
+    assert result.verdict == "possibly_eligible"
+    assert [q.key for q in result.open_questions] == ["has:ckd"]
+    assert result.unknown == 1 and result.not_met == 0
+
+
+def test_eligible_when_everything_checkable_is_met() -> None:
+    p = profile(denied=[{"name": "CKD", "concept": "chronic_kidney_disease"}])
+    result = trial_verdict(trial(), parsed(OSTEO, NO_CKD, CONSENT), PatientFacts(p, REF))
+    assert result.verdict == "eligible"
+    assert result.open_questions == []
+
+
+def test_not_eligible_names_failing_criteria() -> None:
+    p = profile(conditions=[{"name": "osteoporosis", "concept": "osteoporosis"},
+                            {"name": "CKD 4", "concept": "chronic_kidney_disease"}])
+    result = trial_verdict(trial(), parsed(OSTEO, NO_CKD), PatientFacts(p, REF))
+    assert result.verdict == "not_eligible"
+    assert "Chronic kidney disease" in result.reason
+    assert result.failing == [1]
+
+
+def test_registry_sex_and_age_bounds() -> None:
+    young_man = profile(age_years=30, sex="male")
+    result = trial_verdict(trial(), None, PatientFacts(young_man, REF))
+    assert result.verdict == "not_eligible"
+    assert {v.kind for v in result.criteria if v.verdict == "NOT_MET"} == {"sex", "age"}
+    no_bounds = trial(sex="ALL", minimumAge=None)
+    assert trial_verdict(no_bounds, None, PatientFacts(young_man, REF)).verdict == "eligible"
+
+
+def test_answer_to_a_question_key_serves_every_trial() -> None:
+    answered = profile().with_answer("has:ckd", "no", "Do you have chronic kidney disease?")
+    first = parsed(OSTEO, NO_CKD)
+    second = parsed(item([constraint("condition", polarity="must_not",
+                                     cid="chronic_kidney_disease")], section="exclusion",
+                         text="Renal insufficiency (CKD)", key="has:ckd", meets="no"))
+    for nct, criteria in (("NCT09990001", first), ("NCT09990002", second)):
+        facts = PatientFacts(answered, REF)
+        result = trial_verdict(trial(nct), criteria, facts)
+        assert result.verdict == "eligible", nct
+        answer_verdict = [v for v in result.criteria if v.question and v.question.key == "has:ckd"]
+        assert answer_verdict[0].evidence[0].kind == "answer"
+        assert answered.answers[0].id in facts.used
+    yes = profile().with_answer("has:ckd", "yes")
+    assert trial_verdict(trial(), first, PatientFacts(yes, REF)).verdict == "not_eligible"
+    unsure = profile().with_answer("has:ckd", "unsure")
+    assert trial_verdict(trial(), first, PatientFacts(unsure, REF)).verdict == \
+        "possibly_eligible"
+
+
+def test_answer_overrides_record_and_replaces_earlier_answer() -> None:
+    p = profile().with_answer("has:osteoporosis", "no").with_answer("has:osteoporosis", "yes")
+    assert len(p.answers) == 1 and p.answers[0].answer == "yes"
+
+
+def test_ranking_combines_relevance_eligibility_and_distance() -> None:
+    trials = [trial("NCT09990001"), trial("NCT09990002"), trial("NCT09990003", sex="MALE")]
+    criteria = {"NCT09990001": parsed(OSTEO), "NCT09990002": parsed(OSTEO),
+                "NCT09990003": parsed(OSTEO)}
+    relevance = {"NCT09990001": 5.0, "NCT09990002": 5.0, "NCT09990003": 9.0}
+
+    def site(km: float) -> NearestSite:
+        return NearestSite(city="X", distance_km=km, distance=km)
+
+    far_near = {"NCT09990001": site(400.0), "NCT09990002": site(10.0),
+                "NCT09990003": site(1.0)}
+    ranked = match_trials(profile(), trials, lambda t: criteria[t.nct_id], reference_date=REF,
+                          relevance=relevance, sites=far_near, radius_km=500,
+                          use_distance=True)
+    order = [m.nct_id for m in ranked]
+    assert order[0] == "NCT09990002"
+    assert order[-1] == "NCT09990003"
+    assert [m.rank for m in ranked] == [1, 2, 3]
+    assert ranked[0].distance_km == 10.0
+    no_distance = match_trials(profile(), trials, lambda t: criteria[t.nct_id],
+                               reference_date=REF, relevance=relevance, sites=far_near)
+    assert {m.nct_id for m in no_distance[:2]} == {"NCT09990001", "NCT09990002"}
+    assert no_distance[0].score == no_distance[1].score
+
+
+def test_match_records_profile_version_and_facts() -> None:
+    ranked = match_trials(profile(), [trial()], lambda t: parsed(OSTEO), reference_date=REF,
+                          patient_id=7, version=3)
+    assert ranked[0].patient_id == 7 and ranked[0].profile_version == 3
+    assert "c1" in ranked[0].facts_used
+
+
+def test_broad_exclusion_does_not_exclude_the_studied_condition() -> None:
+    other_bone = parsed(item([constraint("condition", polarity="must_not", cid="bone_disease")],
+                             section="exclusion", text="Other metabolic bone disease"))
+    p = profile()
+    osteo_trial = trial()
+    studied = trial_verdict(osteo_trial, other_bone, PatientFacts(p, REF))
+    assert studied.verdict == "possibly_eligible"
+    assert studied.criteria[-1].verdict == "UNKNOWN"
+    diabetes_trial = trial_from_api_v2(study(
+        "NCT09990009", conditionsModule={"conditions": ["Type 2 Diabetes"]},
+        eligibilityModule={"eligibilityCriteria": "x", "sex": "ALL"}))
+    assert trial_verdict(diabetes_trial, other_bone, PatientFacts(p, REF)).verdict == \
+        "not_eligible"

@@ -1,0 +1,32 @@
+"""Internal shortcuts give the same answers as the plain computation."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trialscout.app import TrialScout
+from trialscout.search.engine import _multi_values
+from trialscout.search.plan import _member_sorted
+
+
+@settings(deadline=None, max_examples=50,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sets(st.integers(0, 29), max_size=30),
+       st.sampled_from(["condition", "intervention", "phase", "country"]))
+def test_facet_value_gather_equals_the_mask_scan(sample_app: TrialScout, picked: set[int],
+                                                 name: str) -> None:
+    view = sample_app.search_engine.view()
+    docs = np.asarray(sorted(picked), dtype=np.int64)
+    in_set = np.zeros(view.n, dtype=bool)
+    in_set[docs] = True
+    mdocs, vals = view.multi[name]
+    expected = np.sort(vals[in_set[mdocs]])
+    assert np.array_equal(np.sort(_multi_values(view, name, in_set, docs)), expected)
+
+
+@given(st.lists(st.integers(0, 50), unique=True), st.lists(st.integers(0, 50), unique=True))
+def test_sorted_membership(a: list[int], b: list[int]) -> None:
+    left, right = np.asarray(sorted(a), np.int64), np.asarray(sorted(b), np.int64)
+    assert _member_sorted(left, right).tolist() == [x in set(b) for x in sorted(a)]

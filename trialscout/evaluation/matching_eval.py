@@ -1,0 +1,220 @@
+"""Criterion-level matching evaluation on TrialGPT-style annotations.
+
+Input: a JSON list of patient-criterion pairs (the shape of
+../shared/data/criteria/trialgpt_criterion): ``note`` (numbered sentences), ``criterion_type``
+(inclusion / exclusion), ``criterion_text``, the physicians' ``expert_eligibility`` and
+GPT-4's ``gpt4_eligibility``. Each criterion is parsed by the criteria parser, the note is
+read by the note importer, and the verdicts are mapped onto the six labels:
+
+* inclusion: passes -> "included", fails -> "not included";
+* exclusion: the excluding statement holds -> "excluded", it does not -> "not excluded";
+* a criterion about a group the patient is not in (pregnancy for a man) -> "not applicable";
+* UNKNOWN -> "not enough information".
+
+The annotators treated a note as complete: a condition a note does not mention counts as
+absent ("if the patient had it, the note would say so"). The ``closed world`` run applies
+that reading to conditions, drugs, procedures and unchecked items of a note-only profile;
+the ``open world`` run keeps them UNKNOWN. Both are reported next to GPT-4 on the same
+pairs and to a majority-label baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from trialscout.evaluation.search_eval import EvaluationInputError
+
+EvalInputError = EvaluationInputError
+LABELS = ("included", "not included", "excluded", "not excluded", "not enough information",
+          "not applicable")
+_REQUIRED = ("note", "criterion_type", "criterion_text", "expert_eligibility")
+
+
+def load_annotations(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EvalInputError(f"cannot read annotations {path}: {exc}") from exc
+    if not isinstance(data, list):
+        raise EvalInputError(f"{path}: expected a JSON list of patient-criterion pairs")
+    for i, row in enumerate(data):
+        if not isinstance(row, dict) or any(k not in row for k in _REQUIRED):
+            raise EvalInputError(f"{path}: pair {i} lacks one of {', '.join(_REQUIRED)}")
+        if row["criterion_type"] not in {"inclusion", "exclusion"}:
+            raise EvalInputError(f"{path}: pair {i} has criterion_type "
+                                 f"{row['criterion_type']!r}")
+        if row["expert_eligibility"] not in LABELS:
+            raise EvalInputError(f"{path}: pair {i} has label {row['expert_eligibility']!r}")
+    return data
+
+
+@dataclass
+class Scores:
+    name: str
+    accuracy: float
+    macro_f1: float
+    confusion: dict[str, dict[str, int]]
+    per_label_f1: dict[str, float]
+
+
+def score(name: str, gold: list[str], predicted: list[str]) -> Scores:
+    """Accuracy, macro-F1 over the labels present in the gold standard, confusion matrix."""
+    confusion = {g: {p: 0 for p in LABELS} for g in LABELS}
+    for g, p in zip(gold, predicted, strict=True):
+        confusion[g][p if p in LABELS else "not enough information"] += 1
+    total = len(gold)
+    correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
+    per_label: dict[str, float] = {}
+    for label in LABELS:
+        if label not in gold:
+            continue
+        tp = confusion[label][label]
+        fp = sum(confusion[g][label] for g in LABELS) - tp
+        fn = sum(confusion[label].values()) - tp
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        per_label[label] = 2 * precision * recall / (precision + recall) \
+            if precision + recall else 0.0
+    macro = sum(per_label.values()) / len(per_label) if per_label else 0.0
+    return Scores(name, correct / total if total else 0.0, macro, confusion, per_label)
+
+
+def label_for(section: str, verdicts: list[Any]) -> str:
+    """The six-way label of one criterion from the verdicts of its parsed items."""
+    if not verdicts:
+        return "not enough information"
+    if all(not v.applicable for v in verdicts):
+        return "not applicable"
+    holds = [v.holds for v in verdicts if v.applicable]
+    if section == "inclusion":
+        if any(h is False for h in holds):
+            return "not included"
+        return "included" if holds and all(h is True for h in holds) else \
+            "not enough information"
+    if any(h is True for h in holds):
+        return "excluded"
+    return "not excluded" if holds and all(h is False for h in holds) else \
+        "not enough information"
+
+
+@dataclass
+class CriterionMatchingReport:
+    pairs: int
+    patients: int
+    trials: int
+    gold_counts: dict[str, int]
+    systems: list[Scores] = field(default_factory=list)
+    evidence: dict[str, float] = field(default_factory=dict)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pairs": self.pairs, "patients": self.patients, "trials": self.trials,
+            "gold_counts": self.gold_counts, "labels": list(LABELS),
+            "systems": [{"name": s.name, "accuracy": round(s.accuracy, 4),
+                         "macro_f1": round(s.macro_f1, 4),
+                         "per_label_f1": {k: round(v, 4) for k, v in s.per_label_f1.items()},
+                         "confusion": s.confusion} for s in self.systems],
+            "evidence_sentences": {k: round(v, 4) for k, v in self.evidence.items()},
+            "predictions": self.predictions,
+        }
+
+    def as_text(self) -> str:
+        lines = [f"{self.pairs} patient-criterion pairs, {self.patients} patients, "
+                 f"{self.trials} trials", "",
+                 "| system | accuracy | macro-F1 |", "|---|---|---|"]
+        for s in self.systems:
+            lines.append(f"| {s.name} | {s.accuracy:.3f} | {s.macro_f1:.3f} |")
+        short = {"included": "incl", "not included": "not incl", "excluded": "excl",
+                 "not excluded": "not excl", "not enough information": "NEI",
+                 "not applicable": "n/a"}
+        for s in self.systems[:1] + self.systems[2:3]:
+            lines += ["", f"confusion matrix, {s.name} (rows: expert, columns: predicted)",
+                      "| expert \\ predicted | " + " | ".join(short[p] for p in LABELS) + " |",
+                      "|---" * (len(LABELS) + 1) + "|"]
+            for g in LABELS:
+                lines.append(f"| {short[g]} | " + " | ".join(
+                    str(s.confusion[g][p]) for p in LABELS) + " |")
+        if self.evidence:
+            lines += ["", "evidence sentences vs the experts' (pairs where both cite some): "
+                      f"precision {self.evidence['precision']:.3f}, "
+                      f"recall {self.evidence['recall']:.3f}"]
+        return "\n".join(lines)
+
+
+def _sentence_ids(text: Any) -> set[int]:
+    if isinstance(text, list):
+        return {int(x) for x in text if isinstance(x, int)}
+    return {int(x) for x in re.findall(r"\d+", str(text or ""))}
+
+
+def criterion_matching(path: Path, *, reference_date: date | None = None
+                       ) -> CriterionMatchingReport:
+    from trialscout.criteria import parse_criteria
+    from trialscout.matching.evaluate import evaluate_item
+    from trialscout.matching.facts import PatientFacts
+    from trialscout.patients.notes import NoteError, extract_note
+
+    pairs = load_annotations(path)
+    ref = reference_date or date.today()
+    profiles: dict[str, Any] = {}
+    gold: list[str] = []
+    predicted: dict[str, list[str]] = {"closed": [], "open": []}
+    gpt4: list[str] = []
+    majority_by_type = {t: Counter(p["expert_eligibility"] for p in pairs
+                                   if p["criterion_type"] == t).most_common(1)[0][0]
+                        for t in {p["criterion_type"] for p in pairs}}
+    cited = true_cited = expert_total = 0
+    for pair in pairs:
+        key = str(pair.get("patient_id") or pair["note"][:200])
+        if key not in profiles:
+            try:
+                profiles[key] = extract_note(str(pair["note"]), reference_date=ref)
+            except NoteError:
+                profiles[key] = None
+        profile = profiles[key]
+        section = pair["criterion_type"]
+        heading = "Inclusion Criteria:" if section == "inclusion" else "Exclusion Criteria:"
+        parsed = parse_criteria(f"{heading}\n* {pair['criterion_text']}")
+        items = [it for it in parsed.items if it.section == section] or parsed.items
+        gold.append(pair["expert_eligibility"])
+        gpt4.append(pair.get("gpt4_eligibility") or "not enough information")
+        for world in ("closed", "open"):
+            if profile is None:
+                predicted[world].append("not enough information")
+                continue
+            facts = PatientFacts(profile, ref)
+            verdicts = [evaluate_item(it, facts, closed_world=world == "closed")
+                        for it in items]
+            predicted[world].append(label_for(section, verdicts))
+            if world == "open":
+                ours = {e.sentence for v in verdicts for e in v.evidence
+                        if e.kind == "note" and e.sentence is not None}
+                expert = _sentence_ids(pair.get("expert_sentences"))
+                if ours and expert:
+                    cited += len(ours)
+                    true_cited += len(ours & expert)
+                    expert_total += len(expert)
+    report = CriterionMatchingReport(
+        pairs=len(pairs), patients=len({p.get("patient_id") for p in pairs}),
+        trials=len({p.get("trial_id") for p in pairs}),
+        gold_counts=dict(Counter(gold)))
+    report.systems.append(score("trialscout (closed world)", gold, predicted["closed"]))
+    report.systems.append(score("trialscout (open world)", gold, predicted["open"]))
+    report.systems.append(score("GPT-4 (TrialGPT, same pairs)", gold, gpt4))
+    report.systems.append(score("majority label per criterion type", gold,
+                                [majority_by_type[p["criterion_type"]] for p in pairs]))
+    report.predictions = [
+        {"annotation_id": p.get("annotation_id", i), "expert": g, "ours": c, "ours_open": o,
+         "gpt4": q} for i, (p, g, c, o, q) in enumerate(zip(
+            pairs, gold, predicted["closed"], predicted["open"], gpt4, strict=True))]
+    if cited:
+        report.evidence = {"precision": true_cited / cited,
+                           "recall": true_cited / expert_total if expert_total else 0.0}
+    return report

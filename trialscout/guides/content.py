@@ -1,0 +1,190 @@
+"""Guides: Markdown files with YAML front matter, shipped in ``guides/content/``.
+
+A guide is data, not code, so editors change wording without touching Python. The loader
+checks each file against ``rules/sections.yaml`` (required headings in order, an FAQ with
+enough questions, a Sources list) and fails loudly on a malformed guide; tests load every
+bundled guide. Rendering to HTML escapes any raw HTML in the Markdown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trialscout.vocabulary import vocabulary
+
+_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
+_H2 = re.compile(r"^## +(.+?)\s*$", re.M)
+_H3 = re.compile(r"^### +(.+?)\s*$", re.M)
+_BULLET = re.compile(r"^[-*] +(.+?)\s*$", re.M)
+_LINK = re.compile(r"https?://|www\.", re.I)
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class GuideError(ValueError):
+    """A guide file that does not follow the guide rules."""
+
+
+class FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str
+    title: str
+    kind: Literal["condition", "drug"]
+    concepts: list[str] = Field(min_length=1)
+    also_known_as: list[str] = Field(default_factory=list)
+    summary: str
+    reviewed: dt.date
+
+
+class GuideSection(BaseModel):
+    heading: str
+    anchor: str
+    markdown: str
+
+    @property
+    def html(self) -> str:
+        return render_markdown(self.markdown)
+
+
+class FaqItem(BaseModel):
+    question: str
+    answer: str
+
+    @property
+    def answer_html(self) -> str:
+        return render_markdown(self.answer)
+
+
+class Guide(BaseModel):
+    """One guide, split into the parts a page shows."""
+
+    slug: str
+    title: str
+    kind: Literal["condition", "drug"]
+    concepts: list[str]
+    also_known_as: list[str]
+    summary: str
+    reviewed: dt.date
+    disclaimer: str
+    sections: list[GuideSection]
+    faq: list[FaqItem]
+    sources: list[str]
+    markdown: str
+
+    @property
+    def html(self) -> str:
+        """The whole body as HTML (raw HTML in the source is escaped, never run)."""
+        return render_markdown(self.markdown)
+
+    def section(self, heading: str) -> GuideSection | None:
+        for section in self.sections:
+            if section.heading.casefold() == heading.casefold():
+                return section
+        return None
+
+
+@lru_cache(maxsize=1)
+def section_rules() -> dict[str, Any]:
+    text = resources.files("trialscout.guides").joinpath("rules/sections.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with raw HTML disabled (escaped), so guide text cannot inject tags."""
+    from markdown_it import MarkdownIt
+
+    return str(MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text))
+
+
+def _anchor(heading: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", heading.casefold()).strip("-")
+
+
+def _split(body: str, pattern: re.Pattern[str]) -> list[tuple[str, str]]:
+    matches = list(pattern.finditer(body))
+    out = []
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
+        out.append((match.group(1).strip(), body[match.end():end].strip()))
+    return out
+
+
+def parse_guide(text: str, source: str = "<guide>") -> Guide:
+    """A guide from its file text; GuideError says what is wrong and where."""
+    match = _FRONT.match(text.replace("\r\n", "\n"))
+    if match is None:
+        raise GuideError(f"{source}: no front matter between --- lines")
+    try:
+        front = FrontMatter.model_validate(yaml.safe_load(match.group(1)) or {})
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise GuideError(f"{source}: bad front matter: {exc}") from exc
+    if not _SLUG.match(front.slug):
+        raise GuideError(f"{source}: slug {front.slug!r} must be lower-case words and hyphens")
+    vocab = vocabulary()
+    for concept in front.concepts:
+        if vocab.concept(concept) is None:
+            raise GuideError(f"{source}: unknown vocabulary concept {concept!r}")
+    rules = section_rules()
+    body = match.group(2).strip() + "\n"
+    if _LINK.search(body) or _LINK.search(front.summary):
+        raise GuideError(f"{source}: guides name their sources; they do not link out")
+    parts = _split(body, _H2)
+    headings = [h for h, _ in parts]
+    required = rules["required_sections"][front.kind]
+    if headings != required:
+        raise GuideError(f"{source}: sections must be {required}, found {headings}")
+    content = dict(parts)
+    for heading, markdown in parts:
+        if not markdown.strip():
+            raise GuideError(f"{source}: section {heading!r} is empty")
+    faq = [FaqItem(question=q, answer=a)
+           for q, a in _split(content[rules["faq_section"]], _H3)]
+    if len(faq) < rules["min_faq"] or any(not f.answer for f in faq):
+        raise GuideError(f"{source}: the FAQ needs at least {rules['min_faq']} answered "
+                         "questions (### headings)")
+    sources = _BULLET.findall(content[rules["sources_section"]])
+    if len(sources) < rules["min_sources"]:
+        raise GuideError(f"{source}: list at least {rules['min_sources']} sources")
+    special = {rules["faq_section"], rules["sources_section"]}
+    sections = [GuideSection(heading=h, anchor=_anchor(h), markdown=m)
+                for h, m in parts if h not in special]
+    return Guide(slug=front.slug, title=front.title, kind=front.kind,
+                 concepts=front.concepts, also_known_as=front.also_known_as,
+                 summary=" ".join(front.summary.split()), reviewed=front.reviewed,
+                 disclaimer=" ".join(str(rules["disclaimer"]).split()), sections=sections,
+                 faq=faq, sources=sources, markdown=body)
+
+
+def load_guide(path: Path) -> Guide:
+    guide = parse_guide(path.read_text(encoding="utf-8"), str(path))
+    if guide.slug != path.stem:
+        raise GuideError(f"{path}: slug {guide.slug!r} must match the file name")
+    return guide
+
+
+@lru_cache(maxsize=1)
+def bundled_guides() -> tuple[Guide, ...]:
+    """Every guide shipped with TrialScout, sorted by title."""
+    folder = resources.files("trialscout.guides").joinpath("content")
+    guides = [parse_guide(entry.read_text(encoding="utf-8"), entry.name)
+              for entry in folder.iterdir() if entry.name.endswith(".md")]
+    slugs = [g.slug for g in guides]
+    if len(slugs) != len(set(slugs)):
+        raise GuideError("two guides share a slug")
+    return tuple(sorted(guides, key=lambda g: g.title.casefold()))
+
+
+def find_guide(slug: str) -> Guide | None:
+    for guide in bundled_guides():
+        if guide.slug == slug:
+            return guide
+    return None

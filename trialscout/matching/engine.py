@@ -1,0 +1,228 @@
+"""Match one patient against the store: search pre-filters, criteria decide, ranking orders.
+
+1. Search finds candidates with the patient's relevance query, filtered by the patient's
+   age and sex (and distance when a place is given): this is what keeps matching fast on
+   a registry-sized store.
+2. Each candidate's stored parsed criteria are evaluated against the profile.
+3. Relevance, eligibility and distance are combined (see :mod:`trialscout.matching.rank`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+from trialscout.criteria.model import ParsedCriteria
+from trialscout.matching.facts import PatientFacts
+from trialscout.matching.model import MatchResponse, TrialMatch
+from trialscout.matching.query import relevance_query
+from trialscout.matching.rank import combine, rank
+from trialscout.matching.rules import load_rules
+from trialscout.matching.trial import eligibility_score, trial_verdict
+from trialscout.patients.model import PatientProfile
+from trialscout.registry.model import Trial
+from trialscout.search.models import NearestSite, SearchRequest
+
+if TYPE_CHECKING:
+    from trialscout.app import TrialScout
+
+ParsedLookup = Callable[[Trial], ParsedCriteria | None]
+PAGE_SIZE = 100
+CHUNK = 20
+
+
+@dataclass
+class MatchOptions:
+    near: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+    reference_date: date | None = None
+    limit: int = 20
+    candidates: int | None = None
+    status: list[str] = field(default_factory=list)
+    closed_world: bool = False
+    use_filters: bool = True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    nct_id: str
+    relevance: float
+    nearest_site: NearestSite | None = None
+
+
+def match_trials(profile: PatientProfile, trials: Iterable[Trial], parsed: ParsedLookup, *,
+                 reference_date: date, relevance: Mapping[str, float] | None = None,
+                 sites: Mapping[str, NearestSite | None] | None = None,
+                 radius_km: float | None = None, use_distance: bool = False,
+                 closed_world: bool = False, patient_id: int | None = None,
+                 version: int | None = None, facts: PatientFacts | None = None,
+                 stop_at_failure: bool = False) -> list[TrialMatch]:
+    """Evaluate and rank ``trials`` for one profile (pure: no database access)."""
+    matches = []
+    facts = facts or PatientFacts(profile, reference_date)
+    for trial in trials:
+        facts.used = set()
+        match = trial_verdict(trial, parsed(trial), facts, closed_world=closed_world,
+                              stop_at_failure=stop_at_failure)
+        site = (sites or {}).get(trial.nct_id)
+        matches.append(match.model_copy(update={
+            "relevance": float((relevance or {}).get(trial.nct_id, 0.0)),
+            "nearest_site": site, "distance_km": site.distance_km if site else None,
+            "patient_id": patient_id, "profile_version": version,
+            "facts_used": sorted(facts.used)}))
+    return rank(matches, radius_km=radius_km, use_distance=use_distance)
+
+
+def search_request(profile: PatientProfile, query: str, options: MatchOptions,
+                   reference_date: date, page: int) -> SearchRequest:
+    age = profile.age_on(reference_date) if options.use_filters else None
+    sex: Literal["FEMALE", "MALE"] | None = None
+    if options.use_filters and profile.sex in {"female", "male"}:
+        sex = "FEMALE" if profile.sex == "female" else "MALE"
+    radius = options.radius_km if (options.near or options.lat is not None) else None
+    if radius is None and (options.near or options.lat is not None):
+        radius = profile.travel_radius_km
+    return SearchRequest(
+        q=query, age=min(age, 130.0) if age is not None else None, sex=sex,
+        status=list(options.status), near=options.near, lat=options.lat, lon=options.lon,
+        radius=radius, unit="km", page=page, page_size=PAGE_SIZE, facets=False, match="any")
+
+
+def search_candidates(app: TrialScout, profile: PatientProfile, query: str,
+                      options: MatchOptions, reference_date: date, limit: int
+                      ) -> list[Candidate]:
+    """The best ``limit`` search hits for the patient, with relevance and nearest site."""
+    out: list[Candidate] = []
+    page = 1
+    while len(out) < limit:
+        response = app.search(search_request(profile, query, options, reference_date, page))
+        for hit in response.hits:
+            out.append(Candidate(hit.nct_id, float(hit.score or 0.0), hit.nearest_site))
+        if len(response.hits) < PAGE_SIZE or page * PAGE_SIZE >= response.total:
+            break
+        page += 1
+    return out[:limit]
+
+
+class StoredCriteria:
+    """Parsed criteria for trials: the store's (loaded in bulk), else parsed now and cached."""
+
+    def __init__(self, app: TrialScout) -> None:
+        self.app = app
+        self.cache: dict[str, ParsedCriteria | None] = {}
+        self._stored: dict[str, ParsedCriteria] = {}
+
+    def prefetch(self, nct_ids: Iterable[str]) -> None:
+        from trialscout.criteria.store import load_many
+
+        missing = [i for i in nct_ids if i not in self.cache and i not in self._stored]
+        if missing:
+            with self.app.engine.connect() as conn:
+                self._stored.update(load_many(conn, missing))
+
+    def __call__(self, trial: Trial) -> ParsedCriteria | None:
+        nct = trial.nct_id
+        if nct in self.cache:
+            return self.cache[nct]
+        if nct not in self._stored:
+            self.prefetch([nct])
+        parsed = self._stored.pop(nct, None)
+        if parsed is None and trial.eligibility.criteria:
+            from trialscout.criteria import parse_criteria
+
+            parsed = parse_criteria(trial.eligibility.criteria)
+        self.cache[nct] = parsed
+        return parsed
+
+
+def parsed_lookup(app: TrialScout) -> StoredCriteria:
+    return StoredCriteria(app)
+
+
+def match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptions | None = None,
+                  *, patient_id: int | None = None, version: int | None = None,
+                  load_trials: Callable[[list[str]], list[Trial]] | None = None
+                  ) -> MatchResponse:
+    """Rank the store's trials for ``profile``; the first ``options.limit`` are returned.
+
+    Candidates are checked in order of relevance, a chunk at a time. Eligibility and
+    distance can only lower a trial's score below its normalized relevance, so once the
+    next candidate's relevance is below the ``limit``-th best score so far, no remaining
+    candidate can enter the top ``limit``: checking stops there and the result is exact.
+    """
+    options = options or MatchOptions()
+    reference_date = options.reference_date or date.today()
+    query = relevance_query(profile)
+    pool = options.candidates or int(load_rules("ranking")["candidates"])
+    candidates = search_candidates(app, profile, query, options, reference_date, pool) \
+        if query.strip() else []
+    candidates.sort(key=lambda c: (-c.relevance, c.nct_id))
+    best = candidates[0].relevance if candidates else 0.0
+    use_distance = bool(options.near or options.lat is not None)
+    radius = options.radius_km or profile.travel_radius_km
+    criteria = parsed_lookup(app)
+    facts = PatientFacts(profile, reference_date)
+    checked: list[TrialMatch] = []
+    scores: list[float] = []
+    by_id: dict[str, Trial] = {}
+    budget = candidates[: int(load_rules("ranking")["check_limit"])]
+    for start in range(0, len(budget), CHUNK):
+        chunk = budget[start:start + CHUNK]
+        if _cannot_enter(chunk[0], best, scores, options.limit):
+            break
+        ids = [c.nct_id for c in chunk]
+        trials = load_trials(ids) if load_trials is not None else _load_trials(app, ids)
+        by_id.update({t.nct_id: t for t in trials})
+        criteria.prefetch(ids)
+        for candidate in chunk:
+            if _cannot_enter(candidate, best, scores, options.limit):
+                break
+            trial = by_id.get(candidate.nct_id)
+            if trial is None:
+                continue
+            (match,) = match_trials(
+                profile, [trial], criteria, reference_date=reference_date,
+                relevance={candidate.nct_id: candidate.relevance},
+                sites={candidate.nct_id: candidate.nearest_site}, radius_km=radius,
+                use_distance=use_distance, closed_world=options.closed_world,
+                patient_id=patient_id, version=version, facts=facts, stop_at_failure=True)
+            rel = candidate.relevance / best if best > 0 else 1.0
+            scores.append(combine(rel, eligibility_score(match), match.distance_km,
+                                  use_distance=use_distance, radius_km=radius))
+            checked.append(match)
+    ranked = rank(checked, radius_km=radius, use_distance=use_distance)[: options.limit]
+    shown = []
+    for match in ranked:
+        if not match.complete:
+            (full,) = match_trials(
+                profile, [by_id[match.nct_id]], criteria, reference_date=reference_date,
+                relevance={match.nct_id: match.relevance},
+                sites={match.nct_id: match.nearest_site}, radius_km=radius,
+                use_distance=use_distance, closed_world=options.closed_world,
+                patient_id=patient_id, version=version, facts=facts)
+            match = full.model_copy(update={"score": match.score, "rank": match.rank,
+                                            "eligibility": match.eligibility})
+        shown.append(match)
+    return MatchResponse(patient_id=patient_id, profile_version=version,
+                         reference_date=reference_date, query=query[:500],
+                         candidates=len(candidates), checked=len(checked),
+                         results=shown)
+
+
+def _cannot_enter(candidate: Candidate, best: float, scores: list[float], limit: int) -> bool:
+    if len(scores) < limit or best <= 0:
+        return False
+    kth = sorted(scores, reverse=True)[limit - 1]
+    return candidate.relevance / best < kth
+
+
+def _load_trials(app: TrialScout, ids: list[str]) -> list[Trial]:
+    from trialscout.store.trials import load_trials
+
+    with app.engine.connect() as conn:
+        loaded = load_trials(conn, ids)
+    return [loaded[i] for i in ids if i in loaded]

@@ -1,0 +1,840 @@
+"""Verdicts for parsed criteria: each constraint's statement is checked against the profile,
+then the constraint's polarity turns that truth into pass / fail for the patient.
+
+A constraint's *statement* is its positive reading ("has diabetes", "HbA1c >= 7%", "took a
+bisphosphonate in the past year"). ``polarity == "must_not"`` (exclusions, and negated
+inclusions) inverts it. An item passes when all of its constraints pass; one failing
+constraint fails it; otherwise it stays UNKNOWN and its question goes to the patient.
+Self-check answers, keyed by the criteria's normalized question keys, take precedence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+from trialscout.criteria.model import Concept as CriteriaConcept
+from trialscout.criteria.model import Constraint, Item, ParsedCriteria, TimeWindow
+from trialscout.matching.facts import PatientFacts
+from trialscout.matching.model import CriterionVerdict, Evidence, QuestionRef, Verdict
+from trialscout.matching.rules import load_rules
+from trialscout.matching.units import UnitError, convert
+from trialscout.patients.context import default_context
+from trialscout.patients.notes import implied_date
+
+UNCHECKABLE = frozenset({"consent", "administrative", "investigator"})
+PRESENCE_KINDS = frozenset({"condition", "medication", "procedure", "allergy", "other"})
+_UNIT_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+_SYMBOL = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "between": "between"}
+_ECOG_FROM_KPS = ((90, 0), (70, 1), (50, 2), (30, 3), (10, 4), (0, 5))
+_KPS_FROM_ECOG = {0: 100, 1: 80, 2: 60, 3: 40, 4: 20, 5: 0}
+
+
+@dataclass
+class Outcome:
+    """The truth of one constraint's statement for this patient, and why."""
+
+    holds: bool | None
+    reason: str
+    evidence: list[Evidence] = field(default_factory=list)
+    applicable: bool = True
+    no_information: bool = False
+
+
+def compare(x: float, comparator: str, value: float, high: float | None = None) -> bool:
+    if comparator == "between":
+        upper = value if high is None else high
+        return min(value, upper) <= x <= max(value, upper)
+    return {"lt": x < value, "le": x <= value, "gt": x > value, "ge": x >= value,
+            "eq": abs(x - value) < 1e-9}[comparator]
+
+
+def _bound_text(comparator: str, value: float, high: float | None, unit: str | None) -> str:
+    u = f" {unit}" if unit and unit != "1" else ""
+    if comparator == "between":
+        return f"between {value:g} and {high if high is not None else value:g}{u}"
+    return f"{_SYMBOL[comparator]} {value:g}{u}"
+
+
+def window_days(window: TimeWindow | None) -> float | None:
+    if window is None:
+        return None
+    if window.days is not None:
+        return window.days
+    if window.amount is not None and window.unit is not None:
+        return window.amount * _UNIT_DAYS[window.unit]
+    return None
+
+
+def _fact_evidence(fact: Any, text: str) -> Evidence:
+    source = getattr(fact, "source", None)
+    sentence = source.sentence if source is not None else None
+    return Evidence(kind="fact", fact_id=fact.id or None, sentence=sentence, text=text[:2000])
+
+
+def _note_evidence(sentence: Any) -> Evidence:
+    return Evidence(kind="note", sentence=sentence.index, text=sentence.text[:2000])
+
+
+def _targets(constraint: Constraint) -> tuple[list[str], list[str]]:
+    concepts = ([constraint.concept] if constraint.concept else []) + list(constraint.any_of)
+    ids = [c.id for c in concepts if c.id]
+    texts = []
+    for c in concepts:
+        texts += [c.text, c.name]
+    return ids, [t for t in texts if t and t.strip()]
+
+
+def _label(constraint: Constraint) -> str:
+    _ids, texts = _targets(constraint)
+    return texts[1] if len(texts) > 1 else (texts[0] if texts else constraint.text)
+
+
+# ---------------------------------------------------------------------- presence of things
+def _timing_ok(window: TimeWindow | None, start: date | None, end: date | None,
+               active: bool | None, ref: date, event: bool) -> bool | None:
+    """Whether something that happened (start..end, or still ``active``) fits the window."""
+    if window is None or window.relation == "ever":
+        return True
+    days = window_days(window)
+    if window.relation == "current":
+        if end is not None and end < ref:
+            return False
+        return True if active else None
+    if window.relation == "within":
+        if days is None:
+            return None
+        cutoff = ref - timedelta(days=days)
+        if event:
+            moment = end or start
+            return None if moment is None else moment >= cutoff
+        if end is not None:
+            return end >= cutoff
+        if active:
+            return True
+        if start is not None and start >= cutoff:
+            return True
+        return None
+    if window.relation == "before":
+        if days is None or start is None:
+            return None
+        return start <= ref - timedelta(days=days)
+    if window.relation == "duration":
+        if days is None or start is None:
+            return None
+        return compare(float((ref - start).days), window.comparator or "ge", days)
+    return None
+
+
+@cache
+def _item_rules() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    data = load_rules("items")
+    words = sorted(data["qualifiers"], key=len, reverse=True)
+    qualifiers = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b",
+                            re.IGNORECASE)
+    return qualifiers, re.compile(data["unparsed_threshold"], re.IGNORECASE)
+
+
+def _narrowing(constraint: Constraint, context: str) -> tuple[list[str], bool]:
+    """Qualifiers written just before the concept, and whether a number bound went unparsed."""
+    qualifiers, threshold = _item_rules()
+    found: list[str] = []
+    names = [c.text for c in ([constraint.concept] if constraint.concept else [])
+             + list(constraint.any_of) if c.text]
+    lowered = context.lower()
+    for name in names:
+        at = lowered.find(name.lower())
+        if at < 0:
+            continue
+        window = context[max(0, at - 40):at + len(name)]
+        found += [m.group().lower() for m in qualifiers.finditer(window)]
+    unparsed = constraint.quantity is None and bool(threshold.search(context))
+    return sorted(set(found)), unparsed
+
+
+def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
+              exceptions: list[str], context: str = "") -> Outcome:
+    ids, texts = _targets(constraint)
+    label = _label(constraint)
+    if not ids and not texts:
+        return Outcome(None, "nothing specific to look up", no_information=True)
+    profile = facts.profile
+    qualifiers, unparsed = _narrowing(constraint, context or constraint.text)
+    from_note = bool(facts.sentences)
+    window = constraint.window
+    ref = facts.ref
+    positive_timed: list[Evidence] = []
+    positive_untimed: list[Evidence] = []
+    positive_outside: list[Evidence] = []
+    broader: list[Evidence] = []
+    negatives: list[Evidence] = []
+
+    def place(ok: bool | None, ev: Evidence) -> None:
+        if ok and (unparsed or (qualifiers and not all(
+                q in ev.text.lower() for q in qualifiers))):
+            broader.append(ev)
+            return
+        (positive_timed if ok else positive_untimed if ok is None else positive_outside
+         ).append(ev)
+
+    def excepted(concept: str | None, name: str) -> bool:
+        """An exception ("except skin cancer"), or, for a broad exclusion ("other bone
+        disease"), the very condition the trial studies."""
+        if exceptions and facts.best_relation(concept, name, exceptions, []) in {
+                "same", "narrower"}:
+            return True
+        return constraint.polarity == "must_not" and concept not in ids \
+            and facts.studied(concept)
+
+    def noted(fact: Any) -> bool:
+        return from_note and fact.source is not None and fact.source.kind == "note"
+
+    if kind in {"condition", "other"}:
+        for cond in profile.conditions:
+            if noted(cond):
+                continue
+            rel = facts.best_relation(cond.concept, cond.name, ids, texts)
+            if rel in {"same", "narrower"} and not excepted(cond.concept, cond.name):
+                active = cond.status == "active"
+                end = cond.abatement if cond.status == "resolved" else None
+                ok = _timing_ok(window, cond.onset, end, active, ref, event=True)
+                if window is not None and window.relation == "current":
+                    ok = active if cond.status == "resolved" or active else None
+                place(ok, _fact_evidence(cond, f"condition: {cond.name}"))
+            elif rel == "broader":
+                broader.append(_fact_evidence(cond, f"condition: {cond.name}"))
+    if kind in {"procedure", "other"}:
+        for proc in profile.procedures:
+            if noted(proc):
+                continue
+            rel = facts.best_relation(proc.concept, proc.name, ids, texts)
+            if rel in {"same", "narrower"}:
+                ok = _timing_ok(window, proc.date, proc.date, False, ref, event=True)
+                place(ok, _fact_evidence(proc, f"procedure: {proc.name}"))
+            elif rel == "broader":
+                broader.append(_fact_evidence(proc, f"procedure: {proc.name}"))
+    if kind in {"medication", "other"}:
+        for med in profile.medications:
+            if noted(med):
+                continue
+            rel = facts.best_relation(med.concept, med.name, ids, texts)
+            if rel in {"same", "narrower"}:
+                active = med.status == "active" or (med.status == "unknown" and med.stop is None)
+                ok = _timing_ok(window, med.start, med.stop, active, ref, event=False)
+                place(ok, _fact_evidence(med, f"medication: {med.name}"))
+            elif rel == "broader":
+                broader.append(_fact_evidence(med, f"medication: {med.name}"))
+    if kind == "allergy":
+        for allergy in profile.allergies:
+            if noted(allergy):
+                continue
+            rel = facts.best_relation(allergy.concept, allergy.substance, ids, texts)
+            if rel in {"same", "narrower"}:
+                place(True, _fact_evidence(allergy, f"allergy: {allergy.substance}"))
+    denial_kinds = {"condition": {"condition", "finding"}, "procedure": {"procedure"},
+                    "medication": {"medication"}, "allergy": {"allergy"},
+                    "other": {"condition", "finding", "procedure", "medication"}}[kind]
+    for denied in profile.denied:
+        if denied.kind not in denial_kinds:
+            continue
+        generic = denied.name in {"any medication", "any drug allergy"}
+        if generic and kind == "medication":
+            days = window_days(window)
+            if window is None or window.relation == "current" or (
+                    window.relation == "within" and days is not None and days <= 90):
+                negatives.append(_fact_evidence(denied, f"no medications: {denied.name}"))
+            continue
+        if generic and kind == "allergy":
+            negatives.append(_fact_evidence(denied, "no known drug allergies"))
+            continue
+        if noted(denied) and not generic:
+            continue
+        if facts.denies(denied.concept, denied.name, ids, texts):
+            negatives.append(_fact_evidence(denied, f"denied: {denied.name}"))
+    within = re.compile(r"allerg|hypersensitiv|intoleran|anaphyla", re.IGNORECASE) \
+        if kind == "allergy" else None
+    for hit in facts.note_hits(ids, texts, within=within):
+        if hit.family or hit.hypothetical:
+            continue
+        ev = _note_evidence(hit.sentence)
+        if hit.negated:
+            negatives.append(ev)
+            continue
+        if excepted(facts.index.lookup(hit.sentence.text[hit.start:hit.end]),
+                    hit.sentence.text[hit.start:hit.end]):
+            continue
+        when = implied_date(hit.sentence.text, hit.start, hit.end, ref)
+        event = kind != "medication"
+        ok = _timing_ok(window, when, when if event else None, None if event else True, ref,
+                        event=event)
+        if window is not None and window.relation == "ever":
+            ok = True
+        elif window is not None and window.relation == "current":
+            ok = None if hit.historical else True
+        place(ok, ev)
+    if not negatives and kind != "allergy":
+        negatives += [_note_evidence(h.sentence) for h in facts.broader_denials(ids)]
+    scope = "" if window is None else _window_text(window)
+    if positive_timed:
+        return Outcome(True, f"{label}{scope}: found in the record", positive_timed[:3])
+    if positive_untimed:
+        return Outcome(None, f"{label} is recorded, but not when{scope}", positive_untimed[:3])
+    if positive_outside:
+        return Outcome(False, f"{label} is recorded, but not{scope}", positive_outside[:3])
+    if negatives:
+        return Outcome(False, f"{label}: recorded as absent", negatives[:3])
+    if broader:
+        detail = f" (not whether {' / '.join(qualifiers)})" if qualifiers else \
+            " (no value given)" if unparsed else ""
+        return Outcome(None, f"{label}: the record is less specific{detail}", broader[:3])
+    return Outcome(None, f"no information about {label}", no_information=True)
+
+
+def _window_text(window: TimeWindow) -> str:
+    if window.relation == "current":
+        return " (currently)"
+    if window.relation == "ever":
+        return ""
+    amount = f"{window.amount:g} {window.unit}s" if window.amount is not None and \
+        window.unit else "the stated time"
+    return {"within": f" within {amount}", "before": f" more than {amount} ago",
+            "duration": f" for {_SYMBOL.get(window.comparator or 'ge', '≥')} {amount}"}.get(
+        window.relation, "")
+
+
+# ---------------------------------------------------------------------- demographics
+def _age(facts: PatientFacts, c: Constraint) -> Outcome:
+    q = c.quantity
+    if q is None:
+        return Outcome(None, "age bound not understood")
+    if facts.age is None:
+        return Outcome(None, "age is not known", no_information=True)
+    unit = (q.unit or "year").lower()
+    scale = next((_UNIT_DAYS[u] for u in _UNIT_DAYS if unit.startswith(u)), 365.25) / 365.25
+    value, high = q.value * scale, (q.value_high * scale if q.value_high is not None else None)
+    ok = compare(facts.age, q.comparator, value, high)
+    ev = Evidence(kind="fact", fact_id="age", text=f"age {facts.age:.0f}")
+    bound = _bound_text(q.comparator, value, high, "years")
+    return Outcome(ok, f"age {facts.age:.0f}, required {bound}", [ev])
+
+
+_FEMALE = re.compile(r"\b(?:female|females|women|woman|girls?|ladies)\b", re.IGNORECASE)
+_MALE = re.compile(r"\b(?:male|males|men|man|boys?)\b", re.IGNORECASE)
+_ANY_SEX = re.compile(r"\b(?:both|either|any|all)\s+(?:sexes|sex|genders?)\b", re.IGNORECASE)
+
+
+def _sex_target(c: Constraint) -> str | None:
+    for raw in (c.value, c.concept.id if c.concept else None):
+        if raw:
+            low = raw.lower()
+            if low in {"female", "male", "all"}:
+                return low
+    if _ANY_SEX.search(c.text):
+        return "all"
+    female, male = bool(_FEMALE.search(c.text)), bool(_MALE.search(c.text))
+    if female and male:
+        return "all"
+    return "female" if female else "male" if male else None
+
+
+def _sex(facts: PatientFacts, c: Constraint) -> Outcome:
+    target = _sex_target(c)
+    if target is None:
+        return Outcome(None, "sex requirement not understood")
+    if target == "all":
+        return Outcome(True, "open to all sexes")
+    sex = facts.profile.sex
+    if sex is None:
+        return Outcome(None, "sex is not known", no_information=True)
+    return Outcome(sex == target, f"patient is {sex}, criterion is about {target}",
+                   [Evidence(kind="fact", fact_id="sex", text=f"sex: {sex}")])
+
+
+_CHILDBEARING = re.compile(r"child[- ]?bearing|reproductive potential|able to (?:become|get) "
+                           r"pregnant|fertile", re.IGNORECASE)
+
+
+def _status(facts: PatientFacts, c: Constraint) -> Outcome:
+    """Pregnancy, lactation and menopause, including women of childbearing potential."""
+    p = facts.profile
+    male = p.sex == "male"
+    menopause_ev = Evidence(kind="fact", fact_id="menopause", text=f"menopause: {p.menopause}")
+    if c.kind == "pregnancy" and (_CHILDBEARING.search(c.text) or (
+            c.concept is not None and c.concept.id == "childbearing_potential")):
+        if male:
+            return Outcome(False, "not applicable to a male patient", applicable=False)
+        if p.menopause == "postmenopausal":
+            return Outcome(False, "postmenopausal: not of childbearing potential",
+                           [menopause_ev])
+        if p.pregnant:
+            return Outcome(True, "currently pregnant",
+                           [Evidence(kind="fact", fact_id="pregnant", text="pregnant")])
+        return Outcome(None, "childbearing potential is not recorded", no_information=True)
+    if c.kind in {"pregnancy", "lactation"}:
+        attr = "pregnant" if c.kind == "pregnancy" else "lactating"
+        word = "pregnant" if c.kind == "pregnancy" else "breastfeeding"
+        if male:
+            return Outcome(False, f"not applicable to a male patient ({word})",
+                           applicable=False)
+        value = getattr(p, attr)
+        if value is None and p.menopause == "postmenopausal":
+            return Outcome(False, f"postmenopausal: not {word}", [menopause_ev])
+        if value is None:
+            return Outcome(None, f"whether the patient is {word} is not recorded",
+                           no_information=True)
+        return Outcome(bool(value), f"{'is' if value else 'is not'} {word}",
+                       [Evidence(kind="fact", fact_id=attr, text=f"{word}: {value}")])
+    target = None
+    for raw in (c.value, c.concept.id if c.concept else None, c.text):
+        if raw:
+            low = raw.lower()
+            target = next((t for t in ("postmenopausal", "premenopausal", "perimenopausal")
+                           if t[:4] in low), None)
+            if target is None and "menopaus" in low:
+                target = "postmenopausal"
+            if target:
+                break
+    if male:
+        return Outcome(False, "not applicable to a male patient (menopause)", applicable=False)
+    if target is None:
+        return Outcome(None, "menopause requirement not understood")
+    if p.menopause is None:
+        return Outcome(None, "menopause status is not recorded", no_information=True)
+    ok: bool | None = p.menopause == target
+    reason = f"patient is {p.menopause}, criterion asks {target}"
+    days = window_days(c.window)
+    if ok and c.window is not None and days is not None and target == "postmenopausal":
+        if p.menopause_date is None:
+            return Outcome(None, "postmenopausal, but since when is not recorded"
+                           + _window_text(c.window), [menopause_ev])
+        since = (facts.ref - p.menopause_date).days
+        ok = compare(float(since), c.window.comparator or "ge", days) \
+            if c.window.relation in {"duration", "before"} else since <= days
+        reason = f"postmenopausal for {since / 365.25:.1f} years{_window_text(c.window)}"
+    return Outcome(ok, reason, [menopause_ev])
+
+
+# ---------------------------------------------------------------------- measurements
+@cache
+def _analyte_extras() -> dict[str, Any]:
+    return load_rules("analytes")
+
+
+def _analyte_ids(facts: PatientFacts, c: Constraint) -> set[str]:
+    out: set[str] = set()
+    for concept in ([c.concept] if c.concept else []) + list(c.any_of):
+        if concept.id:
+            out.add(concept.id)
+        for text in (concept.text, concept.name):
+            if text:
+                out.add(facts.index.analyte(text))
+    return out
+
+
+def _measurement(facts: PatientFacts, c: Constraint) -> Outcome:
+    q = c.quantity
+    ids = _analyte_ids(facts, c)
+    label = _label(c)
+    if not ids:
+        return Outcome(None, "which measurement is meant is not understood")
+    values = [m for m in facts.profile.measurements
+              if m.value is not None and (m.analyte in ids or facts.index.analyte(m.name) in ids)]
+    days = window_days(c.window)
+    if c.window is not None and c.window.relation == "within" and days is not None:
+        cutoff = facts.ref - timedelta(days=days)
+        values = [m for m in values if m.date is None or m.date >= cutoff]
+    if q is None:
+        if values:
+            return Outcome(None, f"{label} is recorded but the criterion has no bound",
+                           [_fact_evidence(values[-1], f"{values[-1].name} {values[-1].value:g}")])
+        return Outcome(None, f"no {label} value recorded", no_information=True)
+    analyte = next(iter(sorted(ids)), None)
+    extras = _analyte_extras()
+    target_unit = q.unit
+    bound, high = q.value, q.value_high
+    if q.normalized_unit and q.normalized_value is not None:
+        target_unit, bound, high = q.normalized_unit, q.normalized_value, q.normalized_value_high
+    uln = False
+    if target_unit and "uln" in target_unit.lower().replace(" ", ""):
+        spec = next((extras["uln"][a] for a in ids if a in extras["uln"]), None)
+        if spec is None:
+            return _normal_cue(facts, ids, q.comparator, label)
+        uln = True
+        bound = bound * float(spec["value"])
+        high = high * float(spec["value"]) if high is not None else None
+        target_unit = str(spec["unit"])
+    if not values:
+        return _normal_cue(facts, ids, q.comparator, label) if uln or q.comparator in {
+            "gt", "ge"} else Outcome(None, f"no {label} value recorded", no_information=True)
+    latest = max(values, key=lambda m: (m.date or date.min))
+    assert latest.value is not None
+    try:
+        for candidate in ids:
+            analyte = candidate
+            if candidate in extras.get("molar_mass", {}) or candidate in extras.get("affine", {}):
+                break
+        value = convert(latest.value, latest.unit, target_unit, analyte) \
+            if (latest.unit or target_unit) else latest.value
+    except UnitError:
+        return Outcome(None, f"{label} {latest.value:g} {latest.unit or ''} cannot be compared "
+                       f"with {target_unit}", [_fact_evidence(latest, latest.text or latest.name)])
+    ok = compare(value, q.comparator, bound, high)
+    shown = f"{latest.name} {latest.value:g} {latest.unit or ''}".strip()
+    if latest.unit and target_unit and latest.unit != target_unit:
+        shown += f" (= {value:.3g} {target_unit})"
+    note = " (typical upper limit of normal)" if uln else ""
+    return Outcome(ok, f"{shown}, required {_bound_text(q.comparator, bound, high, target_unit)}"
+                   f"{note}", [_fact_evidence(latest, shown)])
+
+
+def _normal_cue(facts: PatientFacts, ids: set[str], comparator: str, label: str) -> Outcome:
+    """A note that says organ function is normal answers "> n x ULN" bounds with no."""
+    cues = _analyte_extras().get("normal_cues", {})
+    if comparator in {"gt", "ge"}:
+        for analyte in ids:
+            for pattern in cues.get(analyte, []):
+                found = facts.note_search(re.compile(pattern, re.IGNORECASE))
+                if found:
+                    sentence, _m = found[0]
+                    return Outcome(False, f"{label}: the note says it is normal",
+                                   [_note_evidence(sentence)])
+    return Outcome(None, f"no {label} value recorded", no_information=True)
+
+
+def _performance(facts: PatientFacts, c: Constraint) -> Outcome:
+    q = c.quantity
+    p = facts.profile
+    text = " ".join(filter(None, [c.text, c.concept.id if c.concept else None])).lower()
+    karnofsky = bool(re.search(r"karnofsky|kps|lansky", text))
+    if q is None:
+        return Outcome(None, "performance status bound not understood")
+    value: float | None
+    if karnofsky:
+        value = p.karnofsky if p.karnofsky is not None else (
+            _KPS_FROM_ECOG[p.ecog] if p.ecog is not None else None)
+        scale = "Karnofsky"
+    else:
+        value = p.ecog if p.ecog is not None else (
+            next(e for k, e in _ECOG_FROM_KPS if p.karnofsky >= k)
+            if p.karnofsky is not None else None)
+        scale = "ECOG"
+    if value is None:
+        return Outcome(None, "performance status is not recorded", no_information=True)
+    ok = compare(float(value), q.comparator, q.value, q.value_high)
+    bound = _bound_text(q.comparator, q.value, q.value_high, None)
+    return Outcome(ok, f"{scale} {value:g}, required {bound}",
+                   [Evidence(kind="fact", fact_id="ecog" if scale == "ECOG" else "karnofsky",
+                             text=f"{scale} {value:g}")])
+
+
+def _duration(facts: PatientFacts, c: Constraint) -> Outcome:
+    ids, texts = _targets(c)
+    label = _label(c)
+    days = window_days(c.window)
+    comparator = (c.window.comparator if c.window else None) or (
+        c.quantity.comparator if c.quantity else "ge")
+    if days is None and c.quantity is not None:
+        unit = (c.quantity.unit or "year").lower()
+        days = c.quantity.value * next((_UNIT_DAYS[u] for u in _UNIT_DAYS if unit.startswith(u)),
+                                       365.25)
+    onset: tuple[date, Evidence] | None = None
+    for cond in facts.profile.conditions:
+        if cond.onset is not None and facts.best_relation(
+                cond.concept, cond.name, ids, texts) in {"same", "narrower"}:
+            onset = (cond.onset, _fact_evidence(cond, f"{cond.name} since {cond.onset}"))
+            break
+    if onset is None:
+        for hit in facts.note_hits(ids, texts):
+            if hit.positive:
+                when = implied_date(hit.sentence.text, hit.start, hit.end, facts.ref)
+                if when is not None:
+                    onset = (when, _note_evidence(hit.sentence))
+                    break
+    if onset is None or days is None:
+        return Outcome(None, f"how long the patient has had {label} is not recorded",
+                       no_information=True)
+    lasted = (facts.ref - onset[0]).days
+    ok = compare(float(lasted), comparator, days)
+    return Outcome(ok, f"{label} for {lasted / 365.25:.1f} years, required "
+                   f"{_SYMBOL.get(comparator, comparator)} {days / 365.25:.1f} years", [onset[1]])
+
+
+@cache
+def _note_rules() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
+    return [(re.compile(r["when"], re.IGNORECASE), re.compile(r["note"], re.IGNORECASE))
+            for r in load_rules("items")["note_rules"]]
+
+
+_INABILITY = re.compile(r"\b(?:unable|unwilling|inability|incapable|not|non|cannot|can't|"
+                        r"refus\w*|missing|lack\w*|without|no|inaccessib\w*|unreliable|"
+                        r"failure|fail\w*)\b", re.IGNORECASE)
+
+
+def _from_note_rules(facts: PatientFacts, c: Constraint) -> Outcome | None:
+    """Consent, compliance, other trials: settled by a note sentence that states them.
+
+    A criterion phrased as an inability ("unable to give informed consent") states the
+    opposite of what the note affirms, so the truth is flipped for it.
+    """
+    for when, note in _note_rules():
+        found = when.search(c.text)
+        if not found:
+            continue
+        inverse = bool(_INABILITY.search(c.text[:found.start()]))
+        for sentence, match in facts.note_search(note):
+            cats = default_context().categories(sentence.text, match.start(), match.end(),
+                                                facts.modifiers(sentence))
+            if "hypothetical" in cats or "family" in cats:
+                continue
+            negated = "negated" in cats
+            return Outcome(negated if inverse else not negated,
+                           "the note " + ("rules this out" if negated else "states this"),
+                           [_note_evidence(sentence)])
+    return None
+
+
+def _unchecked(facts: PatientFacts, c: Constraint) -> Outcome:
+    found = _from_note_rules(facts, c)
+    if found is not None:
+        return found
+    return Outcome(None, "checked by the study team", no_information=True)
+
+
+def _other(facts: PatientFacts, c: Constraint, exceptions: list[str]) -> Outcome:
+    found = _from_note_rules(facts, c)
+    if found is not None:
+        return found
+    if c.concept is None and not c.any_of:
+        words = re.findall(r"[A-Za-z][\w'-]*", c.text)
+        if 0 < len(words) <= 4 and c.kind == "other":
+            named = c.model_copy(update={"concept": CriteriaConcept(
+                id="", name=c.text.strip(" .;:"), kind="condition", text=c.text.strip(" .;:"),
+                span=c.span)})
+            found = _presence(facts, named, "condition", exceptions)
+            if not found.no_information:
+                return found
+        return Outcome(None, "not understood well enough to check automatically",
+                       no_information=True)
+    kind = facts.index.kind(c.concept.id) if c.concept else None
+    mapped = {"drug": "medication", "drug_class": "medication", "procedure": "procedure",
+              "lab": "measurement"}.get(kind or "", "other")
+    if mapped == "measurement":
+        return _measurement(facts, c)
+    return _presence(facts, c, mapped, exceptions)
+
+
+Evaluator = Callable[[PatientFacts, Constraint, list[str]], Outcome]
+_EVALUATORS: dict[str, Evaluator] = {
+    "age": lambda f, c, e: _age(f, c),
+    "sex": lambda f, c, e: _sex(f, c),
+    "pregnancy": lambda f, c, e: _status(f, c),
+    "lactation": lambda f, c, e: _status(f, c),
+    "menopause": lambda f, c, e: _status(f, c),
+    "condition": lambda f, c, e: (_from_note_rules(f, c) if c.concept is None and not c.any_of
+                                  else None) or _presence(f, c, "condition", e),
+    "medication": lambda f, c, e: _presence(f, c, "medication", e),
+    "procedure": lambda f, c, e: _presence(f, c, "procedure", e),
+    "allergy": lambda f, c, e: _presence(f, c, "allergy", e),
+    "measurement": lambda f, c, e: _measurement(f, c),
+    "performance_status": lambda f, c, e: _performance(f, c),
+    "disease_duration": lambda f, c, e: _duration(f, c),
+    "consent": lambda f, c, e: _unchecked(f, c),
+    "administrative": lambda f, c, e: _unchecked(f, c),
+    "investigator": lambda f, c, e: _unchecked(f, c),
+    "other": _other,
+}
+
+
+def evaluate_constraint(facts: PatientFacts, constraint: Constraint,
+                        exceptions: list[str] | None = None, context: str = "") -> Outcome:
+    """The truth of one constraint's statement; ``context`` is its item's full text."""
+    if constraint.kind in {"condition", "medication", "procedure", "allergy"} and (
+            constraint.concept is not None or constraint.any_of):
+        return _presence(facts, constraint, constraint.kind, exceptions or [], context)
+    evaluator = _EVALUATORS.get(constraint.kind, _other)
+    return evaluator(facts, constraint, exceptions or [])
+
+
+# ---------------------------------------------------------------------- items
+def _answer_outcome(facts: PatientFacts, key: str, meets: str) -> tuple[bool | None, Evidence
+                                                                        ] | None:
+    answer = facts.profile.answer_for(key)
+    if answer is None:
+        return None
+    facts.used.add(answer.id)
+    ev = Evidence(kind="answer", fact_id=answer.id, text=f"answered {answer.answer}"
+                  + (f": {answer.question}" if answer.question else ""))
+    if answer.answer == "unsure":
+        return None, ev
+    return answer.answer == meets, ev
+
+
+def _all(values: list[bool | None]) -> bool | None:
+    if any(v is False for v in values):
+        return False
+    if all(v is True for v in values):
+        return True
+    return None
+
+
+def _any(values: list[bool | None]) -> bool | None:
+    if any(v is True for v in values):
+        return True
+    if values and all(v is False for v in values):
+        return False
+    return None
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
+_DISJUNCTIVE = re.compile(r"\b(?:or|one or more|any of|either|such as|at least one|and/or)\b",
+                          re.IGNORECASE)
+_SCOPE_KINDS = frozenset({"sex", "age"})
+
+
+@dataclass
+class _Result:
+    constraint: Constraint
+    passed: bool | None
+    outcome: Outcome
+
+
+def _is_scope(result: _Result, results: list[_Result]) -> bool:
+    """Who an item is about ("women", "aged over 65", "on chest X-ray") rather than what.
+
+    Such constraints narrow the item: an exclusion "postmenopausal women" only excludes a
+    patient who is both; "X-ray shows heart failure" needs the finding, not just the X-ray.
+    """
+    kind = result.constraint.kind
+    if kind in _SCOPE_KINDS:
+        return True
+    return kind == "procedure" and any(r.constraint.kind == "condition" for r in results)
+
+
+def _fold(item: Item, results: list[_Result]) -> bool | None:
+    """Whether the patient passes the item, from its constraints' pass / fail values."""
+    scope = [r for r in results if _is_scope(r, results)]
+    rest = [r for r in results if not _is_scope(r, results)]
+    if not rest:
+        rest, scope = scope, []
+        # "Women planning to deliver elsewhere": only the "women" part was understood.
+        if item.section == "exclusion" and all(r.constraint.kind == "sex" for r in rest) \
+                and len(re.findall(r"\w+", item.text)) > 6 \
+                and _all([_not(r.passed) for r in rest]) is True:
+            return None
+    disjunctive = bool(_DISJUNCTIVE.search(item.text))
+    if item.section == "exclusion":
+        in_scope = _all([_not(r.passed) for r in scope])
+        excluding = [_not(r.passed) for r in rest]
+        excluded = _any(excluding) if disjunctive or (len(rest) > 1 and all(
+            r.constraint.kind in PRESENCE_KINDS | {"pregnancy", "lactation"}
+            for r in rest)) else _all(excluding)
+        return _not(_all([in_scope, excluded]))
+    in_scope = _all([r.passed for r in scope])
+    body = _any([r.passed for r in rest]) if disjunctive and len(rest) > 1 else \
+        _all([r.passed for r in rest])
+    return _all([in_scope, body])
+
+
+def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
+                  ) -> CriterionVerdict:
+    """The verdict for one criterion item: passes (MET), fails (NOT_MET) or UNKNOWN.
+
+    ``closed_world`` reads a note as complete for exclusions: an excluding condition the
+    note never mentions counts as absent (inclusions still need positive evidence).
+    """
+    checkable = item.kind not in UNCHECKABLE and item.question.answerable
+    question = QuestionRef(key=item.question.key, text=item.question.text,
+                           meets=item.question.meets)
+    base: dict[str, Any] = {
+        "item_index": item.index, "section": item.section, "kind": item.kind,
+        "text": item.text, "start": item.span.start, "end": item.span.end,
+        "checkable": checkable, "question": question}
+    answered = _answer_outcome(facts, item.question.key, item.question.meets)
+    if answered is not None:
+        passed, ev = answered
+        verdict: Verdict = "UNKNOWN" if passed is None else "MET" if passed else "NOT_MET"
+        reason = "your answer: " + ("not sure" if passed is None else
+                                     "meets this criterion" if passed else
+                                     "does not meet this criterion")
+        return CriterionVerdict(**base, verdict=verdict, holds=_holds(item, passed),
+                                reason=reason, evidence=[ev])
+    exceptions = [c.concept.id for c in item.constraints if c.exception and c.concept]
+    context = item.text
+    if any(c.quantity is not None for c in item.constraints):
+        context = _item_rules()[1].sub(" ", context)
+    results: list[_Result] = []
+    for constraint in item.constraints:
+        if constraint.exception:
+            continue
+        if constraint.question is not None and constraint.question.key != item.question.key:
+            got = _answer_outcome(facts, constraint.question.key, constraint.question.meets)
+            if got is not None:
+                passed, ev = got
+                results.append(_Result(constraint, passed, Outcome(
+                    None if passed is None else True, "your answer", [ev])))
+                continue
+        if constraint.kind in UNCHECKABLE or (constraint.concept is None
+                                              and not constraint.any_of):
+            constraint = constraint.model_copy(update={"text": item.text})
+        outcome = evaluate_constraint(facts, constraint, exceptions, context)
+        passed = None if outcome.holds is None else (
+            outcome.holds if constraint.polarity == "required" else not outcome.holds)
+        if not outcome.applicable:
+            passed = True
+        if passed is None and outcome.no_information and closed_world \
+                and item.section == "exclusion" and facts.sentences \
+                and constraint.kind in PRESENCE_KINDS | UNCHECKABLE:
+            outcome = Outcome(None, f"{outcome.reason}: not mentioned in the note",
+                              [Evidence(kind="absence", text="not mentioned in the note")],
+                              no_information=True)
+            passed = True
+        results.append(_Result(constraint, passed, outcome))
+    for result in results:
+        for ev in result.outcome.evidence:
+            if ev.fact_id:
+                facts.used.add(ev.fact_id)
+    if not results:
+        return CriterionVerdict(**base, verdict="UNKNOWN", holds=None,
+                                reason="no checkable constraint found in this criterion")
+    passed_all = _fold(item, results)
+    wanted = passed_all
+    deciding = next((r.outcome for r in results if r.passed is wanted), None) \
+        if passed_all is not True else None
+    evidence: list[Evidence] = []
+    seen: set[tuple[Any, ...]] = set()
+    for result in results:
+        for e in result.outcome.evidence:
+            key = (e.kind, e.fact_id, e.sentence, e.text)
+            if key not in seen:
+                seen.add(key)
+                evidence.append(e)
+    if deciding is not None:
+        reason = deciding.reason
+    else:
+        reason = "; ".join(dict.fromkeys(r.outcome.reason for r in results))
+    if passed_all is False and item.section == "exclusion":
+        reason = "excluded: " + reason
+    applicable = all(r.outcome.applicable for r in results)
+    final: Verdict = "UNKNOWN" if passed_all is None else "MET" if passed_all else "NOT_MET"
+    return CriterionVerdict(**base, verdict=final, holds=_holds(item, passed_all),
+                            applicable=applicable, reason=reason[:500], evidence=evidence[:6])
+
+
+def _holds(item: Item, passed: bool | None) -> bool | None:
+    """The truth of the item's own statement: for an exclusion, whether it excludes."""
+    if passed is None:
+        return None
+    return passed if item.section == "inclusion" else not passed
+
+
+def evaluate_criteria(parsed: ParsedCriteria, facts: PatientFacts, *,
+                      closed_world: bool = False) -> list[CriterionVerdict]:
+    """Verdicts for every item, sub-items included, in text order."""
+    return [evaluate_item(item, facts, closed_world=closed_world) for item in parsed.items]

@@ -1,0 +1,21 @@
+"""Rule files for matching (unit extras, ranking weights), loaded once."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RULES_DIR = Path(__file__).parent
+
+
+@cache
+def load_rules(name: str) -> dict[str, Any]:
+    path = RULES_DIR / f"{name}.yaml"
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict) or "version" not in data:
+        raise ValueError(f"{path.name}: expected a mapping with a 'version'")
+    return data

@@ -1,0 +1,153 @@
+"""One trial's verdict for one patient: registry fields (sex, age bounds) plus every parsed
+criterion, folded into eligible / possibly eligible / not eligible.
+
+Criteria a patient cannot check (consent, administrative, investigator judgement) are
+reported but do not hold a trial back: the study team checks them at screening.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trialscout.criteria.model import ParsedCriteria
+from trialscout.matching.evaluate import compare, evaluate_item
+from trialscout.matching.facts import PatientFacts
+from trialscout.matching.model import (
+    CriterionVerdict,
+    Evidence,
+    QuestionRef,
+    TrialMatch,
+    TrialVerdictLabel,
+)
+from trialscout.registry.model import Trial
+
+DAYS_PER_YEAR = 365.25
+
+
+def _years(days: float | None) -> float | None:
+    return None if days is None else days / DAYS_PER_YEAR
+
+
+def registry_verdicts(trial: Trial, facts: PatientFacts) -> list[CriterionVerdict]:
+    """Verdicts for the registry's structured eligibility: sex and the age range."""
+    out: list[CriterionVerdict] = []
+    elig = trial.eligibility
+    sex = (elig.sex or "ALL").upper()
+    if sex in {"FEMALE", "MALE"}:
+        target = sex.lower()
+        question = QuestionRef(key=f"sex:{target}", text=f"Are you {target}?", meets="yes")
+        patient = facts.profile.sex
+        if patient is None:
+            out.append(CriterionVerdict(
+                item_index=-1, section="inclusion", kind="sex", text=f"Sex: {target} (registry)",
+                verdict="UNKNOWN", reason="sex is not known", question=question))
+        else:
+            ok = patient == target
+            out.append(CriterionVerdict(
+                item_index=-1, section="inclusion", kind="sex", text=f"Sex: {target} (registry)",
+                verdict="MET" if ok else "NOT_MET", holds=ok, question=question,
+                reason=f"patient is {patient}, trial accepts {target} only",
+                evidence=[Evidence(kind="fact", fact_id="sex", text=f"sex: {patient}")]))
+    low, high = _years(elig.minimum_age_days), _years(elig.maximum_age_days)
+    if low is not None or high is not None:
+        bounds = " to ".join(filter(None, [elig.minimum_age, elig.maximum_age])) \
+            if low is not None and high is not None else \
+            (f"{elig.minimum_age} or older" if low is not None else f"up to {elig.maximum_age}")
+        question = QuestionRef(key=f"age:{low or 0:g}-{high or 0:g}",
+                               text=f"Are you aged {bounds}?", meets="yes")
+        base: dict[str, Any] = {"item_index": -2, "section": "inclusion", "kind": "age",
+                "text": f"Age: {bounds} (registry)", "question": question}
+        if facts.age is None:
+            out.append(CriterionVerdict(**base, verdict="UNKNOWN", reason="age is not known"))
+        else:
+            ok = (low is None or compare(facts.age, "ge", low)) and (
+                high is None or facts.age < high + 1)
+            out.append(CriterionVerdict(
+                **base, verdict="MET" if ok else "NOT_MET", holds=ok,
+                reason=f"age {facts.age:.0f}, trial accepts {bounds}",
+                evidence=[Evidence(kind="fact", fact_id="age", text=f"age {facts.age:.0f}")]))
+    return out
+
+
+def trial_concepts(trial: Trial) -> frozenset[str]:
+    """Vocabulary concepts of the conditions a trial studies."""
+    from trialscout.patients.concepts import concept_index
+
+    index = concept_index()
+    found = {index.concept_for(name, frozenset({"condition"}))
+             for name in [*trial.conditions, *trial.condition_mesh_terms]}
+    return frozenset(c for c in found if c)
+
+
+def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFacts, *,
+                  closed_world: bool = False, stop_at_failure: bool = False) -> TrialMatch:
+    """Evaluate every criterion of ``trial`` and fold the results into one verdict.
+
+    ``stop_at_failure`` stops at the first failing checkable criterion: enough to rank a
+    trial as not eligible, not to show all its criteria (``complete`` is then False).
+    """
+    facts.trial_concepts = trial_concepts(trial)
+    verdicts = registry_verdicts(trial, facts)
+    complete = True
+    if any(v.verdict == "NOT_MET" for v in verdicts) and stop_at_failure:
+        complete = parsed is None
+    elif parsed is not None:
+        for item in parsed.items:
+            verdict = evaluate_item(item, facts, closed_world=closed_world)
+            verdicts.append(verdict)
+            if stop_at_failure and verdict.verdict == "NOT_MET" and verdict.checkable:
+                complete = item is parsed.items[-1]
+                break
+    counted = [v for v in verdicts if v.checkable]
+    failing = [v for v in counted if v.verdict == "NOT_MET"]
+    unknown = [v for v in counted if v.verdict == "UNKNOWN"]
+    met = [v for v in counted if v.verdict == "MET"]
+    questions: list[QuestionRef] = []
+    seen: set[str] = set()
+    for v in unknown:
+        if v.question is not None and v.question.key not in seen:
+            seen.add(v.question.key)
+            questions.append(v.question)
+    label: TrialVerdictLabel
+    if failing:
+        label = "not_eligible"
+        names = "; ".join(_short(v.text) for v in failing[:3])
+        more = f" (+{len(failing) - 3} more)" if len(failing) > 3 else ""
+        reason = f"fails {len(failing)} criterion(s): {names}{more}"
+    elif unknown:
+        label = "possibly_eligible"
+        reason = f"{len(met)} criteria met, {len(unknown)} to confirm"
+    else:
+        label = "eligible"
+        reason = f"all {len(met)} checkable criteria met" if met else \
+            "no checkable criteria: the study team decides"
+    if parsed is None and not trial.eligibility.criteria:
+        reason += " (the registry record has no criteria text)"
+    return TrialMatch(
+        nct_id=trial.nct_id, title=trial.title, overall_status=trial.overall_status,
+        verdict=label, reason=reason, criteria=verdicts,
+        failing=[v.item_index for v in failing], open_questions=questions,
+        met=len(met), not_met=len(failing), unknown=len(unknown),
+        reference_date=facts.ref, complete=complete)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def eligibility_score(match: TrialMatch) -> float:
+    """The ranking factor of a verdict (``rules/ranking.yaml``): 1 for eligible, less for
+    possibly eligible (more the more criteria are already met), little for not eligible."""
+    from trialscout.matching.rules import load_rules
+
+    spec = load_rules("ranking")["eligibility"]
+    if match.verdict == "eligible":
+        return float(spec["eligible"])
+    if match.verdict == "not_eligible":
+        registry = any(index < 0 for index in match.failing)
+        return float(spec["not_eligible" if registry else "not_eligible_text"])
+    open_total = match.met + match.unknown
+    share = match.met / open_total if open_total else 0.0
+    low, high = float(spec["possibly_min"]), float(spec["possibly_max"])
+    return low + (high - low) * share

@@ -1,0 +1,129 @@
+"""A small ConText: decide whether a mention in a sentence is negated, a relative's,
+hypothetical or historical, from cue phrases kept in ``rules/context.yaml``.
+
+Cues open a scope (forward or backward) that ends at a terminator, at the sentence end, or
+after a cue-specific number of words. Pseudo cues ("gram negative", "no change") are
+matched first and hide the cues inside them. This is our own implementation of the
+published ConText idea (Harkema et al. 2009) so it runs offline with no model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from trialscout.patients.rules import load_rules
+
+Category = Literal["negated", "family", "hypothetical", "historical"]
+_WORD = re.compile(r"[\w'/-]+")
+
+
+@dataclass(frozen=True)
+class Modifier:
+    category: Category
+    cue: str
+    start: int
+    end: int
+    scope_start: int
+    scope_end: int
+
+
+def _alternation(phrases: list[str]) -> re.Pattern[str]:
+    ordered = sorted({p.lower() for p in phrases}, key=len, reverse=True)
+    body = "|".join(re.escape(p) for p in ordered)
+    return re.compile(rf"(?<![\w/-])(?:{body})(?![\w/])")
+
+
+class ConText:
+    """Cue matcher built from the rule file; use :func:`default_context`."""
+
+    def __init__(self, rules: dict[str, object]) -> None:
+        cues = rules["cues"]
+        assert isinstance(cues, dict)
+        self._cues: dict[str, tuple[Category, str]] = {}
+        for category, directions in cues.items():
+            for direction, phrases in directions.items():
+                for phrase in phrases:
+                    self._cues[phrase.lower()] = (category, direction)
+        self._cue_re = _alternation(list(self._cues))
+        pseudo = rules.get("pseudo") or []
+        assert isinstance(pseudo, list)
+        self._pseudo_re = _alternation(pseudo) if pseudo else None
+        terminators = rules.get("terminators") or []
+        assert isinstance(terminators, list)
+        words = [t for t in terminators if re.match(r"\w", t)]
+        self._term_re = re.compile(
+            "|".join([_alternation(words).pattern]
+                     + [re.escape(t) for t in terminators if not re.match(r"\w", t)]))
+        windows = rules.get("windows") or {}
+        assert isinstance(windows, dict)
+        self._windows = {str(k).lower(): int(v) for k, v in windows.items()}
+
+    def modifiers(self, sentence: str) -> list[Modifier]:
+        lowered = sentence.lower()
+        blocked: list[tuple[int, int]] = []
+        if self._pseudo_re is not None:
+            blocked = [(m.start(), m.end()) for m in self._pseudo_re.finditer(lowered)]
+        terminators = [(m.start(), m.end()) for m in self._term_re.finditer(lowered)]
+        out: list[Modifier] = []
+        for match in self._cue_re.finditer(lowered):
+            start, end = match.start(), match.end()
+            if any(b0 <= start and end <= b1 for b0, b1 in blocked):
+                continue
+            phrase = match.group()
+            category, direction = self._cues[phrase]
+            window = self._windows.get(phrase)
+            if direction == "forward":
+                stop = len(sentence)
+                for t0, _t1 in terminators:
+                    if t0 >= end:
+                        stop = t0
+                        break
+                if window is not None:
+                    stop = min(stop, _after_words(lowered, end, window))
+                out.append(Modifier(category, phrase, start, end, end, stop))
+            else:
+                begin = 0
+                for _t0, t1 in terminators:
+                    if t1 <= start:
+                        begin = t1
+                if window is not None:
+                    begin = max(begin, _before_words(lowered, start, window))
+                out.append(Modifier(category, phrase, start, end, begin, start))
+        return out
+
+    def categories(self, sentence: str, start: int, end: int,
+                   modifiers: list[Modifier] | None = None) -> set[Category]:
+        """Categories whose scope covers the mention ``sentence[start:end]``."""
+        if modifiers is None:
+            modifiers = self.modifiers(sentence)
+        found: set[Category] = set()
+        for mod in modifiers:
+            if mod.start < end and start < mod.end:
+                continue
+            if mod.scope_start <= start and start < mod.scope_end:
+                found.add(mod.category)
+        return found
+
+
+def _after_words(text: str, position: int, count: int) -> int:
+    stop = len(text)
+    for i, match in enumerate(_WORD.finditer(text, position)):
+        if i == count:
+            stop = match.start()
+            break
+    return stop
+
+
+def _before_words(text: str, position: int, count: int) -> int:
+    starts = [m.start() for m in _WORD.finditer(text, 0, position)]
+    if len(starts) <= count:
+        return 0
+    return starts[-count]
+
+
+@lru_cache(maxsize=1)
+def default_context() -> ConText:
+    return ConText(load_rules("context"))

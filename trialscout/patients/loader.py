@@ -1,0 +1,97 @@
+"""Read a patient file of any supported kind: a FHIR Bundle, our profile JSON, or a note.
+
+The kind is detected from the content, not the file name: JSON with a ``resourceType`` is
+FHIR, other JSON objects are profiles, and anything else that decodes as text is a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from pydantic import ValidationError
+
+from trialscout.patients.fhir import import_bundle
+from trialscout.patients.model import MAX_TEXT, PatientProfile
+from trialscout.patients.notes import extract_note
+
+PatientFileKind = Literal["fhir", "profile", "note"]
+MAX_FILE_BYTES = 20_000_000
+
+
+class PatientFileError(ValueError):
+    """A patient file that cannot be read; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class LoadedPatient:
+    kind: PatientFileKind
+    profile: PatientProfile
+
+
+def detect_kind(text: str) -> PatientFileKind:
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped.startswith("{"):
+        return "note"
+    try:
+        data = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return "note"
+    if isinstance(data, dict) and "resourceType" in data:
+        return "fhir"
+    return "profile"
+
+
+def _profile_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "profile"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid profile JSON: " + "; ".join(parts)
+
+
+def load_patient_text(text: str, *, reference_date: date | None = None,
+                      label: str | None = None) -> LoadedPatient:
+    """Parse patient content already decoded to text."""
+    kind = detect_kind(text)
+    if kind == "fhir":
+        return LoadedPatient("fhir", import_bundle(orjson.loads(text.lstrip("\ufeff")),
+                                                   label=label))
+    if kind == "profile":
+        data = orjson.loads(text.lstrip("\ufeff"))
+        if not isinstance(data, dict):
+            raise PatientFileError("invalid profile JSON: expected an object")
+        try:
+            profile = PatientProfile.model_validate(data)
+        except ValidationError as exc:
+            raise PatientFileError(_profile_error(exc)) from exc
+        if label is not None:
+            profile.label = label
+        return LoadedPatient("profile", profile)
+    if len(text) > MAX_TEXT:
+        raise PatientFileError(f"the note is too long ({len(text)} characters; "
+                               f"at most {MAX_TEXT})")
+    return LoadedPatient("note", extract_note(text, reference_date=reference_date, label=label))
+
+
+def load_patient_bytes(raw: bytes, *, reference_date: date | None = None,
+                       label: str | None = None) -> LoadedPatient:
+    if len(raw) > MAX_FILE_BYTES:
+        raise PatientFileError(f"the file is too large ({len(raw)} bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PatientFileError(f"not UTF-8 text (byte {exc.start}): expected a FHIR Bundle, "
+                               "a profile JSON or a text note") from exc
+    return load_patient_text(text, reference_date=reference_date, label=label)
+
+
+def load_patient_file(path: Path, *, reference_date: date | None = None) -> LoadedPatient:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PatientFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return load_patient_bytes(raw, reference_date=reference_date)

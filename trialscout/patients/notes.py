@@ -1,0 +1,465 @@
+"""Read a free-text clinical note into a profile, keeping the sentence behind every fact.
+
+Each mention is checked with ConText: "denies diabetes" becomes a denied finding, "mother
+had breast cancer" a family-history entry, "rule out pneumonia" nothing at all. Patterns
+live in ``rules/notes.yaml``; concept names come from the shared vocabulary. The note
+itself is kept as the profile's free text, so matching can still look things up in it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+
+from trialscout.patients.concepts import Mention, concept_index, norm
+from trialscout.patients.context import Category, ConText, default_context
+from trialscout.patients.model import (
+    MAX_TEXT,
+    Allergy,
+    Condition,
+    DeniedFinding,
+    FactSource,
+    FamilyHistory,
+    Measurement,
+    Medication,
+    PatientProfile,
+    Procedure,
+)
+from trialscout.patients.rules import load_rules
+from trialscout.patients.sentences import Sentence, split_sentences
+from trialscout.patients.units import normalize_unit
+
+_I = re.IGNORECASE
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25, "yr": 365.25}
+
+
+class NoteError(ValueError):
+    """The input cannot be read as a clinical note."""
+
+
+@dataclass(frozen=True)
+class _Analyte:
+    name: str
+    unit: str
+    pattern: re.Pattern[str]
+
+
+class _Rules:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.age = [re.compile(p, _I) for p in data["age"]]
+        sex = data["sex"]
+        self.female = re.compile(r"\b(?:" + "|".join(sex["female"]) + r")\b", _I)
+        self.male = re.compile(r"\b(?:" + "|".join(sex["male"]) + r")\b", _I)
+        self.female_pronouns = re.compile(
+            r"\b(?:" + "|".join(sex["female_pronouns"]) + r")\b", _I)
+        self.male_pronouns = re.compile(r"\b(?:" + "|".join(sex["male_pronouns"]) + r")\b", _I)
+        tail = data["value_link"] + data["value"] + r"\s*" + data["unit"]
+        self.analytes = []
+        for name, spec in data["analytes"].items():
+            aliases = sorted(spec["aliases"], key=len, reverse=True)
+            body = "|".join(re.escape(a) for a in aliases)
+            self.analytes.append(_Analyte(concept_index().analyte(str(name)), str(spec["unit"]),
+                                          re.compile(
+                rf"(?<![\w-])(?P<alias>{body})(?![\w-]){tail}", _I)))
+        self.blood_pressure = re.compile(data["blood_pressure"], _I)
+        preg = data["pregnancy"]
+        self.pregnancy = {key: [re.compile(p, _I) for p in preg[key]]
+                          for key in ("pregnant", "lactating", "postmenopausal",
+                                      "premenopausal", "perimenopausal")}
+        self.menopause_age = re.compile(preg["menopause_age"], _I)
+        self.menopause_ago = re.compile(preg["menopause_ago"], _I)
+        smoking = data["smoking"]
+        self.smoking = {key: [re.compile(p, _I) for p in smoking[key]]
+                        for key in ("never", "former", "current")}
+        self.pack_years = re.compile(smoking["pack_years"], _I)
+        self.ecog = re.compile(data["performance"]["ecog"], _I)
+        self.karnofsky = re.compile(data["performance"]["karnofsky"], _I)
+        self.condition_head = re.compile(rf"(?<![\w-]){data['condition_heads']}(?![\w-])", _I)
+        self.stop_words = frozenset(w.lower() for w in data["condition_stop_words"])
+        self.drug_suffix = re.compile(rf"(?<![\w-]){data['drug_suffixes']}(?![\w-])", _I)
+        names = sorted(data["drug_names"], key=len, reverse=True)
+        self.drug_names = re.compile(
+            r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", _I)
+        self.no_medications = [re.compile(p, _I) for p in data["no_medications"]]
+        self.procedure_head = re.compile(rf"(?<![\w-]){data['procedure_heads']}(?![\w-])", _I)
+        self.ago = re.compile(data["ago"], _I)
+        self.for_duration = re.compile(data["for_duration"], _I)
+        self.history_duration = re.compile(data["history_duration"], _I)
+        self.since_year = re.compile(data["since_year"], _I)
+        self.number_words = {str(k): float(v) for k, v in data["number_words"].items()}
+        self.allergy = re.compile(data["allergy"], _I)
+        self.no_allergies = [re.compile(p, _I) for p in data["no_allergies"]]
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    return _Rules(load_rules("notes"))
+
+
+def _number(text: str, words: dict[str, float]) -> float | None:
+    lowered = text.lower()
+    if lowered in words:
+        return words[lowered]
+    try:
+        return float(lowered)
+    except ValueError:
+        return None
+
+
+def _days(n: float, unit: str) -> float:
+    return n * _DAYS[unit.lower().rstrip("s")]
+
+
+class _Reader:
+    """State for reading one note: rules, context, the profile being built."""
+
+    def __init__(self, text: str, reference_date: date) -> None:
+        self.text = text
+        self.ref = reference_date
+        self.rules = _rules()
+        self.context: ConText = default_context()
+        self.vocabulary = concept_index()
+        self.data: dict[str, Any] = {
+            "recorded_on": reference_date, "free_text": text, "conditions": [],
+            "medications": [], "procedures": [], "measurements": [], "allergies": [],
+            "denied": [], "family_history": [],
+        }
+        self._seen: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ helpers
+    def source(self, sentence: Sentence, start: int | None = None,
+               end: int | None = None) -> FactSource:
+        return FactSource(kind="note", sentence=sentence.index, text=sentence.text[:5000],
+                          start=None if start is None else sentence.start + start,
+                          end=None if end is None else sentence.start + end)
+
+    def assertion(self, sentence: Sentence, start: int, end: int,
+                  mods: list[Any]) -> set[Category]:
+        return self.context.categories(sentence.text, start, end, mods)
+
+    def onset(self, sentence: str, start: int, end: int) -> date | None:
+        """A date implied near a mention: "5 years ago", "10-year history of", "since 2015"."""
+        rules = self.rules
+        window = sentence[max(0, start - 60):min(len(sentence), end + 60)]
+        for pattern in (rules.history_duration, rules.ago, rules.for_duration):
+            match = pattern.search(window)
+            if match:
+                n = _number(match.group("n"), rules.number_words)
+                if n is not None:
+                    try:
+                        return self.ref - timedelta(days=_days(n, match.group("unit")))
+                    except (OverflowError, KeyError):
+                        return None
+        match = rules.since_year.search(window)
+        if match:
+            year = int(match.group("year") or match.group("year2"))
+            if year <= self.ref.year:
+                return date(year, 1, 1)
+        return None
+
+    def add(self, field: str, key: str, fact: dict[str, Any]) -> None:
+        if (field, key) in self._seen:
+            return
+        self._seen.add((field, key))
+        self.data[field].append(fact)
+
+    # ------------------------------------------------------------------ sections
+    def demographics(self, sentences: list[Sentence]) -> None:
+        rules = self.rules
+        for sentence in sentences:
+            for pattern in rules.age:
+                match = pattern.search(sentence.text)
+                if not match:
+                    continue
+                groups = match.groupdict()
+                age = None
+                if groups.get("age"):
+                    age = float(groups["age"])
+                elif groups.get("months"):
+                    age = round(float(groups["months"]) / 12, 2)
+                if age is not None and age <= 120 and "age_years" not in self.data:
+                    self.data["age_years"] = age
+                    sex = (groups.get("sex") or "").lower()
+                    if sex in {"m", "f"} and "sex" not in self.data:
+                        self.data["sex"] = "male" if sex == "m" else "female"
+            if "age_years" in self.data:
+                break
+        if "sex" not in self.data:
+            for sentence in sentences:
+                female = bool(rules.female.search(sentence.text))
+                male = bool(rules.male.search(sentence.text))
+                if female != male:
+                    self.data["sex"] = "female" if female else "male"
+                    break
+        if "sex" not in self.data:
+            she = len(rules.female_pronouns.findall(self.text))
+            he = len(rules.male_pronouns.findall(self.text))
+            if she > he:
+                self.data["sex"] = "female"
+            elif he > she:
+                self.data["sex"] = "male"
+
+    def status_flags(self, sentence: Sentence, mods: list[Any]) -> None:
+        rules = self.rules
+        text = sentence.text
+        match: re.Match[str] | None
+        for key, patterns in rules.pregnancy.items():
+            for pattern in patterns:
+                for match in pattern.finditer(text):
+                    cats = self.assertion(sentence, match.start(), match.end(), mods)
+                    if "hypothetical" in cats or "family" in cats:
+                        continue
+                    negated = "negated" in cats
+                    if key in {"pregnant", "lactating"}:
+                        self.data.setdefault(key, not negated)
+                    elif not negated:
+                        self.data.setdefault("menopause", key)
+        match = rules.menopause_age.search(text)
+        if match and self.data.get("age_years"):
+            years_since = float(self.data["age_years"]) - float(match.group("age"))
+            if 0 <= years_since < 80:
+                self.data.setdefault("menopause", "postmenopausal")
+                self.data.setdefault("menopause_date",
+                                     self.ref - timedelta(days=years_since * 365.25))
+        match = rules.menopause_ago.search(text)
+        if match:
+            n = _number(match.group("n"), rules.number_words)
+            if n is not None:
+                self.data.setdefault("menopause", "postmenopausal")
+                self.data.setdefault("menopause_date",
+                                     self.ref - timedelta(days=_days(n, match.group("unit"))))
+        if "smoking" not in self.data:
+            for key in ("never", "former", "current"):
+                hit = next((m for p in rules.smoking[key] for m in p.finditer(text)), None)
+                if hit is None:
+                    continue
+                cats = self.assertion(sentence, hit.start(), hit.end(), mods)
+                if "hypothetical" in cats or "family" in cats:
+                    continue
+                if key == "current" and "negated" in cats:
+                    key = "never"
+                self.data["smoking"] = key
+                break
+        match = rules.pack_years.search(text)
+        if match and "pack_years" not in self.data:
+            value = float(match.group("n"))
+            if value <= 300:
+                self.data["pack_years"] = value
+                self.data.setdefault("smoking", "former")
+        for name, pattern, top in (("ecog", rules.ecog, 5), ("karnofsky", rules.karnofsky, 100)):
+            match = pattern.search(text)
+            if match and name not in self.data:
+                value = int(match.group("value"))
+                if value <= top:
+                    self.data[name] = value
+
+    def measurements(self, sentence: Sentence, mods: list[Any]) -> None:
+        text = sentence.text
+        for match in self.rules.blood_pressure.finditer(text):
+            for analyte, group in (("systolic blood pressure", "sys"),
+                                   ("diastolic blood pressure", "dia")):
+                self.add("measurements", f"{analyte}:{match.start()}:{sentence.index}", {
+                    "name": analyte, "analyte": self.vocabulary.analyte(analyte),
+                    "value": float(match.group(group)), "unit": "mm[Hg]", "text": match.group(),
+                    "source": self.source(sentence, match.start(), match.end())})
+        for spec in self.rules.analytes:
+            for match in spec.pattern.finditer(text):
+                cats = self.assertion(sentence, match.start(), match.end(), mods)
+                if "family" in cats or "hypothetical" in cats:
+                    continue
+                raw = match.group("value").replace(",", "")
+                try:
+                    value = float(raw)
+                except ValueError:
+                    continue
+                written = match.group("unit")
+                unit = normalize_unit(written) if written else None
+                if unit is None:
+                    unit = spec.unit
+                    if spec.unit.startswith("10*3/") and value >= 1000:
+                        value = value / 1000
+                elif unit == "sd":
+                    unit = "1"
+                if spec.name == "temperature" and unit == "degC" and value > 50:
+                    unit = "degF"
+                if match.group("cmp"):
+                    continue
+                self.add("measurements", f"{spec.name}:{sentence.index}:{match.start()}", {
+                    "name": match.group("alias"), "analyte": spec.name, "value": value,
+                    "unit": unit, "text": match.group().strip(),
+                    "source": self.source(sentence, match.start(), match.end())})
+
+    def _spans(self, text: str, head: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        """Noun-phrase-like spans that end in a head word, extended left over modifiers."""
+        stop = self.rules.stop_words
+        for match in head.finditer(text):
+            start, end = match.start(), match.end()
+            tail = re.match(r"\s+(?:mellitus|type\s+(?:[12]|i{1,2})|of\s+the\s+\w+|of\s+\w+)",
+                            text[end:], _I)
+            if tail and not re.search(r"\b(?:of\s+(?:the\s+)?(?:patient|her|his|life))\b",
+                                      tail.group(), _I):
+                end += tail.end()
+            words = list(re.finditer(r"[\w'/+-]+", text[:start]))
+            for taken, word in enumerate(reversed(words)):
+                gap = text[word.end():start]
+                number = re.fullmatch(r"\d+(?:\.\d+)?", word.group()) is not None
+                if taken >= 4 or word.group().lower() in stop or re.search(r"[,;:.()]", gap) \
+                        or (number and taken == 0):
+                    break
+                start = word.start()
+            yield start, end
+
+    def mentions(self, sentence: Sentence, mods: list[Any]) -> None:
+        text = sentence.text
+        heads = list(self._spans(text, self.rules.condition_head))
+        vocab = []
+        for m in self.vocabulary.find(text):
+            if m.kind in {"condition", "observation"}:
+                wider = next(((s, e) for s, e in heads
+                              if s < m.start and m.end <= e and "," not in text[s:m.start]), None)
+                if wider is not None:
+                    s, e = wider
+                    m = Mention(s, e, self.vocabulary.lookup(text[s:e]) or m.concept, m.kind,
+                                text[s:e])
+            vocab.append(m)
+        used: list[tuple[int, int]] = [(m.start, m.end) for m in vocab]
+        extra: list[Mention] = []
+        for start, end in heads:
+            if not any(s < end and start < e for s, e in used):
+                extra.append(Mention(start, end, "", "condition", text[start:end]))
+                used.append((start, end))
+        for start, end in self._spans(text, self.rules.procedure_head):
+            if not any(s < end and start < e for s, e in used):
+                extra.append(Mention(start, end, "", "procedure", text[start:end]))
+                used.append((start, end))
+        for pattern in (self.rules.drug_names, self.rules.drug_suffix):
+            for match in pattern.finditer(text):
+                start, end = match.start(), match.end()
+                if not any(s < end and start < e for s, e in used):
+                    extra.append(Mention(start, end, "", "drug", match.group()))
+                    used.append((start, end))
+        for mention in [*vocab, *extra]:
+            self.mention(sentence, mention, mods)
+
+    def mention(self, sentence: Sentence, mention: Mention, mods: list[Any]) -> None:
+        kind = {"condition": "condition", "observation": "condition", "drug": "medication",
+                "drug_class": "medication", "procedure": "procedure"}.get(mention.kind)
+        if kind is None:
+            return
+        cats = self.assertion(sentence, mention.start, mention.end, mods)
+        if "hypothetical" in cats:
+            return
+        name = mention.text.strip()
+        concept = mention.concept or self.vocabulary.lookup(name)
+        key = concept or norm(name)
+        src = self.source(sentence, mention.start, mention.end)
+        if "negated" in cats:
+            if "family" in cats:
+                return
+            self.add("denied", f"{kind}:{key}", {"name": name, "concept": concept,
+                                                 "kind": kind, "source": src})
+            return
+        if "family" in cats:
+            if kind == "condition":
+                self.add("family_history", key, {"name": name, "concept": concept,
+                                                 "source": src})
+            return
+        when = self.onset(sentence.text, mention.start, mention.end)
+        if kind == "condition":
+            self.add("conditions", key, {"name": name, "concept": concept, "onset": when,
+                                         "source": src})
+        elif kind == "procedure":
+            self.add("procedures", key, {"name": name, "concept": concept, "date": when,
+                                         "source": src})
+        else:
+            stopped = re.search(r"\b(?:stopped|discontinued|completed|finished|off|"
+                                r"previously|prior|former|past)\b", sentence.text, _I)
+            self.add("medications", key, {
+                "name": name, "concept": concept, "start": when,
+                "status": "stopped" if stopped else "active", "source": src})
+
+    def other_facts(self, sentence: Sentence, mods: list[Any]) -> None:
+        text = sentence.text
+        if any(p.search(text) for p in self.rules.no_medications):
+            self.add("denied", "medication:any", {
+                "name": "any medication", "kind": "medication", "source": self.source(sentence)})
+        if any(p.search(text) for p in self.rules.no_allergies):
+            self.add("denied", "allergy:any", {
+                "name": "any drug allergy", "kind": "allergy", "source": self.source(sentence)})
+            return
+        for match in self.rules.allergy.finditer(text):
+            cats = self.assertion(sentence, match.start(), match.end(), mods)
+            what = match.group("what").strip()
+            if not what or "hypothetical" in cats or "family" in cats:
+                continue
+            concept = self.vocabulary.lookup(what)
+            src = self.source(sentence, match.start(), match.end())
+            if "negated" in cats:
+                self.add("denied", f"allergy:{norm(what)}", {
+                    "name": what, "concept": concept, "kind": "allergy", "source": src})
+            else:
+                self.add("allergies", norm(what), {"substance": what, "concept": concept,
+                                                   "source": src})
+
+    def read(self) -> PatientProfile:
+        sentences = split_sentences(self.text)
+        self.demographics(sentences)
+        for sentence in sentences:
+            mods = self.context.modifiers(sentence.text)
+            self.status_flags(sentence, mods)
+            self.measurements(sentence, mods)
+            self.mentions(sentence, mods)
+            self.other_facts(sentence, mods)
+        if self.data.get("sex") == "male":
+            for key in ("pregnant", "lactating", "menopause", "menopause_date"):
+                self.data.pop(key, None)
+        return _build(self.data)
+
+
+def _build(data: dict[str, Any]) -> PatientProfile:
+    models = {"conditions": Condition, "medications": Medication, "procedures": Procedure,
+              "measurements": Measurement, "allergies": Allergy, "denied": DeniedFinding,
+              "family_history": FamilyHistory}
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in models:
+            clean[key] = [models[key](**{k: v for k, v in item.items() if v is not None})
+                          for item in value]
+        else:
+            clean[key] = value
+    return PatientProfile(**clean)
+
+
+def implied_date(sentence: str, start: int, end: int, reference_date: date) -> date | None:
+    """The date a note sentence implies for the mention at ``start:end`` ("3 years ago")."""
+    reader = _Reader.__new__(_Reader)
+    reader.rules = _rules()
+    reader.ref = reference_date
+    return reader.onset(sentence, start, end)
+
+
+def extract_note(text: str, *, reference_date: date | None = None,
+                 label: str | None = None) -> PatientProfile:
+    """Build a profile from a clinical note; relative dates count back from ``reference_date``.
+
+    Raises :class:`NoteError` for input that is not usable text (empty, binary, too long).
+    """
+    if not isinstance(text, str):
+        raise NoteError("a clinical note must be text")
+    if len(text) > MAX_TEXT:
+        raise NoteError(f"the note is too long ({len(text)} characters; at most {MAX_TEXT})")
+    if "\x00" in text:
+        raise NoteError("the note contains NUL bytes: it looks like a binary file, not text")
+    cleaned = _CONTROL.sub(" ", text)
+    if not cleaned.strip():
+        raise NoteError("the note is empty")
+    reader = _Reader(cleaned, reference_date or date.today())
+    profile = reader.read()
+    if label is not None:
+        profile.label = label
+    return profile
