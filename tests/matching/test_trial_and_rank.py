@@ -65,7 +65,9 @@ def test_registry_sex_and_age_bounds() -> None:
     assert result.verdict == "not_eligible"
     assert {v.kind for v in result.criteria if v.verdict == "NOT_MET"} == {"sex", "age"}
     no_bounds = trial(sex="ALL", minimumAge=None)
-    assert trial_verdict(no_bounds, None, PatientFacts(young_man, REF)).verdict == "eligible"
+    open_trial = trial_verdict(no_bounds, None, PatientFacts(young_man, REF))
+    assert open_trial.verdict == "possibly_eligible"
+    assert "no criteria text" in open_trial.reason
 
 
 def test_answer_to_a_question_key_serves_every_trial() -> None:

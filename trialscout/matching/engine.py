@@ -149,10 +149,12 @@ def match_profile(app: TrialScout, profile: PatientProfile, options: MatchOption
                   ) -> MatchResponse:
     """Rank the store's trials for ``profile``; the first ``options.limit`` are returned.
 
-    Candidates are checked in order of relevance, a chunk at a time. Eligibility and
-    distance can only lower a trial's score below its normalized relevance, so once the
-    next candidate's relevance is below the ``limit``-th best score so far, no remaining
-    candidate can enter the top ``limit``: checking stops there and the result is exact.
+    Candidates are checked in order of relevance, a chunk at a time, at most
+    ``check_limit`` of them (``rules/ranking.yaml``). Eligibility and distance can only
+    lower a trial's score below its normalized relevance, so once the next candidate's
+    relevance is below the ``limit``-th best score so far, no remaining candidate can enter
+    the top ``limit`` and checking stops early. Ranking needs only the first failing
+    criterion of an ineligible trial; the trials shown are then checked in full.
     """
     options = options or MatchOptions()
     reference_date = options.reference_date or date.today()

@@ -131,6 +131,11 @@ def _timing_ok(window: TimeWindow | None, start: date | None, end: date | None,
 
 
 @cache
+def _generic_concepts() -> frozenset[str]:
+    return frozenset(load_rules("items").get("generic_concepts") or ())
+
+
+@cache
 def _item_rules() -> tuple[re.Pattern[str], re.Pattern[str]]:
     data = load_rules("items")
     words = sorted(data["qualifiers"], key=len, reverse=True)
@@ -165,6 +170,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
     profile = facts.profile
     qualifiers, unparsed = _narrowing(constraint, context or constraint.text)
     from_note = bool(facts.sentences)
+    generic = bool(ids) and all(i in _generic_concepts() for i in ids)
     window = constraint.window
     ref = facts.ref
     positive_timed: list[Evidence] = []
@@ -173,7 +179,10 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
     broader: list[Evidence] = []
     negatives: list[Evidence] = []
 
-    def place(ok: bool | None, ev: Evidence) -> None:
+    def place(ok: bool | None, ev: Evidence, concept: str | None = None) -> None:
+        if ok and undecided(concept):
+            broader.append(ev)
+            return
         if ok and (unparsed or (qualifiers and not all(
                 q in ev.text.lower() for q in qualifiers))):
             broader.append(ev)
@@ -184,11 +193,16 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
     def excepted(concept: str | None, name: str) -> bool:
         """An exception ("except skin cancer"), or, for a broad exclusion ("other bone
         disease"), the very condition the trial studies."""
-        if exceptions and facts.best_relation(concept, name, exceptions, []) in {
-                "same", "narrower"}:
+        return bool(exceptions) and facts.best_relation(concept, name, exceptions, []) in {
+            "same", "narrower"}
+
+    def undecided(concept: str | None) -> bool:
+        """A match that cannot settle the criterion: a generic target ("any medication")
+        or, for an exclusion, the very condition the trial studies (the criterion must be
+        about some narrower form of it: "bilateral", "additional", "other")."""
+        if generic:
             return True
-        return constraint.polarity == "must_not" and concept not in ids \
-            and facts.studied(concept)
+        return constraint.polarity == "must_not" and facts.studied(concept)
 
     def noted(fact: Any) -> bool:
         return from_note and fact.source is not None and fact.source.kind == "note"
@@ -204,7 +218,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
                 ok = _timing_ok(window, cond.onset, end, active, ref, event=True)
                 if window is not None and window.relation == "current":
                     ok = active if cond.status == "resolved" or active else None
-                place(ok, _fact_evidence(cond, f"condition: {cond.name}"))
+                place(ok, _fact_evidence(cond, f"condition: {cond.name}"), cond.concept)
             elif rel == "broader":
                 broader.append(_fact_evidence(cond, f"condition: {cond.name}"))
     if kind in {"procedure", "other"}:
@@ -214,7 +228,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
             rel = facts.best_relation(proc.concept, proc.name, ids, texts)
             if rel in {"same", "narrower"}:
                 ok = _timing_ok(window, proc.date, proc.date, False, ref, event=True)
-                place(ok, _fact_evidence(proc, f"procedure: {proc.name}"))
+                place(ok, _fact_evidence(proc, f"procedure: {proc.name}"), proc.concept)
             elif rel == "broader":
                 broader.append(_fact_evidence(proc, f"procedure: {proc.name}"))
     if kind in {"medication", "other"}:
@@ -225,7 +239,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
             if rel in {"same", "narrower"}:
                 active = med.status == "active" or (med.status == "unknown" and med.stop is None)
                 ok = _timing_ok(window, med.start, med.stop, active, ref, event=False)
-                place(ok, _fact_evidence(med, f"medication: {med.name}"))
+                place(ok, _fact_evidence(med, f"medication: {med.name}"), med.concept)
             elif rel == "broader":
                 broader.append(_fact_evidence(med, f"medication: {med.name}"))
     if kind == "allergy":
@@ -264,8 +278,8 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
         if hit.negated:
             negatives.append(ev)
             continue
-        if excepted(facts.index.lookup(hit.sentence.text[hit.start:hit.end]),
-                    hit.sentence.text[hit.start:hit.end]):
+        mentioned = facts.index.lookup(hit.sentence.text[hit.start:hit.end])
+        if excepted(mentioned, hit.sentence.text[hit.start:hit.end]):
             continue
         when = implied_date(hit.sentence.text, hit.start, hit.end, ref)
         event = kind != "medication"
@@ -275,7 +289,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
             ok = True
         elif window is not None and window.relation == "current":
             ok = None if hit.historical else True
-        place(ok, ev)
+        place(ok, ev, mentioned)
     if not negatives and kind != "allergy":
         negatives += [_note_evidence(h.sentence) for h in facts.broader_denials(ids)]
     scope = "" if window is None else _window_text(window)
@@ -358,10 +372,22 @@ _CHILDBEARING = re.compile(r"child[- ]?bearing|reproductive potential|able to (?
                            r"pregnant|fertile", re.IGNORECASE)
 
 
+_CONTRACEPTION = re.compile(r"contracept|birth control|pregnancy test|abstinen|"
+                            r"childbearing|child-bearing|agree|willing", re.IGNORECASE)
+
+
 def _status(facts: PatientFacts, c: Constraint) -> Outcome:
     """Pregnancy, lactation and menopause, including women of childbearing potential."""
     p = facts.profile
     male = p.sex == "male"
+    if c.kind in {"pregnancy", "lactation"} and c.polarity == "required" \
+            and _CONTRACEPTION.search(c.text):
+        # "Women of childbearing potential must use contraception": not a call to be
+        # pregnant; the patient confirms it (or it does not apply to them).
+        if male and not re.search(r"\bmale|\bmen\b|partner", c.text, re.IGNORECASE):
+            return Outcome(True, "not applicable to a male patient", applicable=False)
+        return Outcome(None, "contraception or a pregnancy test: confirmed at screening",
+                       no_information=True)
     menopause_ev = Evidence(kind="fact", fact_id="menopause", text=f"menopause: {p.menopause}")
     if c.kind == "pregnancy" and (_CHILDBEARING.search(c.text) or (
             c.concept is not None and c.concept.id == "childbearing_potential")):
@@ -462,14 +488,15 @@ def _measurement(facts: PatientFacts, c: Constraint) -> Outcome:
     if target_unit and "uln" in target_unit.lower().replace(" ", ""):
         spec = next((extras["uln"][a] for a in ids if a in extras["uln"]), None)
         if spec is None:
-            return _normal_cue(facts, ids, q.comparator, label)
+            return _normal_cue(facts, ids, q.comparator, label, uln=True,
+                               required=c.polarity == "required")
         uln = True
         bound = bound * float(spec["value"])
         high = high * float(spec["value"]) if high is not None else None
         target_unit = str(spec["unit"])
     if not values:
-        return _normal_cue(facts, ids, q.comparator, label) if uln or q.comparator in {
-            "gt", "ge"} else Outcome(None, f"no {label} value recorded", no_information=True)
+        return _normal_cue(facts, ids, q.comparator, label, uln=uln,
+                           required=c.polarity == "required")
     latest = max(values, key=lambda m: (m.date or date.min))
     assert latest.value is not None
     try:
@@ -491,17 +518,23 @@ def _measurement(facts: PatientFacts, c: Constraint) -> Outcome:
                    f"{note}", [_fact_evidence(latest, shown)])
 
 
-def _normal_cue(facts: PatientFacts, ids: set[str], comparator: str, label: str) -> Outcome:
-    """A note that says organ function is normal answers "> n x ULN" bounds with no."""
+def _normal_cue(facts: PatientFacts, ids: set[str], comparator: str, label: str, *,
+                uln: bool, required: bool) -> Outcome:
+    """A note that says a lab (or organ function) is normal.
+
+    Against a multiple of the upper limit of normal the answer follows from the bound
+    ("> 3 x ULN" is false, "<= 1.5 x ULN" true). Against an absolute bound, a normal value
+    is read as adequate: it satisfies the criterion, whichever way the bound points.
+    """
     cues = _analyte_extras().get("normal_cues", {})
-    if comparator in {"gt", "ge"}:
-        for analyte in ids:
-            for pattern in cues.get(analyte, []):
-                found = facts.note_search(re.compile(pattern, re.IGNORECASE))
-                if found:
-                    sentence, _m = found[0]
-                    return Outcome(False, f"{label}: the note says it is normal",
-                                   [_note_evidence(sentence)])
+    for analyte in ids:
+        for pattern in cues.get(analyte, []):
+            found = facts.note_search(re.compile(pattern, re.IGNORECASE))
+            if found:
+                sentence, _m = found[0]
+                holds = comparator in {"lt", "le"} if uln else required
+                return Outcome(holds, f"{label}: the note says it is normal",
+                               [_note_evidence(sentence)])
     return Outcome(None, f"no {label} value recorded", no_information=True)
 
 
@@ -780,8 +813,8 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
                 results.append(_Result(constraint, passed, Outcome(
                     None if passed is None else True, "your answer", [ev])))
                 continue
-        if constraint.kind in UNCHECKABLE or (constraint.concept is None
-                                              and not constraint.any_of):
+        if constraint.kind in UNCHECKABLE | {"pregnancy", "lactation", "menopause"} or (
+                constraint.concept is None and not constraint.any_of):
             constraint = constraint.model_copy(update={"text": item.text})
         outcome = evaluate_constraint(facts, constraint, exceptions, context)
         passed = None if outcome.holds is None else (

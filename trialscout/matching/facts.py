@@ -40,6 +40,8 @@ class NoteHit:
 
 
 MAX_GRAM = 8
+_OTHER = re.compile(r"\b(?:other|another|additional|second|further|new)\W+(?:\w+\W+)?$",
+                    re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+")
 
 
@@ -142,7 +144,9 @@ class PatientFacts:
         """Whether a concept is (a kind of) a condition the current trial studies."""
         if concept is None or not self.trial_concepts:
             return False
-        return bool(({concept} | self.index.vocab.ancestors(concept)) & self.trial_concepts)
+        if ({concept} | self.index.vocab.ancestors(concept)) & self.trial_concepts:
+            return True
+        return any(concept in self.index.vocab.ancestors(t) for t in self.trial_concepts)
 
     def broader_denials(self, targets: Iterable[str]) -> list[NoteHit]:
         """Negated note mentions of a broader concept ("denies diabetes" for type 1)."""
@@ -151,7 +155,9 @@ class PatientFacts:
             above |= self.index.vocab.ancestors(target)
         if not above:
             return []
-        return [h for h in self.note_hits(above, members=False) if h.negated and not h.family]
+        return [h for h in self.note_hits(above, members=False)
+                if h.negated and not h.family and not _OTHER.search(
+                    h.sentence.text[max(0, h.start - 25):h.start])]
 
     def modifiers(self, sentence: Sentence) -> list[Modifier]:
         if sentence.index not in self._mods:

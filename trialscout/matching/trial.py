@@ -76,6 +76,7 @@ def trial_concepts(trial: Trial) -> frozenset[str]:
     index = concept_index()
     found = {index.concept_for(name, frozenset({"condition"}))
              for name in [*trial.conditions, *trial.condition_mesh_terms]}
+    found |= {m.concept for m in index.find(trial.title) if m.kind == "condition"}
     return frozenset(c for c in found if c)
 
 
@@ -117,12 +118,15 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
     elif unknown:
         label = "possibly_eligible"
         reason = f"{len(met)} criteria met, {len(unknown)} to confirm"
+    elif parsed is None or not parsed.items:
+        label = "possibly_eligible"
+        reason = "the registry record has no criteria text to check"
+        if met:
+            reason = f"{len(met)} registry criteria met; " + reason
     else:
         label = "eligible"
         reason = f"all {len(met)} checkable criteria met" if met else \
             "no checkable criteria: the study team decides"
-    if parsed is None and not trial.eligibility.criteria:
-        reason += " (the registry record has no criteria text)"
     return TrialMatch(
         nct_id=trial.nct_id, title=trial.title, overall_status=trial.overall_status,
         verdict=label, reason=reason, criteria=verdicts,

@@ -13,6 +13,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -81,56 +82,102 @@ def site_level_requested(request: SearchRequest) -> bool:
     return bool(request.site_status or request.country or request.state or request.city)
 
 
+_MASK_CACHE = 64
+
+
+def _cached(view: IndexView, key: tuple[object, ...], compute: Callable[[], np.ndarray]
+            ) -> np.ndarray:
+    """One filter's mask, kept on the view: popular filters (recruiting, an age, a sex)
+    repeat across requests and the view is immutable, so the mask cannot go stale."""
+    full = ("mask", *key)
+    found = view._cache.get(full)
+    if isinstance(found, np.ndarray):
+        return found
+    mask = compute()
+    masks = [k for k in view._cache if isinstance(k, tuple) and k[:1] == ("mask",)]
+    if len(masks) >= _MASK_CACHE:
+        for k in masks:
+            view._cache.pop(k, None)
+    view._cache[full] = mask
+    return mask
+
+
 def build_filters(view: IndexView, request: SearchRequest,
                   match_values: ValueMatcher) -> Filters:
     n = view.n
     mask: np.ndarray | None = None
 
-    def narrow(more: np.ndarray) -> None:
+    def narrow(key: tuple[object, ...], compute: Callable[[], np.ndarray]) -> None:
         nonlocal mask
+        more = _cached(view, key, compute)
         mask = more if mask is None else (mask & more)
 
     s = view.scalars
     if request.status:
         codes = sorted({normalize_status(v) for v in request.status})
-        narrow(np.isin(s["status"], _ids(view, "status", codes)))
+        narrow(("status", *codes),
+               lambda: np.isin(s["status"], _ids(view, "status", codes)))
     if request.study_type:
-        codes = sorted({normalize_study_type(v) for v in request.study_type})
-        narrow(np.isin(s["study_type"], _ids(view, "study_type", codes)))
+        types = sorted({normalize_study_type(v) for v in request.study_type})
+        narrow(("study_type", *types),
+               lambda: np.isin(s["study_type"], _ids(view, "study_type", types)))
     if request.phase:
-        codes = sorted({normalize_phase(v) for v in request.phase})
-        narrow(view.value_docs("phase", _ids(view, "phase", codes)))
+        phases = sorted({normalize_phase(v) for v in request.phase})
+        narrow(("phase", *phases),
+               lambda: view.value_docs("phase", _ids(view, "phase", phases)))
     if request.age is not None:
         days = years_to_days(request.age)
-        low, high = s["min_age"], s["max_age"]
-        with np.errstate(invalid="ignore"):
-            narrow((np.isnan(low) | (low <= days + _AGE_TOLERANCE_DAYS))
-                   & (np.isnan(high) | (high >= days - _AGE_TOLERANCE_DAYS)))
+
+        def by_age() -> np.ndarray:
+            low, high = s["min_age"], s["max_age"]
+            with np.errstate(invalid="ignore"):
+                return ((np.isnan(low) | (low <= days + _AGE_TOLERANCE_DAYS))
+                        & (np.isnan(high) | (high >= days - _AGE_TOLERANCE_DAYS)))
+
+        narrow(("age", days), by_age)
     if request.sex is not None:
-        narrow(np.isin(s["sex"], [SEXES.index("ALL"), SEXES.index(request.sex)]))
+        sex = request.sex
+        narrow(("sex", sex), lambda: np.isin(s["sex"], [SEXES.index("ALL"), SEXES.index(sex)]))
     if request.healthy_volunteers is not None:
-        narrow(s["hv"] == int(request.healthy_volunteers))
+        hv = int(request.healthy_volunteers)
+        narrow(("hv", hv), lambda: s["hv"] == hv)
     if request.has_results is not None:
-        narrow(s["has_results"] == request.has_results)
+        results = request.has_results
+        narrow(("has_results", results), lambda: s["has_results"] == results)
     if request.started_after is not None:
-        day = request.started_after.toordinal()
-        narrow((s["start_day"] != NO_DAY) & (s["start_day"] >= day))
+        start = request.started_after.toordinal()
+        narrow(("started_after", start),
+               lambda: (s["start_day"] != NO_DAY) & (s["start_day"] >= start))
     if request.updated_after is not None:
-        day = request.updated_after.toordinal()
-        narrow((s["update_day"] != NO_DAY) & (s["update_day"] >= day))
+        updated = request.updated_after.toordinal()
+        narrow(("updated_after", updated),
+               lambda: (s["update_day"] != NO_DAY) & (s["update_day"] >= updated))
     for field, dict_name in (("condition", "condition_match"),
                              ("intervention", "intervention_match"), ("sponsor", "sponsor")):
         text = getattr(request, field)
         if text is not None and text.strip():
-            narrow(view.value_docs(dict_name, match_values(view, dict_name, text)))
+            narrow((dict_name, text), partial(_value_mask, view, dict_name, text,
+                                              match_values))
     sites: np.ndarray | None = None
     site_level = site_level_requested(request)
     if site_level:
-        sites = _site_mask(view, request)
-        has_site = np.zeros(n, dtype=bool)
-        has_site[view.sites["site_doc"][sites]] = True
-        narrow(has_site)
+        key = ("sites", tuple(sorted(request.site_status)), request.country, request.state,
+               request.city)
+        sites = _cached(view, key, lambda: _site_mask(view, request))
+
+        def with_site() -> np.ndarray:
+            has_site = np.zeros(n, dtype=bool)
+            assert sites is not None
+            has_site[view.sites["site_doc"][sites]] = True
+            return has_site
+
+        narrow(("has_site", *key[1:]), with_site)
     return Filters(mask, sites, site_level)
+
+
+def _value_mask(view: IndexView, dict_name: str, text: str, match_values: ValueMatcher
+                ) -> np.ndarray:
+    return view.value_docs(dict_name, match_values(view, dict_name, text))
 
 
 def _site_mask(view: IndexView, request: SearchRequest) -> np.ndarray:
