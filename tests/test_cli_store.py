@@ -80,3 +80,10 @@ def test_demo_without_serving_loads_the_sample(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     stats = _invoke(db, "stats")
     assert stats.output.split()[0].isdigit() and int(stats.output.split()[0]) >= 25
+
+
+def test_errors_print_user_text_literally_and_unwrapped(tmp_path: Path) -> None:
+    long_dir = tmp_path / ("[bold]x" + "y" * 120)
+    result = _invoke(tmp_path / "s.db", "import", str(long_dir / "missing.json"))
+    assert result.exit_code != 0
+    assert str(long_dir) in result.stderr

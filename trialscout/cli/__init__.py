@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from trialscout.app import TrialScout, create_app
 from trialscout.settings import SettingsError, load_settings
@@ -71,7 +72,8 @@ def app_from_context(ctx: typer.Context, *, migrate: bool = True) -> TrialScout:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import orjson
@@ -124,66 +121,6 @@ def relaxed_gc(threshold: int = 20_000) -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-class _BatchWriter:
-    """Writes parsed batches on a second thread while the caller parses the next one.
-
-    Compressing the raw records and SQLite's (or psycopg's) own work release the GIL, so on
-    a multi-core machine writing overlaps with parsing. Batches are written in order, one
-    transaction each, exactly as they would be inline. ``submit`` returns once the writer
-    has taken the batch, so at most two batches are alive (one written, one parsed) and
-    memory stays bounded. A failed write stops the writer and is raised in the caller at
-    its next submit, or on exit. On exit, a batch already handed over is still written,
-    as it would have been by an inline loop.
-    """
-
-    _DONE = object()
-
-    def __init__(self, engine: Engine, hooks: list[WriteHook], report: ImportReport) -> None:
-        self.engine = engine
-        self.hooks = hooks
-        self.report = report
-        self.error: BaseException | None = None
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
-        self._thread = threading.Thread(target=self._run, name="trialscout-import-writer")
-
-    def __enter__(self) -> _BatchWriter:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while True:
-            batch = self._queue.get()
-            self._queue.task_done()
-            if batch is self._DONE:
-                return
-            if self.error is not None:
-                continue
-            try:
-                with self.engine.begin() as conn:
-                    outcome = write_batch(conn, batch)
-                    if outcome.changed:
-                        for hook in self.hooks:
-                            hook(conn, outcome.changed)
-                self.report.add(outcome)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                self.error = exc
-
-    def submit(self, batch: list[ParsedRecord]) -> None:
-        if self.error is not None:
-            raise self.error
-        self._queue.put(batch)
-        self._queue.join()
-        if self.error is not None:
-            raise self.error
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._queue.put(self._DONE)
-        self._thread.join()
-        if exc is None and self.error is not None:
-            raise self.error
-
-
 def import_items(
     engine: Engine,
     items: Iterable[SourceItem],
@@ -194,7 +131,13 @@ def import_items(
 ) -> ImportReport:
     """Store every good record; each batch commits on its own, with its write hooks."""
     report = ImportReport()
-    with relaxed_gc(), _BatchWriter(engine, list(hooks), report) as writer:
+    hook_list = list(hooks)
+    with relaxed_gc():
         for batch in _batches(items, batch_size, report, on_item):
-            writer.submit(batch)
+            with engine.begin() as conn:
+                outcome = write_batch(conn, batch)
+                if outcome.changed:
+                    for hook in hook_list:
+                        hook(conn, outcome.changed)
+            report.add(outcome)
     return report

@@ -24,6 +24,26 @@ from trialscout.store.tables import TrialFacetRow, TrialHistoryRow, TrialRow, Tr
 FACET_FIELDS = ("phase", "condition", "intervention", "country", "sponsor", "keyword",
                 "mesh", "site_status", "study_type", "status")
 RAW_COMPRESSION_LEVEL = 1
+_compress_fast: Callable[[bytes, int], bytes] | None
+try:
+    from isal.isal_zlib import compress as _isal_compress
+
+    _compress_fast = _isal_compress
+except ImportError:  # pragma: no cover - isal has wheels for the usual platforms
+    _compress_fast = None
+
+
+def compress_raw(data: bytes) -> bytes:
+    """A zlib stream of the raw record, read back with plain ``zlib.decompress``.
+
+    ISA-L (the ``isal`` package) writes the same format about five times faster than zlib
+    at the same ratio; a raw record is compressed once per stored version, which made
+    zlib a sixth of an import's CPU.
+    """
+    if _compress_fast is not None:
+        return _compress_fast(data, RAW_COMPRESSION_LEVEL)
+    return zlib.compress(data, RAW_COMPRESSION_LEVEL)
+
 _NORMALIZED_CACHE_SIZE = 50_000
 _normalized: dict[str, str] = {}
 
@@ -96,7 +116,7 @@ def trial_columns(record: ParsedRecord) -> dict[str, Any]:
         "content_hash": record.content_hash,
         "source_format": record.source_format,
         "document": t.model_dump_json(exclude_none=True),
-        "raw": zlib.compress(record.raw, RAW_COMPRESSION_LEVEL),
+        "raw": compress_raw(record.raw),
     }
 
 
