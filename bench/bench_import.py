@@ -7,11 +7,13 @@ Runs, each in a fresh child process so its peak RSS is its own:
 3. the 500k scale-up (bench/scaleup.py, generated once and cached outside the repository)
    into SQLite, with the database size,
 
-each with the bare importer ("base": no write hooks) and, when the app registers write
-hooks (search index, parsed criteria, ...), with them too ("full"), which is what
-``trialscout import`` does. It then extrapolates to a registry-sized import (about
-560,000 studies) and checks the targets: under 10 minutes, at least 1,000 studies/s, peak
-RSS under 500 MB.
+each with the bare importer ("base": no write hooks) and with everything ``trialscout
+import`` does ("full"): the app's write hooks inside every batch (search change marks,
+forgetting stale criteria parses), then the criteria parsing step that follows the store
+phase, on ``criteria_workers`` processes. The store phase and the parse phase are timed
+apart. It then extrapolates to a registry-sized import (about 560,000 studies) and checks
+the targets: under 10 minutes, at least 1,000 studies/s, peak RSS under 500 MB (this
+process; parse workers are reported on their own).
 
     python bench/bench_import.py                  # everything (takes a while)
     python bench/bench_import.py --smoke --skip-postgres   # a few hundred records, for CI
@@ -70,6 +72,9 @@ class Run:
     db_size_mb: float | None = None
     load_before: float = 0.0
     load_after: float = 0.0
+    parsed: int = 0
+    parse_seconds: float = 0.0
+    worker_rss_mb: float = 0.0
     error: str | None = None
 
     @property
@@ -146,6 +151,11 @@ def child(source: Path, url: str, hooks: bool, limit: int | None,
                           hooks=hook_list)
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
+    parsed, parse_seconds = 0, 0.0
+    if hooks:
+        parse_started = time.perf_counter()
+        parsed = app.reparse_criteria().parsed
+        parse_seconds = time.perf_counter() - parse_started
     size = _postgres_size(app.engine) if app.engine.dialect.name != "sqlite" else None
     app.close()
     if size is None:
@@ -154,6 +164,8 @@ def child(source: Path, url: str, hooks: bool, limit: int | None,
         "studies": report.stored, "rejected": len(report.rejected),
         "seconds": seconds, "cpu_seconds": cpu_seconds,
         "peak_rss_mb": peak_rss_mb(),
+        "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "parsed": parsed, "parse_seconds": parse_seconds,
         "db_size_mb": size,
         "hooks": [_hook_name(h) for h in hook_list],
     }
@@ -189,7 +201,7 @@ def measure(name: str, backend: str, source: Path, url: str, *, hooks: bool,
         return run
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("studies", "rejected", "seconds", "cpu_seconds", "peak_rss_mb", "db_size_mb",
-                "hooks"):
+                "hooks", "parsed", "parse_seconds", "worker_rss_mb"):
         setattr(run, key, result[key])
     return run
 
@@ -219,7 +231,11 @@ def postgres_schema() -> Iterator[str]:
 
 def extrapolate(run: Run) -> dict[str, Any]:
     seconds = REGISTRY_STUDIES / run.rate if run.rate else float("inf")
+    parse_rate = run.parsed / run.parse_seconds if run.parse_seconds else 0.0
+    parse_seconds = (REGISTRY_STUDIES * run.parsed / run.studies / parse_rate
+                     if parse_rate and run.studies else 0.0)
     return {
+        "parse_seconds": parse_seconds, "parse_rate": parse_rate,
         "from": run.name, "registry_studies": REGISTRY_STUDIES,
         "seconds": seconds, "rate": run.rate, "peak_rss_mb": run.peak_rss_mb,
         "db_size_mb": (run.db_size_mb / run.studies * REGISTRY_STUDIES
@@ -230,7 +246,8 @@ def extrapolate(run: Run) -> dict[str, Any]:
 
 
 HEADER = (f"{'run':<28} {'hooks':>5} {'studies':>8} {'rej':>4} {'seconds':>8} "
-          f"{'studies/s':>9} {'cpu s':>7} {'peak RSS':>9} {'DB size':>9} {'load':>9}")
+          f"{'studies/s':>9} {'cpu s':>7} {'peak RSS':>9} {'DB size':>9} {'load':>9} "
+          f"{'parsed':>7} {'parse s':>8} {'parsed/s':>8} {'worker RSS':>10}")
 
 
 def row(r: Run) -> str:
@@ -239,7 +256,9 @@ def row(r: Run) -> str:
     size = f"{r.db_size_mb:,.0f} MB" if r.db_size_mb is not None else "-"
     return (f"{r.name:<28} {len(r.hooks):>5} {r.studies:>8} {r.rejected:>4} {r.seconds:>8.1f} "
             f"{r.rate:>9.0f} {r.cpu_seconds:>7.1f} {r.peak_rss_mb:>6.0f} MB {size:>9} "
-            f"{r.load_before:>4.1f}/{r.load_after:<4.1f}")
+            f"{r.load_before:>4.1f}/{r.load_after:<4.1f} "
+            + (f"{r.parsed:>7} {r.parse_seconds:>8.1f} {r.parsed / r.parse_seconds:>8.0f} "
+               f"{r.worker_rss_mb:>7.0f} MB" if r.parse_seconds else ""))
 
 
 def _verdict(ok: bool) -> str:
@@ -263,7 +282,9 @@ def table(results: Results) -> str:
             f"[{_verdict(e['meets_rate'])}, target >= {TARGET_RATE:.0f}], peak RSS "
             f"{e['peak_rss_mb']:.0f} MB [{_verdict(e['meets_rss'])}, target < "
             f"{TARGET_RSS_MB:.0f} MB]"
-            + (f", database about {e['db_size_mb'] / 1000:.1f} GB" if e["db_size_mb"] else ""))
+            + (f", database about {e['db_size_mb'] / 1000:.1f} GB" if e["db_size_mb"] else "")
+            + (f"; then parsing criteria: {e['parse_seconds'] / 60:.1f} min at "
+               f"{e['parse_rate']:.0f} trials/s" if e["parse_seconds"] else ""))
     return "\n".join(lines)
 
 

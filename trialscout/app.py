@@ -59,22 +59,28 @@ class TrialScout:
             self._engine.dispose()
             self._engine = None
 
-    def import_paths(self, paths: Iterable[Path], on_item: Callable[[], None] | None = None
-                     ) -> ImportReport:
+    def import_paths(self, paths: Iterable[Path], on_item: Callable[[], None] | None = None,
+                     *, on_parse: Callable[[int, int], None] | None = None) -> ImportReport:
+        """Store the records in ``paths``, then parse the criteria the import left unparsed."""
         def items() -> Iterable[Any]:
             for path in paths:
                 yield from iter_path(Path(path))
 
-        return import_items(self.engine, items(), batch_size=self.settings.import_batch_size,
-                            hooks=self.write_hooks, on_item=on_item)
+        report = import_items(self.engine, items(), batch_size=self.settings.import_batch_size,
+                              hooks=self.write_hooks, on_item=on_item)
+        report.criteria_parsed = self.reparse_criteria(on_progress=on_parse).parsed
+        return report
 
     def sync(self, query: SyncQuery | None = None, *, full: bool = False,
-             **options: Any) -> SyncReport:
-        """Fetch new and updated trials from ClinicalTrials.gov (see registry.sync.run_sync)."""
+             on_parse: Callable[[int, int], None] | None = None, **options: Any) -> SyncReport:
+        """Fetch new and updated trials from ClinicalTrials.gov (see registry.sync.run_sync),
+        then parse the criteria the sync left unparsed."""
         from trialscout.registry.sync import SyncQuery, run_sync
 
-        return run_sync(self.engine, self.settings, query or SyncQuery(), full=full,
-                        hooks=self.write_hooks, **options)
+        report = run_sync(self.engine, self.settings, query or SyncQuery(), full=full,
+                          hooks=self.write_hooks, **options)
+        report.criteria_parsed = self.reparse_criteria(on_progress=on_parse).parsed
+        return report
 
     def trial(self, nct_id: str) -> Trial | None:
         with self.engine.connect() as conn:
@@ -89,19 +95,28 @@ class TrialScout:
 
     # ------------------------------------------------------------------ criteria
     def parsed_criteria(self, nct_id: str) -> ParsedCriteria | None:
-        """A trial's stored parsed criteria (kept fresh by the criteria write hook)."""
+        """A trial's parsed criteria: the stored parse, or parsed now when the store has
+        none from this parser version yet (between an import and its parsing step)."""
+        from trialscout.criteria.parser import PARSER_VERSION, parse_criteria
         from trialscout.criteria.store import load_parsed_criteria
 
         with self.engine.connect() as conn:
-            return load_parsed_criteria(conn, nct_id)
+            stored = load_parsed_criteria(conn, nct_id)
+        if stored is not None and stored.parser_version == PARSER_VERSION:
+            return stored
+        trial = self.trial(nct_id)
+        return None if trial is None else parse_criteria(trial.eligibility.criteria)
 
     def reparse_criteria(self, *, everything: bool = False,
                          on_progress: Callable[[int, int], None] | None = None
                          ) -> ReparseReport:
-        """Parse the criteria of trials stored by an older parser version (or all)."""
+        """Parse the criteria of trials with no parse from this parser version (or all),
+        on ``criteria_workers`` processes when there are many."""
+        from trialscout.criteria.parallel import worker_count
         from trialscout.criteria.store import reparse
 
-        return reparse(self.engine, everything=everything, on_progress=on_progress)
+        return reparse(self.engine, everything=everything, on_progress=on_progress,
+                       workers=worker_count(self.settings.criteria_workers))
 
     # ------------------------------------------------------------------ search
     @property

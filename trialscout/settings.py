@@ -40,6 +40,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"expected 0 or a positive integer, got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -81,6 +88,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 _positive_float),
     SettingSpec("import_batch_size", 500,
                 "Records written per transaction during import and sync.", _positive_int),
+    SettingSpec("criteria_workers", 0,
+                "Processes that parse eligibility criteria after a large import or sync "
+                "(0: one per CPU core).", _non_negative_int),
     SettingSpec("host", "127.0.0.1", "Address `trialscout serve` listens on."),
     SettingSpec("port", 8000, "Port `trialscout serve` listens on.", _positive_int),
     SettingSpec("secret_key", None,
@@ -134,6 +144,7 @@ class Settings:
     sync_backoff_base: float = 1.0
     sync_backoff_max: float = 60.0
     import_batch_size: int = 500
+    criteria_workers: int = 0
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None

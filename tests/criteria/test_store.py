@@ -103,3 +103,43 @@ def test_store_on_both_backends(backend_app: TrialScout, tmp_path: Path) -> None
     backend_app.import_paths([_write(tmp_path, "a.jsonl", _study("NCT09990001", CRITERIA))])
     parsed = backend_app.parsed_criteria("NCT09990001")
     assert parsed is not None and len(parsed.items) == 3
+
+
+def test_import_batches_only_forget_and_parsing_follows(app: TrialScout, tmp_path: Path) -> None:
+    from trialscout.registry.importer import import_items
+    from trialscout.registry.sources import iter_path
+
+    first = app.import_paths([_write(tmp_path, "a.jsonl", _study("NCT09990001", CRITERIA))])
+    assert first.criteria_parsed == 1
+    newer = _study("NCT09990001", "Inclusion Criteria:\n\n* HbA1c ≥ 7%", last_update="2024-06-01")
+    import_items(app.engine, iter_path(_write(tmp_path, "b.jsonl", newer)),
+                 hooks=app.write_hooks)
+    with app.connect() as conn:
+        assert criteria_store.load_parsed_criteria(conn, "NCT09990001") is None
+        assert criteria_store.trials_asking(conn, "drug:denosumab:within:6mo") == []
+    parsed = app.parsed_criteria("NCT09990001")
+    assert parsed is not None and [i.question.key for i in parsed.items] == ["lab:hba1c:ge:7:%"]
+    assert app.reparse_criteria().parsed == 1
+    with app.connect() as conn:
+        assert criteria_store.trials_asking(conn, "lab:hba1c:ge:7:%") == [
+            ("NCT09990001", 0, "yes")]
+
+
+def test_same_text_in_a_newer_record_keeps_its_parse(app: TrialScout, tmp_path: Path) -> None:
+    app.import_paths([_write(tmp_path, "a.jsonl", _study("NCT09990001", CRITERIA))])
+    newer = _study("NCT09990001", CRITERIA, last_update="2024-06-01")
+    report = app.import_paths([_write(tmp_path, "b.jsonl", newer)])
+    assert (report.updated, report.criteria_parsed) == (1, 0)
+
+
+def test_reparse_in_worker_processes_matches_inline(file_app: TrialScout, tmp_path: Path) -> None:
+    texts = [CRITERIA, "* Pregnancy", "Exclusion Criteria:\n- eGFR < 30 mL/min/1.73m2", ""]
+    file_app.import_paths([_write(tmp_path, "a.jsonl", *[
+        _study(f"NCT0999100{i}", text) for i, text in enumerate(texts)])])
+    inline = {f"NCT0999100{i}": file_app.parsed_criteria(f"NCT0999100{i}")
+              for i in range(len(texts))}
+    report = criteria_store.reparse(file_app.engine, everything=True, workers=2,
+                                    inline_limit=0, batch_size=1)
+    assert report.parsed == len(texts)
+    for nct_id, before in inline.items():
+        assert file_app.parsed_criteria(nct_id) == before

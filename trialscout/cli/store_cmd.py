@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,19 +30,26 @@ def import_command(
         if not path.exists():
             fail(f"no such file or directory: {path}")
     app = app_from_context(ctx)
-    with Progress(TextColumn("[bold]importing"), BarColumn(bar_width=None),
-                  TextColumn("{task.completed} records"), TimeElapsedColumn(),
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=None),
+                  TextColumn("{task.completed}"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=as_json) as progress:
-        task = progress.add_task("import", total=None)
-        report = app.import_paths(paths, on_item=lambda: progress.advance(task))
+        task = progress.add_task("importing records", total=None)
+
+        def parsing(done: int, total: int) -> None:
+            progress.update(task, description="parsing criteria", completed=done, total=total)
+
+        report = app.import_paths(paths, on_item=lambda: progress.advance(task),
+                                  on_parse=parsing)
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
     else:
         for rejection in report.rejected:
-            err_console.print(f"[yellow]rejected[/] {rejection}", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]rejected[/] {escape(str(rejection))}", highlight=False,
+                          soft_wrap=True)
         console.print(f"imported {report.imported}, updated {report.updated}, "
                       f"unchanged {report.unchanged}, older than stored {report.stale}, "
-                      f"rejected {len(report.rejected)}")
+                      f"rejected {len(report.rejected)}; "
+                      f"criteria parsed for {report.criteria_parsed} trials")
     if report.stored == 0 and report.rejected:
         raise typer.Exit(1)
     if strict and report.rejected:

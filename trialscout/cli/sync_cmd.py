@@ -7,6 +7,7 @@ import logging
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trialscout.cli import app_from_context, cli, console, err_console, fail
@@ -77,5 +78,6 @@ def sync_command(
         console.print_json(json.dumps(report.as_dict()))
         return
     for rejection in report.rejected:
-        err_console.print(f"[yellow]rejected[/] {rejection}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]rejected[/] {escape(str(rejection))}", highlight=False,
+                          soft_wrap=True)
     console.print(_summary(report), highlight=False)

@@ -1,9 +1,11 @@
 """Keeping parsed criteria in the store, fresh after every import and parser change.
 
 - :func:`register` adds :func:`write_hook` to an app's write hooks: every import or sync
-  batch parses the criteria of the trials it changed, in the same transaction.
+  batch forgets the parse of the trials whose criteria text it changed, in the same
+  transaction; the app then parses what is missing once the import or sync is stored.
 - :func:`reparse` parses every trial whose stored result is missing or came from another
-  ``PARSER_VERSION`` (``trialscout criteria reparse``).
+  ``PARSER_VERSION`` (after every import and sync, and ``trialscout criteria reparse``),
+  on every core for large jobs.
 - :func:`load_parsed_criteria` reads one trial's parsed criteria back;
   :func:`trials_asking` lists the trials whose items ask a given question key.
 """
@@ -11,7 +13,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,13 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
 from trialscout.criteria.model import ParsedCriteria
+from trialscout.criteria.parallel import (
+    INLINE_LIMIT,
+    Chunk,
+    ParsedRows,
+    parse_chunks,
+    rows_for,
+)
 from trialscout.criteria.parser import PARSER_VERSION, parse_criteria
 from trialscout.criteria.tables import TrialCriteriaRow, TrialCriterionQuestionRow
 from trialscout.store.tables import TrialRow
@@ -55,30 +64,29 @@ def _criteria_texts(conn: Connection, nct_ids: Sequence[str]) -> dict[str, str |
 
 def store_parsed(conn: Connection, parsed: dict[str, tuple[str | None, ParsedCriteria]]) -> None:
     """Replace the stored criteria rows of these trials inside the caller's transaction."""
-    ids = list(parsed)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    store_rows(conn, [(text, rows_for(nct_id, result))
+                      for nct_id, (text, result) in parsed.items()])
+
+
+def _drop(conn: Connection, nct_ids: Sequence[str]) -> None:
+    for start in range(0, len(nct_ids), CHUNK):
+        chunk = list(nct_ids[start:start + CHUNK])
         conn.execute(delete(TrialCriterionQuestionRow)
                      .where(TrialCriterionQuestionRow.nct_id.in_(chunk)))
         conn.execute(delete(TrialCriteriaRow).where(TrialCriteriaRow.nct_id.in_(chunk)))
+
+
+def store_rows(conn: Connection, parsed: Sequence[tuple[str | None, ParsedRows]]) -> None:
+    """Write parses made by :func:`~trialscout.criteria.parallel.parse_chunk`."""
+    _drop(conn, [rows.nct_id for _text, rows in parsed])
     now = datetime.now(UTC).replace(tzinfo=None)
-    rows: list[dict[str, Any]] = []
-    questions: list[dict[str, Any]] = []
-    for nct_id, (text, result) in parsed.items():
-        rows.append({
-            "nct_id": nct_id, "parser_version": result.parser_version,
-            "text_hash": text_hash(text), "item_count": len(result.items),
-            "other_count": sum(item.kind == "other" for item in result.items),
-            "document": result.model_dump_json(exclude_defaults=True), "parsed_at": now,
-        })
-        for item in result.items:
-            questions.append({
-                "nct_id": nct_id, "item_index": item.index, "section": item.section,
-                "kind": item.kind, "question_key": item.question.key[:400],
-                "meets": item.question.meets, "answerable": item.question.answerable,
-            })
-    if rows:
-        conn.execute(insert(TrialCriteriaRow), rows)
+    criteria = [{"nct_id": rows.nct_id, "parser_version": rows.parser_version,
+                 "text_hash": text_hash(text), "item_count": rows.item_count,
+                 "other_count": rows.other_count, "document": rows.document, "parsed_at": now}
+                for text, rows in parsed]
+    questions = [q for _text, rows in parsed for q in rows.questions]
+    if criteria:
+        conn.execute(insert(TrialCriteriaRow), criteria)
     if questions:
         conn.execute(insert(TrialCriterionQuestionRow), questions)
 
@@ -86,14 +94,7 @@ def store_parsed(conn: Connection, parsed: dict[str, tuple[str | None, ParsedCri
 def parse_trials(conn: Connection, nct_ids: Sequence[str], *, force: bool = False) -> int:
     """Parse and store the criteria of ``nct_ids``; unchanged text at this version is skipped."""
     texts = _criteria_texts(conn, nct_ids)
-    current: dict[str, tuple[str, str]] = {}
-    if not force:
-        for start in range(0, len(nct_ids), CHUNK):
-            chunk = list(nct_ids[start:start + CHUNK])
-            for row in conn.execute(select(TrialCriteriaRow.nct_id, TrialCriteriaRow.text_hash,
-                                           TrialCriteriaRow.parser_version)
-                                    .where(TrialCriteriaRow.nct_id.in_(chunk))):
-                current[row.nct_id] = (row.text_hash, row.parser_version)
+    current = {} if force else _stored_hashes(conn, nct_ids)
     parsed: dict[str, tuple[str | None, ParsedCriteria]] = {}
     for nct_id, text in texts.items():
         if current.get(nct_id) == (text_hash(text), PARSER_VERSION):
@@ -103,9 +104,30 @@ def parse_trials(conn: Connection, nct_ids: Sequence[str], *, force: bool = Fals
     return len(parsed)
 
 
+def _stored_hashes(conn: Connection, nct_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(nct_ids), CHUNK):
+        chunk = list(nct_ids[start:start + CHUNK])
+        for row in conn.execute(select(TrialCriteriaRow.nct_id, TrialCriteriaRow.text_hash,
+                                       TrialCriteriaRow.parser_version)
+                                .where(TrialCriteriaRow.nct_id.in_(chunk))):
+            out[row.nct_id] = (row.text_hash, row.parser_version)
+    return out
+
+
 def write_hook(conn: Connection, changed_nct_ids: list[str]) -> None:
-    """Write hook: parse the criteria of the trials an import batch changed."""
-    parse_trials(conn, changed_nct_ids)
+    """Write hook: forget the parse of every changed trial whose criteria text changed.
+
+    Parsing itself waits until the import or sync has stored everything (see
+    :func:`reparse`), so an import batch's transaction stays short; until then a reader
+    finds no stored parse and parses that one trial on demand, so nothing is ever stale.
+    """
+    stored = _stored_hashes(conn, changed_nct_ids)
+    if not stored:
+        return
+    texts = _criteria_texts(conn, list(stored))
+    _drop(conn, [nct_id for nct_id, (digest, _version) in stored.items()
+                 if text_hash(texts.get(nct_id)) != digest])
 
 
 def register(app: Any) -> None:
@@ -124,24 +146,36 @@ def stale_ids(conn: Connection, *, everything: bool = False) -> list[str]:
     return [row[0] for row in conn.execute(query.order_by(TrialRow.nct_id))]
 
 
-def reparse(engine: Engine, *, everything: bool = False, batch_size: int = 500,
+def reparse(engine: Engine, *, everything: bool = False, batch_size: int = 250,
+            workers: int = 1, inline_limit: int = INLINE_LIMIT,
             on_progress: Callable[[int, int], None] | None = None) -> ReparseReport:
-    """Parse every stale trial (or all with ``everything``), one transaction per batch."""
+    """Parse every stale trial (or all with ``everything``), one transaction per chunk.
+
+    With ``workers`` > 1 and enough trials, texts are parsed in that many processes while
+    this one reads texts and writes results (:mod:`trialscout.criteria.parallel`).
+    """
     with engine.connect() as conn:
         ids = stale_ids(conn, everything=everything)
     report = ReparseReport()
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start:start + batch_size]
+
+    def chunks() -> Iterator[Chunk]:
+        for start in range(0, len(ids), batch_size):
+            with engine.connect() as conn:
+                texts = _criteria_texts(conn, ids[start:start + batch_size])
+            yield list(texts.items())
+
+    done = 0
+    for parsed in parse_chunks(chunks(), workers=workers, total=len(ids),
+                               inline_limit=inline_limit):
         with engine.begin() as conn:
-            texts = _criteria_texts(conn, chunk)
-            parsed = {nct_id: (text, parse_criteria(text)) for nct_id, text in texts.items()}
-            store_parsed(conn, parsed)
+            store_rows(conn, parsed)
+        done += len(parsed)
         report.parsed += len(parsed)
-        for _text, result in parsed.values():
-            report.items += len(result.items)
-            report.other += sum(item.kind == "other" for item in result.items)
+        for _text, rows in parsed:
+            report.items += rows.item_count
+            report.other += rows.other_count
         if on_progress:
-            on_progress(min(start + batch_size, len(ids)), len(ids))
+            on_progress(done, len(ids))
     return report
 
 

@@ -44,6 +44,7 @@ class ImportReport:
     unchanged: int = 0
     stale: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    criteria_parsed: int = 0
 
     @property
     def stored(self) -> int:
@@ -59,6 +60,7 @@ class ImportReport:
         return {
             "imported": self.imported, "updated": self.updated, "unchanged": self.unchanged,
             "stale": self.stale, "rejected": len(self.rejected),
+            "criteria_parsed": self.criteria_parsed,
             "rejections": [{"location": r.location, "line": r.line, "nct_id": r.nct_id,
                             "reason": r.reason} for r in self.rejected],
         }

@@ -1,0 +1,89 @@
+"""Parsing many trials' criteria on every core: the bulk step after an import or sync.
+
+Parsing is CPU work on one text at a time and shares nothing between trials, so a
+registry-sized store is parsed in worker processes while this process reads the texts and
+writes the results, each chunk in its own transaction. Workers return plain rows (the
+parsed document as JSON, the question index rows), never models, so little crosses the
+process boundary. Small jobs are parsed inline: starting a worker and loading the rules
+costs about two seconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from trialscout.criteria.model import ParsedCriteria
+from trialscout.criteria.parser import parse_criteria
+
+QUESTION_KEY_LIMIT = 400
+INLINE_LIMIT = 2_000
+Chunk = list[tuple[str, "str | None"]]
+
+
+@dataclass
+class ParsedRows:
+    """One trial's parse, ready to insert: its criteria row and its question rows."""
+
+    nct_id: str
+    document: str
+    parser_version: str
+    item_count: int
+    other_count: int
+    questions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def rows_for(nct_id: str, result: ParsedCriteria) -> ParsedRows:
+    return ParsedRows(
+        nct_id=nct_id, document=result.model_dump_json(exclude_defaults=True),
+        parser_version=result.parser_version, item_count=len(result.items),
+        other_count=sum(item.kind == "other" for item in result.items),
+        questions=[{"nct_id": nct_id, "item_index": item.index, "section": item.section,
+                    "kind": item.kind, "question_key": item.question.key[:QUESTION_KEY_LIMIT],
+                    "meets": item.question.meets, "answerable": item.question.answerable}
+                   for item in result.items])
+
+
+def parse_chunk(chunk: Chunk) -> list[tuple[str | None, ParsedRows]]:
+    """Parse ``(nct_id, text)`` pairs; runs in a worker process or inline."""
+    return [(text, rows_for(nct_id, parse_criteria(text))) for nct_id, text in chunk]
+
+
+def _warm_up() -> None:
+    parse_criteria("Inclusion Criteria:\n* HbA1c ≥ 7%\nExclusion Criteria:\n* Prolia")
+
+
+def worker_count(setting: int) -> int:
+    """``criteria_workers``: 0 means one per core this process may use."""
+    if setting > 0:
+        return setting
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_chunks(chunks: Iterable[Chunk], *, workers: int, total: int,
+                 inline_limit: int = INLINE_LIMIT
+                 ) -> Iterator[list[tuple[str | None, ParsedRows]]]:
+    """Parsed chunks, in any order; at most two chunks per worker are in flight."""
+    if workers <= 1 or total <= inline_limit:
+        for chunk in chunks:
+            yield parse_chunk(chunk)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_warm_up) as pool:
+        pending: set[Future[list[tuple[str | None, ParsedRows]]]] = set()
+        for chunk in chunks:
+            pending.add(pool.submit(parse_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        for future in pending:
+            yield future.result()
