@@ -222,13 +222,10 @@ class SegmentBuilder:
         perm = np.argsort(p_term, kind="stable")
         t_ptr = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(np.bincount(p_term, minlength=n_terms), out=t_ptr[1:])
-        old_start = np.cumsum(p_cnt, dtype=np.int64) - p_cnt
         cnt = p_cnt[perm].astype(np.int64)
-        new_start = np.cumsum(cnt) - cnt
         total = int(cnt.sum())
-        gather = np.repeat(old_start[perm] - new_start, cnt) + np.arange(total, dtype=np.int64)
-        p_pos = pos[gather]
-        del gather, pos
+        p_pos = _term_major_positions(pos, p_cnt, perm, cnt)
+        del pos
         ptr_type = np.uint32 if total < 2**32 - 1 else np.int64
         p_ptr = np.zeros(len(cnt) + 1, dtype=ptr_type)
         np.cumsum(cnt, out=p_ptr[1:])
@@ -262,6 +259,34 @@ class SegmentBuilder:
                    for k, v in self._sites.items()},
             dicts=self.dicts,
         )
+
+
+POSITION_BLOCK = 1 << 20
+
+
+def _term_major_positions(pos: np.ndarray, counts: np.ndarray, perm: np.ndarray,
+                          new_counts: np.ndarray) -> np.ndarray:
+    """Reorder the word positions from doc-major posting order to term-major (``perm``).
+
+    Done a block of postings at a time: gathering all at once needs two int64 index
+    arrays as long as the positions themselves (16 bytes a word), which at registry size
+    is most of the build's peak memory.
+    """
+    old_start = np.cumsum(counts, dtype=np.int64) - counts
+    new_start = np.cumsum(new_counts) - new_counts
+    out = np.empty(int(new_counts.sum()), dtype=pos.dtype)
+    for block in range(0, len(perm), POSITION_BLOCK):
+        sel = perm[block:block + POSITION_BLOCK]
+        n_words = new_counts[block:block + POSITION_BLOCK]
+        if not len(sel):
+            continue
+        first = int(new_start[block])
+        size = int(n_words.sum())
+        local_start = new_start[block:block + POSITION_BLOCK] - first
+        index = np.repeat(old_start[sel] - local_start, n_words) + np.arange(size,
+                                                                             dtype=np.int64)
+        out[first:first + size] = pos[index]
+    return out
 
 
 def build_segment(docs: Iterable[SearchDoc], analyzer: Analyzer, rules: SearchRules,
