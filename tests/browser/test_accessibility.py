@@ -18,6 +18,9 @@ PAGES = {
     "browse": "/conditions",
     "condition": "/conditions/Osteoporosis",
     "profile": "/profile",
+    "guides": "/guides",
+    "guide": "/guides/denosumab",
+    "guide-condition": "/guides/osteoporosis?page_size=5&page=2",
 }
 
 
@@ -44,4 +47,23 @@ def test_no_serious_or_critical_axe_violations(browser, base_url, axe_source, na
     context.close()
     serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert result["passes"] > 10
+    assert not serious, json.dumps(serious, indent=1)
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "mobile"])
+def test_question_form_errors_have_no_serious_or_critical_axe_violations(  # type: ignore[no-untyped-def]
+        browser, base_url, axe_source, width):
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  base_url=base_url)
+    tab = context.new_page()
+    tab.goto("/guides/denosumab")
+    tab.get_by_label("Your question").fill("Why?")
+    tab.get_by_label("Email").fill("not an email")
+    tab.locator("#ask form").evaluate("form => form.noValidate = true")
+    with tab.expect_navigation():
+        tab.get_by_role("button", name="Send question").click()
+    assert tab.locator("#ask [role=alert]").is_visible()
+    result = _axe(tab, axe_source)
+    context.close()
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, json.dumps(serious, indent=1)

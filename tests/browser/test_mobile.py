@@ -13,7 +13,8 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.mark.parametrize("name,path", [
     ("home", "/"), ("results", "/search?q=osteoporosis"),
-    ("trial", "/trials/NCT09000001"), ("browse", "/conditions")])
+    ("trial", "/trials/NCT09000001"), ("browse", "/conditions"),
+    ("guide", "/guides/denosumab")])
 def test_pages_fit_a_phone_screen(browser, base_url, name, path) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport=PHONE, base_url=base_url, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)

@@ -51,11 +51,11 @@ def test_trial_api_matches_the_page(client: TestClient) -> None:
     body = client.get(f"/api/v1/trials/{SHARED_A}",
                       params={"lat": "48.8566", "lon": "2.3522"}).json()
     assert body["trial"]["nct_id"] == SHARED_A
-    assert body["summary"]["generated"] is False
+    assert body["summary"]["generated"] is True and body["summary"]["nct_id"] == SHARED_A
     assert body["checklist"]["verdict"]["status"] == "not_started"
     assert body["sites"][0]["distance_km"] is not None and body["origin"]["lat"] == 48.8566
     assert 350 < body["sites"][0]["distance_km"] < 450
-    assert body["similar"] == []
+    assert body["similar"] and all(s["nct_id"] != SHARED_A for s in body["similar"])
 
 
 def test_unknown_trial_is_a_problem_404(client: TestClient) -> None:
@@ -169,7 +169,8 @@ def test_state_changes_without_a_valid_csrf_token_are_403(client: TestClient, we
 
 def test_profile_round_trip_and_matches(client: TestClient) -> None:
     token = csrf_for(client)
-    assert client.get("/api/v1/matches").json()["results"] is None
+    empty = client.get("/api/v1/matches").json()
+    assert empty["active"] is False and empty["results"] == []
     saved = client.put("/api/v1/profile", json={"age": 60, "sex": "FEMALE", "near": "Boston",
                                                 "radius": 500},
                        headers={"X-CSRF-Token": token})
@@ -177,8 +178,8 @@ def test_profile_round_trip_and_matches(client: TestClient) -> None:
     assert saved.json()["search"]["sex"] == "FEMALE"
     assert client.get("/api/v1/profile").json()["profile"]["age"] == 60
     matches = client.get("/api/v1/matches").json()
-    assert matches["results"]["total"] >= 1
-    assert all(hit["nearest_site"]["distance_km"] <= 500 for hit in matches["results"]["hits"])
+    assert matches["active"] is True and len(matches["results"]) >= 1
+    assert all(m["nearest_site"]["distance_km"] <= 500 for m in matches["results"])
     invalid = client.put("/api/v1/profile", json={"age": 300}, headers={"X-CSRF-Token": token})
     assert invalid.status_code == 422
     client.delete("/api/v1/profile", headers={"X-CSRF-Token": token})

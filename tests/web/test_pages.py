@@ -75,7 +75,7 @@ def test_trial_page_shows_snapshot_summary_checklist_sites_and_sponsors(
     html = client.get(f"/trials/{DENOSUMAB_TRIAL}").text
     for heading in ("Snapshot", "In plain language", "Conditions and treatments",
                     "Eligibility self-check", "Locations and contacts",
-                    "Sponsors, investigators and identifiers", "Similar trials"):
+                    "Sponsors, investigators and identifiers", "More related trials"):
         assert heading in html
     assert 'data-slot="plain-summary"' in html and 'data-slot="similar-trials"' in html
     assert "Calloway Therapeutics" in html and "Lead sponsor" in html

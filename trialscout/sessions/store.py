@@ -1,8 +1,10 @@
-"""Read and write a visitor's session: answers by question key, and their profile.
+"""Read and write a visitor's session: answers by question key, their profile, and the
+patient record (medical history) they uploaded.
 
 Every method takes the raw session token and hashes it here, so callers never handle the
 stored key. A session row is created on the first write only: browsing never writes.
-Sessions unused for longer than ``max_age`` are treated as gone and purged.
+Sessions unused for longer than ``max_age`` are treated as gone and purged, together with
+their patient record.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from trialscout.patients.model import PatientProfile
+from trialscout.patients.store import StoredProfile, delete_patient, save_profile
 from trialscout.sessions.models import ANSWERS, Answer, Profile
-from trialscout.sessions.tables import SessionAnswerRow, WebSessionRow
+from trialscout.sessions.tables import SessionAnswerRow, SessionPatientRow, WebSessionRow
 from trialscout.sessions.tokens import hash_session_token
 
 LONG_KEY = 200
+WEB_PATIENT_LABEL = "web session"
 
 
 def _now() -> datetime:
@@ -60,6 +65,7 @@ class SessionStore:
             except IntegrityError:
                 pass
         elif row < now - self.max_age:
+            _delete_patients(conn, [id_hash])
             conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash))
             conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
                          .values(created_at=now, last_seen=now, profile=None))
@@ -149,12 +155,51 @@ class SessionStore:
             conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
                          .values(profile=payload))
 
+    # ------------------------------------------------------------------ patient record
+    def patient_id(self, token: str | None) -> int | None:
+        """The id of the patient record this (live) session owns, if it uploaded one."""
+        with self.engine.connect() as conn:
+            id_hash = self._live_hash(conn, token)
+            if id_hash is None:
+                return None
+            return conn.execute(select(SessionPatientRow.patient_id).where(
+                SessionPatientRow.session_hash == id_hash)).scalar_one_or_none()
+
+    def save_patient(self, token: str, profile: PatientProfile, source: str) -> StoredProfile:
+        """Store ``profile`` as the next version of this session's patient record (created
+        and linked to the session on first use), in one transaction."""
+        profile = profile.model_copy(update={"label": WEB_PATIENT_LABEL})
+        for attempt in (1, 2):
+            try:
+                with self.engine.begin() as conn:
+                    id_hash = self._ensure(conn, token)
+                    existing = conn.execute(select(SessionPatientRow.patient_id).where(
+                        SessionPatientRow.session_hash == id_hash)).scalar_one_or_none()
+                    stored = save_profile(conn, profile, patient_id=existing, source=source)
+                    if existing is None:
+                        conn.execute(insert(SessionPatientRow).values(
+                            session_hash=id_hash, patient_id=stored.patient_id,
+                            linked_at=_now()))
+                    return stored
+            except IntegrityError:
+                if attempt == 2:  # a concurrent first upload linked a record: add to it
+                    raise
+        raise AssertionError("unreachable")
+
+    def delete_patient(self, token: str | None) -> bool:
+        """Delete this session's patient record with every version and saved match."""
+        if not token:
+            return False
+        with self.engine.begin() as conn:
+            return _delete_patients(conn, [hash_session_token(token)]) > 0
+
     def forget(self, token: str | None) -> None:
         """Delete the session with everything it holds."""
         if not token:
             return
         id_hash = hash_session_token(token)
         with self.engine.begin() as conn:
+            _delete_patients(conn, [id_hash])
             conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash))
             conn.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == id_hash))
 
@@ -162,6 +207,19 @@ class SessionStore:
         cutoff = _now() - self.max_age
         with self.engine.begin() as conn:
             stale = select(WebSessionRow.id_hash).where(WebSessionRow.last_seen < cutoff)
+            _delete_patients(conn, stale)
             conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash.in_(stale)))
             result = conn.execute(delete(WebSessionRow).where(WebSessionRow.last_seen < cutoff))
             return int(result.rowcount or 0)
+
+
+def _delete_patients(conn: Connection, session_hashes: list[str] | Select[str]) -> int:
+    """Delete the patient records of these sessions (health data must not outlive them)."""
+    ids = list(conn.execute(select(SessionPatientRow.patient_id).where(
+        SessionPatientRow.session_hash.in_(session_hashes))).scalars())
+    if not ids:
+        return 0
+    conn.execute(delete(SessionPatientRow).where(SessionPatientRow.patient_id.in_(ids)))
+    for patient_id in ids:
+        delete_patient(conn, patient_id)
+    return len(ids)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import trialscout.patients.tables  # noqa: F401 - the patients table a session links to
 from trialscout.sessions.models import QUESTION_KEY_MAX
 from trialscout.store.tables import Base
 
@@ -30,3 +31,19 @@ class SessionAnswerRow(Base):
     question_key: Mapped[str] = mapped_column(String(QUESTION_KEY_MAX), primary_key=True)
     answer: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SessionPatientRow(Base):
+    """The patient record (medical history) a session's visitor uploaded: at most one each.
+
+    The record belongs to the session: it is deleted with the session, when it expires, and
+    when the visitor deletes their profile.
+    """
+
+    __tablename__ = "web_session_patients"
+
+    session_hash: Mapped[str] = mapped_column(
+        String(64), ForeignKey("web_sessions.id_hash", ondelete="CASCADE"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("patients.id", ondelete="CASCADE"), unique=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime)

@@ -21,7 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from trialscout.app import TrialScout
 from trialscout.search.places import gazetteer
 from trialscout.sessions import SessionStore, questions
-from trialscout.web import docs_routes, search_routes, session_routes, trial_routes
+from trialscout.web import (
+    docs_routes,
+    guide_routes,
+    search_routes,
+    session_routes,
+    trial_routes,
+)
 from trialscout.web.context import WebContext
 from trialscout.web.middleware import AccessLog, BodySizeLimit, SecurityHeaders, SessionCookie
 from trialscout.web.page_cache import PageCache
@@ -48,6 +54,14 @@ Every `POST`, `PUT` and `DELETE` must send that cookie *and* the session's CSRF 
 the `X-CSRF-Token` header; get both from `GET /api/v1/session` (pages carry the token in
 `<meta name="csrf-token">`). Requests without a valid token get a 403 problem of type
 `urn:trialscout:problem:csrf`. Bodies over the configured `max_request_bytes` get 413.
+
+**Your data.** `/profile`, `/profile/record` and `/matches` always mean the calling
+session's own profile, medical history and matches; `/patients/{patient_id}` answers 404
+unless that record belongs to the calling session.
+
+**Questions.** `POST /api/v1/guides/{slug}/questions` is rate limited per session and per
+day; over the limit it answers 429 (`urn:trialscout:problem:rate-limited`) with a
+`Retry-After` header in seconds.
 """
 
 
@@ -58,11 +72,23 @@ def _package_version() -> str:
         return "0"
 
 
-def _warm_up() -> None:
-    """Load the criteria vocabularies and the gazetteer before the first visitor needs them."""
+WARM_UP_STUDY = {"protocolSection": {
+    "identificationModule": {"nctId": "NCT00000000", "briefTitle": "Warm-up"},
+    "conditionsModule": {"conditions": ["Osteoporosis"]},
+    "armsInterventionsModule": {"interventions": [{"type": "DRUG", "name": "Denosumab"}]}}}
+
+
+def _warm_up(app: TrialScout) -> None:
+    """Load the criteria vocabularies, the gazetteer, the summary writer's dictionary and
+    the related-trials index before the first visitor needs them."""
     try:
         questions.warm_up()
         gazetteer()
+        from trialscout.registry.api_v2 import trial_from_api_v2
+        from trialscout.summaries.service import offline_summary
+
+        offline_summary(trial_from_api_v2(WARM_UP_STUDY))
+        app.similar.index()
     except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
         logging.getLogger("trialscout.web").warning("warm-up failed", exc_info=False)
 
@@ -133,7 +159,8 @@ def create_web_app(app: TrialScout) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sessions.purge_expired()
-        threading.Thread(target=_warm_up, name="trialscout-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, args=(app,), name="trialscout-warm-up",
+                         daemon=True).start()
         yield
 
     web = FastAPI(title="TrialScout", version=_package_version(), description=DESCRIPTION,
@@ -145,7 +172,7 @@ def create_web_app(app: TrialScout) -> FastAPI:
                                       page_cache=PageCache(settings.page_cache_size))
     _error_handlers(web)
     api, pages = APIRouter(prefix=API_PREFIX), APIRouter()
-    for module in (search_routes, trial_routes, session_routes):
+    for module in (search_routes, trial_routes, guide_routes, session_routes):
         module.register(api, pages)
     web.include_router(api)
     web.include_router(pages)

@@ -86,6 +86,15 @@ def pathquote(value: object) -> str:
     return quote(str(value), safe="")
 
 
+PLACE_PARAMS = ("near", "lat", "lon", "unit")
+
+
+def place_href(request: Request, path: str) -> str:
+    """``path`` carrying only the current page's place (near, lat, lon, unit), if any."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k in PLACE_PARAMS and v]
+    return f"{path}?{urlencode(items)}" if items else path
+
+
 def trial_href(nct_id: str, search: SearchRequest | None = None) -> str:
     """Link to a trial page, carrying the search's place so sites show distances."""
     if search is not None and search.near:

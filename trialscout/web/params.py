@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from trialscout.registry.enums import OVERALL_STATUSES, PHASES, STUDY_TYPES
 from trialscout.search.models import SearchRequest
+from trialscout.similar.service import DEFAULT_K as SIMILAR_DEFAULT
+from trialscout.similar.service import MAX_K as SIMILAR_MAX
 
 
 def drop_empty(data: Any) -> Any:
@@ -75,8 +77,8 @@ class ConditionQuery(EmptyMeansMissing):
     page_size: int = Field(default=100, ge=1, le=500)
 
 
-class PlaceQuery(EmptyMeansMissing):
-    """Where the visitor is, for distances to a trial's sites."""
+class NearQuery(EmptyMeansMissing):
+    """Where the visitor is: a place name, or coordinates."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -84,4 +86,29 @@ class PlaceQuery(EmptyMeansMissing):
                              description="Place name resolved offline, or 'lat,lon'.")
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class PlaceQuery(NearQuery):
+    """Where the visitor is, for distances to a trial's sites."""
+
     unit: Literal["km", "mi"] = "km"
+
+
+class SimilarQuery(NearQuery):
+    """How many similar trials, and where from (adds "12 km away" to each reason)."""
+
+    limit: int = Field(default=SIMILAR_DEFAULT, ge=1, le=SIMILAR_MAX,
+                       description="How many similar trials to return.")
+
+
+class GuideQuery(EmptyMeansMissing):
+    """Which page of a guide's trials."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(default=1, ge=1, le=10_000)
+    page_size: int = Field(default=20, ge=1, le=100)
+    open_only: bool = Field(default=False, description="Only trials open to people "
+                            "(recruiting, not yet recruiting, by invitation).")
+    sent: bool = Field(default=False, description="Set by the page's question form after a "
+                       "question was received; the page then confirms it.")

@@ -44,9 +44,11 @@ class ProblemException(StarletteHTTPException):
     """An HTTP error with a problem type of its own (csrf, too-large, not-found ...)."""
 
     def __init__(self, status_code: int, detail: str, problem_type: str,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 errors: list[ProblemError] | None = None) -> None:
         super().__init__(status_code=status_code, detail=detail, headers=headers)
         self.problem_type = problem_type
+        self.errors = errors
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -94,7 +96,8 @@ def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 404 and detail in (None, "Not Found"):
         detail = f"Nothing lives at {request.url.path}."
     return problem(exc.status_code, detail, problem_type=problem_type,
-                   instance=request.url.path, headers=getattr(exc, "headers", None))
+                   instance=request.url.path, headers=getattr(exc, "headers", None),
+                   errors=getattr(exc, "errors", None))
 
 
 def validation_problem(request: Request, exc: RequestValidationError) -> Response:

@@ -1,7 +1,9 @@
 """Server-side HTML: the Jinja environment, its filters, and pages that share API handlers.
 
 Autoescaping is on for every template, so registry text (titles, criteria, contacts) can
-never become markup; nothing in the templates marks text as safe.
+never become markup. The one filter that returns markup is ``markdown``, for our own guide
+Markdown only: markdown-it renders it with raw HTML disabled (any tag in it comes out as
+text). Registry text, visitors' questions and answers are never passed through it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from trialscout.guides.content import render_markdown
 from trialscout.registry.enums import PHASE_LABELS, STATUS_LABELS
 from trialscout.web.context import web_context
 from trialscout.web.facets import facet_groups, hidden_params
@@ -25,6 +29,7 @@ from trialscout.web.formatting import (
     fmt_distance,
     label,
     pathquote,
+    place_href,
     status_tone,
     trial_href,
     url_with,
@@ -33,9 +38,15 @@ from trialscout.web.visitor import current_visitor, issue_session_cookie
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+
 def _asset_versions() -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10]
             for p in STATIC_DIR.iterdir() if p.is_file()}
+
+
+def guide_markdown(text: str) -> Markup:
+    """Guide Markdown as HTML; raw HTML in it is escaped by markdown-it, never passed on."""
+    return Markup(render_markdown(text))  # safe: markdown-it with html disabled
 
 
 class Renderer:
@@ -47,9 +58,11 @@ class Renderer:
         )
         versions = _asset_versions()
         self.env.filters.update(label=label, status_tone=status_tone, fmt_date=fmt_date,
-                                fmt_distance=fmt_distance, pathquote=pathquote)
+                                fmt_distance=fmt_distance, pathquote=pathquote,
+                                markdown=guide_markdown)
         self.env.globals.update(
-            url_with=url_with, trial_href=trial_href, facet_groups=facet_groups,
+            url_with=url_with, trial_href=trial_href, place_href=place_href,
+            facet_groups=facet_groups,
             hidden_params=hidden_params,
             static=lambda name: f"/static/{name}?v={versions.get(name, '0')}",
             status_labels=STATUS_LABELS, phase_labels=PHASE_LABELS)
@@ -75,11 +88,14 @@ class Renderer:
 
 
 def add_page_route(router: APIRouter, path: str, handler: Callable[..., Any], template: str,
-                   *, name: str | None = None) -> None:
+                   *, name: str | None = None,
+                   cache_extra: Callable[[Request], str] | None = None) -> None:
     """Serve ``handler``'s result as HTML at ``path``, with the handler's own parameters.
 
     The API route registers the same handler, so a page shows exactly what the API returns:
-    the two cannot drift, and both validate input the same way.
+    the two cannot drift, and both validate input the same way. ``cache_extra`` adds to the
+    page-cache key what else the page depends on besides the store's search generation (for
+    a guide: its published answers).
     """
     if "request" not in inspect.signature(handler).parameters:
         raise TypeError(f"{handler.__name__} needs a `request: Request` parameter")
@@ -92,7 +108,10 @@ def add_page_route(router: APIRouter, path: str, handler: Callable[..., Any], te
         visitor = current_visitor(request)
         if cache.enabled and not ctx.sessions.has_data(None if visitor.is_new
                                                        else visitor.token):
-            key = cache.key(ctx.core.engine, request.url.path, request.url.query)
+            query = request.url.query
+            if cache_extra is not None:
+                query = f"{query}\x00{cache_extra(request)}"
+            key = cache.key(ctx.core.engine, request.url.path, query)
             cached = cache.get(key)
             if cached is not None:
                 return ctx.renderer.respond(request, cached, placeholder=cache.placeholder)

@@ -11,8 +11,10 @@ from trialscout.search.errors import SearchQueryError
 from trialscout.search.models import ConditionCount, FacetCount, SearchRequest
 from trialscout.sessions.questions import questions_for
 from trialscout.sessions.selfcheck import build_checklist
+from trialscout.sessions.tokens import is_session_token
 from trialscout.web.context import WebContext, web_context
 from trialscout.web.params import ConditionQuery, SearchQuery
+from trialscout.web.patient_match import hit_verdicts, load_trials, visitor_state
 from trialscout.web.problems import ProblemException, problem_responses
 from trialscout.web.rendering import add_page_route
 from trialscout.web.viewmodels import (
@@ -30,7 +32,8 @@ BROWSE_BATCH = 1000
 
 
 def run_search(request: Request, search: SearchRequest) -> SearchPage:
-    """Search, then add this visitor's self-check verdicts to the hits they have answered."""
+    """Search, then add this visitor's verdicts to the hits on the page: the self-check
+    verdict where they answered questions, and the profile verdict when they have one."""
     ctx = web_context(request)
     try:
         response = ctx.core.search(search)
@@ -46,18 +49,26 @@ def run_search(request: Request, search: SearchRequest) -> SearchPage:
 
 
 def _add_verdicts(ctx: WebContext, token: str | None, page: SearchPage) -> None:
-    if not token or not page.hits:
+    if not token or not page.hits or not is_session_token(token):
         return
-    remembered = ctx.sessions.answers(token)
-    if not remembered:
+    state = visitor_state(ctx, token)
+    if not state.answers and not state.active:
+        return
+    trials = load_trials(ctx, [hit.nct_id for hit in page.hits])
+    if state.active:
+        page.profile_active = True
+        verdicts = hit_verdicts(ctx, state.profile(), trials.values())
+        for hit in page.hits:
+            hit.profile_match = verdicts.get(hit.nct_id)
+    if not state.answers:
         return
     for hit in page.hits:
-        trial = ctx.core.trial(hit.nct_id)
+        trial = trials.get(hit.nct_id)
         if trial is None:
             continue
         questions, parser = questions_for(
             trial, functools.partial(ctx.core.parsed_criteria, trial.nct_id))
-        checklist = build_checklist(trial.nct_id, questions, remembered, parser)
+        checklist = build_checklist(trial.nct_id, questions, state.answers, parser)
         if checklist.verdict.answered or checklist.verdict.unsure:
             hit.match = checklist.verdict
 
@@ -71,7 +82,8 @@ def api_search(request: Request, query: Annotated[SearchQuery, Query()]) -> Sear
     """Search trials: full text (phrases, AND / OR / NOT, prefix*), filters, facets, distance.
 
     The response's `hits[].match` holds this visitor's self-check verdict when they have
-    answered questions the trial asks.
+    answered questions the trial asks; `hits[].profile_match` the trial's verdict for their
+    profile (eligible / possibly eligible / not eligible) when they have one.
     """
     page = search(request, query)
     if page.error:
@@ -157,9 +169,11 @@ def register(api: APIRouter, pages: APIRouter) -> None:
                       tags=["search"], summary="Facet counts")
     api.add_api_route("/conditions", conditions, methods=["GET"], response_model=ConditionList,
                       responses=invalid, tags=["browse"], summary="Conditions A-Z")
+    # A condition is a path segment of its own: one with a line break, or one that is a
+    # dot segment ("..") once the URL is normalized, reaches no route and gets a 404.
     api.add_api_route("/conditions/{condition:path}/trials", condition_trials, methods=["GET"],
-                      response_model=ConditionTrials, responses=invalid, tags=["browse"],
-                      summary="Trials for one condition")
+                      response_model=ConditionTrials, responses=problem_responses(404, 422),
+                      tags=["browse"], summary="Trials for one condition")
     add_page_route(pages, "/", home, "home.html")
     add_page_route(pages, "/search", search, "search.html")
     add_page_route(pages, "/conditions", conditions, "conditions.html")

@@ -1,8 +1,10 @@
-"""The trial page, its eligibility checklist, and the visitor's answers to it."""
+"""The trial page (summary, checklist, sites, related trials, guides) and the visitor's
+answers to its checklist."""
 
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,11 +18,21 @@ from trialscout.search.places import KM_PER_MILE, gazetteer, haversine_km
 from trialscout.sessions.models import ANSWERS, Answer
 from trialscout.sessions.questions import questions_for
 from trialscout.sessions.selfcheck import Checklist, Question, Verdict, build_checklist
+from trialscout.similar.explain import SimilarTrial
+from trialscout.summaries.model import PlainSummary
 from trialscout.web.context import web_context
-from trialscout.web.params import PlaceQuery
+from trialscout.web.params import NearQuery, PlaceQuery, SimilarQuery
 from trialscout.web.problems import ProblemException, problem_responses
 from trialscout.web.rendering import add_page_route
-from trialscout.web.viewmodels import AnswersBody, PlainSummary, SiteView, TrialPage
+from trialscout.web.viewmodels import (
+    AnswersBody,
+    GuideLink,
+    SimilarTrials,
+    SiteView,
+    SummaryPart,
+    TrialPage,
+    TrialSummary,
+)
 from trialscout.web.visitor import (
     SESSION_COOKIE,
     CsrfDep,
@@ -31,6 +43,8 @@ from trialscout.web.visitor import (
 
 NctId = Annotated[str, Path(pattern=r"^NCT\d{8}$", description="NCT number, e.g. NCT01234567.")]
 FORM_PREFIX = "answer-"
+PAGE_SIMILAR = 5
+log = logging.getLogger("trialscout.web")
 
 
 def load_trial(request: Request, nct_id: str) -> Trial:
@@ -53,7 +67,7 @@ def checklist_for(request: Request, trial: Trial) -> Checklist:
     return build_checklist(trial.nct_id, questions, remembered, parser)
 
 
-def _origin(place: PlaceQuery) -> ResolvedPlace | None:
+def _origin(place: NearQuery) -> ResolvedPlace | None:
     if place.lat is not None and place.lon is not None:
         return ResolvedPlace(name=f"{place.lat:g},{place.lon:g}", lat=place.lat, lon=place.lon)
     if place.near:
@@ -77,9 +91,72 @@ def site_views(trial: Trial, origin: ResolvedPlace | None, unit: str) -> list[Si
     return views
 
 
+def _summary_note(summary: PlainSummary) -> str:
+    if summary.backend == "llm":
+        return (f"Written automatically from this trial's registry record: a language model "
+                f"({summary.model or 'AI'}) put it in plain words, and TrialScout checked "
+                "every sentence against the record before showing it. The sponsor's own "
+                "summary is below.")
+    note = ("Written automatically by TrialScout from this trial's registry record, without "
+            "AI: each sentence restates a field of the record. The sponsor's own summary is "
+            "below.")
+    if summary.fallback_reason:
+        note += " (A language-model rewrite was not used: it was unavailable or did not pass "
+        note += "the fact check.)"
+    return note
+
+
+def summary_view(trial: Trial, summary: PlainSummary | None) -> TrialSummary:
+    """The page's and API's view of a generated summary (None or empty: none was written)."""
+    if summary is None or not summary.sentences:
+        return TrialSummary(nct_id=trial.nct_id, generated=False,
+                            note="TrialScout could not write a plain-language summary of "
+                            "this trial; the sponsor's summary follows.",
+                            brief_summary=trial.brief_summary)
+    sections = [SummaryPart(topic=part.topic, title=part.title, text=part.text,
+                            sentences=part.sentences) for part in summary.sections()]
+    return TrialSummary(nct_id=trial.nct_id, generated=True, backend=summary.backend,
+                        model=summary.model, llm_fallback=bool(summary.fallback_reason),
+                        grade=summary.grade, sections=sections, text=summary.text,
+                        note=_summary_note(summary), brief_summary=trial.brief_summary)
+
+
+def _page_summary(request: Request, trial: Trial) -> TrialSummary:
+    """The trial page's summary: a failing generator costs the summary, not the page."""
+    try:
+        summary = web_context(request).core.summaries.for_trial(trial.nct_id)
+    except Exception as exc:  # noqa: BLE001 - the rest of the page does not depend on it
+        log.warning("plain-language summary of %s failed: %s", trial.nct_id,
+                    type(exc).__name__)
+        summary = None
+    return summary_view(trial, summary)
+
+
+def _page_similar(request: Request, trial: Trial,
+                  origin: ResolvedPlace | None) -> list[SimilarTrial]:
+    try:
+        found = web_context(request).core.similar.similar(
+            trial.nct_id, PAGE_SIMILAR, origin=_point(origin))
+    except Exception as exc:  # noqa: BLE001 - the rest of the page does not depend on it
+        log.warning("similar trials of %s failed: %s", trial.nct_id, type(exc).__name__)
+        return []
+    return found or []
+
+
+def _point(origin: ResolvedPlace | None) -> tuple[float, float] | None:
+    return None if origin is None else (origin.lat, origin.lon)
+
+
+def guide_links(request: Request, trial: Trial) -> list[GuideLink]:
+    """Our guides about the trial's conditions and interventions."""
+    return [GuideLink(slug=g.slug, title=g.title, kind=g.kind, summary=g.summary)
+            for g in web_context(request).core.guides.for_trial(trial)]
+
+
 def trial_page(request: Request, nct_id: NctId,
                place: Annotated[PlaceQuery, Query()]) -> TrialPage:
-    """Everything about one trial: snapshot, summary, arms, checklist, sites, sponsors."""
+    """Everything about one trial: snapshot, plain-language summary, arms, checklist, sites,
+    sponsors, more related trials and our guides about it."""
     trial = load_trial(request, nct_id)
     origin, place_error = None, None
     try:
@@ -87,10 +164,34 @@ def trial_page(request: Request, nct_id: NctId,
     except SearchQueryError as exc:
         place_error = str(exc)
     return TrialPage(
-        trial=trial, summary=PlainSummary(text=trial.brief_summary, generated=False),
+        trial=trial, summary=_page_summary(request, trial),
         sites=site_views(trial, origin, place.unit), origin=origin, place_error=place_error,
         checklist=checklist_for(request, trial),
+        similar=_page_similar(request, trial, origin), guides=guide_links(request, trial),
         registry_url=f"https://clinicaltrials.gov/study/{trial.nct_id}")
+
+
+def trial_summary(request: Request, nct_id: NctId) -> TrialSummary:
+    """The trial's plain-language summary by topic, each sentence with the record fields it
+    restates; written offline, or by a language model and fact-checked when one is set up."""
+    trial = load_trial(request, nct_id)
+    return summary_view(trial, web_context(request).core.summaries.for_trial(nct_id))
+
+
+def similar_trials(request: Request, nct_id: NctId,
+                   query: Annotated[SimilarQuery, Query()]) -> SimilarTrials:
+    """Trials like this one, best first, each with why it is listed ("same condition
+    (osteoporosis), same drug (denosumab), recruiting, 12 km away")."""
+    load_trial(request, nct_id)
+    try:
+        origin = _origin(query)
+    except SearchQueryError as exc:
+        raise ProblemException(422, str(exc), "invalid-place") from None
+    found = web_context(request).core.similar.similar(nct_id, query.limit,
+                                                      origin=_point(origin))
+    if found is None:
+        raise ProblemException(404, f"No trial {nct_id} in this store.", "not-found")
+    return SimilarTrials(nct_id=nct_id, origin=origin, items=found)
 
 
 def checklist(request: Request, nct_id: NctId) -> Checklist:
@@ -176,6 +277,12 @@ def register(api: APIRouter, pages: APIRouter) -> None:
     changing = problem_responses(403, 404, 413, 422)
     api.add_api_route("/trials/{nct_id}", trial_page, methods=["GET"], response_model=TrialPage,
                       responses=missing, tags=["trials"], summary="One trial")
+    api.add_api_route("/trials/{nct_id}/summary", trial_summary, methods=["GET"],
+                      response_model=TrialSummary, responses=missing, tags=["trials"],
+                      summary="Plain-language summary")
+    api.add_api_route("/trials/{nct_id}/similar", similar_trials, methods=["GET"],
+                      response_model=SimilarTrials, responses=missing, tags=["trials"],
+                      summary="More related trials, with reasons")
     api.add_api_route("/trials/{nct_id}/checklist", checklist, methods=["GET"],
                       response_model=Checklist, responses=missing, tags=["self-check"],
                       summary="Eligibility checklist with answers and verdict")
