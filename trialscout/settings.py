@@ -61,6 +61,13 @@ def _similar_backend(text: str) -> str:
     return value
 
 
+def _warm_up_mode(text: str) -> str:
+    value = text.strip().lower()
+    if value not in {"wait", "background", "off"}:
+        raise ValueError(f"expected wait, background or off, got {text!r}")
+    return value
+
+
 def default_database_url() -> str:
     """A SQLite file in the user's data directory, created on first use."""
     from platformdirs import user_data_dir
@@ -123,6 +130,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("session_max_age_days", 30,
                 "Days an unused anonymous web session (remembered answers, profile) is kept.",
                 _positive_int),
+    SettingSpec("web_warm_up", "wait",
+                "When a web worker loads the search index, vocabularies and related-trials "
+                "index: wait (before it accepts connections), background, or off (on the "
+                "first request that needs each).", _warm_up_mode),
     SettingSpec("web_workers", 1, "Worker processes `trialscout serve` starts.", _positive_int),
     SettingSpec("page_cache_size", 512,
                 "Rendered pages each web worker keeps for visitors with no stored answers or "
@@ -160,6 +171,7 @@ class Settings:
     question_rate_window: int = 3600
     question_daily_limit: int = 200
     session_max_age_days: int = 30
+    web_warm_up: str = "wait"
     web_workers: int = 1
     page_cache_size: int = 512
 

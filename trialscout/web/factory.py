@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import threading
@@ -44,6 +45,7 @@ from trialscout.web.rendering import STATIC_DIR, Renderer
 from trialscout.web.visitor import session_cookie_header
 
 API_PREFIX = "/api/v1"
+SESSION_PURGE_SECONDS = 3600
 DESCRIPTION = """\
 Everything the TrialScout pages do, as JSON. Errors are RFC 9457 problem details
 (`application/problem+json`); lists are paginated with `page`, `page_size` and `total`.
@@ -78,10 +80,25 @@ WARM_UP_STUDY = {"protocolSection": {
     "armsInterventionsModule": {"interventions": [{"type": "DRUG", "name": "Denosumab"}]}}}
 
 
+async def _purge_sessions(sessions: SessionStore) -> None:
+    """Delete expired sessions (and the patient records linked to them) every hour, so a
+    long-running server keeps no health data past ``session_max_age_days``."""
+    while True:
+        await asyncio.sleep(SESSION_PURGE_SECONDS)
+        try:
+            await asyncio.to_thread(sessions.purge_expired)
+        except Exception:  # noqa: BLE001 - try again at the next interval
+            logging.getLogger("trialscout.web").warning("session purge failed", exc_info=False)
+
+
 def _warm_up(app: TrialScout) -> None:
-    """Load the criteria vocabularies, the gazetteer, the summary writer's dictionary and
-    the related-trials index before the first visitor needs them."""
+    """Load the search index, the criteria vocabularies, the gazetteer, the summary
+    writer's dictionary and the related-trials index before the first visitor needs them.
+
+    With ``web_warm_up=wait`` (the default) a worker does this before it accepts
+    connections, so no request waits behind a cold index."""
     try:
+        app.search_engine.view()
         questions.warm_up()
         gazetteer()
         from trialscout.registry.api_v2 import trial_from_api_v2
@@ -159,9 +176,16 @@ def create_web_app(app: TrialScout) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sessions.purge_expired()
-        threading.Thread(target=_warm_up, args=(app,), name="trialscout-warm-up",
-                         daemon=True).start()
-        yield
+        if settings.web_warm_up == "wait":
+            await asyncio.to_thread(_warm_up, app)
+        elif settings.web_warm_up == "background":
+            threading.Thread(target=_warm_up, args=(app,), name="trialscout-warm-up",
+                             daemon=True).start()
+        purging = asyncio.create_task(_purge_sessions(sessions))
+        try:
+            yield
+        finally:
+            purging.cancel()
 
     web = FastAPI(title="TrialScout", version=_package_version(), description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
