@@ -105,6 +105,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "process, so sessions end on restart."),
     SettingSpec("max_request_bytes", 1_000_000, "Largest request body the web app accepts.",
                 _positive_int),
+    SettingSpec("max_upload_bytes", 20_000_000,
+                "Largest patient record upload (FHIR bundle or note) the profile page and "
+                "API accept.", _positive_int),
     SettingSpec("log_level", "INFO", "Python logging level for the CLI and the server."),
     SettingSpec("search_index_dir", None,
                 "Directory for the saved search index. Default: beside a SQLite file "
@@ -160,6 +163,7 @@ class Settings:
     port: int = 8000
     secret_key: str | None = None
     max_request_bytes: int = 1_000_000
+    max_upload_bytes: int = 20_000_000
     log_level: str = "INFO"
     search_index_dir: str | None = None
     llm_base_url: str | None = None

@@ -133,3 +133,46 @@ def test_personal_data_never_reaches_the_logs(client: TestClient,
     assert "Reykjavik" not in logged and "unsure" not in logged
     assert "age=" not in logged and "FEMALE" not in logged
     assert any(r.name == "trialscout.web.access" for r in ours)
+
+
+def test_record_uploads_may_be_larger_than_other_bodies(client: TestClient) -> None:
+    token = csrf_for(client)
+    note = "67-year-old woman with osteoporosis. " + "Walks daily. " * 4000
+    assert len(note) > 20_000
+    response = client.put("/api/v1/profile/record", json={"note": note},
+                          headers={"X-CSRF-Token": token})
+    assert response.status_code == 200, response.text
+    refused = client.put("/api/v1/profile", json={"near": note},
+                         headers={"X-CSRF-Token": token})
+    assert refused.status_code == 413
+
+
+def test_the_upload_limit_holds_for_streamed_bodies() -> None:
+    import asyncio
+
+    from trialscout.web.middleware import BodySizeLimit, RequestTooLarge
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        while (await receive()).get("more_body"):
+            pass
+
+    def run(path: str, size: int) -> None:
+        chunks = [b"x" * 100] * (size // 100)
+        messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+        messages.append({"type": "http.request", "body": b"", "more_body": False})
+
+        async def receive():  # type: ignore[no-untyped-def]
+            return messages.pop(0)
+
+        async def send(message):  # type: ignore[no-untyped-def]
+            pass
+
+        limited = BodySizeLimit(app, limit=1_000, upload_limit=5_000,
+                                upload_prefixes=("/profile/record",))
+        asyncio.run(limited({"type": "http", "path": path, "headers": []}, receive, send))
+
+    run("/profile/record", 4_000)
+    with pytest.raises(RequestTooLarge):
+        run("/profile/record", 6_000)
+    with pytest.raises(RequestTooLarge):
+        run("/api/v1/answers", 2_000)

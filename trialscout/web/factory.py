@@ -46,6 +46,7 @@ from trialscout.web.visitor import session_cookie_header
 
 API_PREFIX = "/api/v1"
 SESSION_PURGE_SECONDS = 3600
+UPLOAD_PATHS = ("/profile/record", f"{API_PREFIX}/profile/record", f"{API_PREFIX}/patients/")
 DESCRIPTION = """\
 Everything the TrialScout pages do, as JSON. Errors are RFC 9457 problem details
 (`application/problem+json`); lists are paginated with `page`, `page_size` and `total`.
@@ -55,7 +56,8 @@ whose id travels in the HttpOnly cookie `ts_session` (the server stores only its
 Every `POST`, `PUT` and `DELETE` must send that cookie *and* the session's CSRF token in
 the `X-CSRF-Token` header; get both from `GET /api/v1/session` (pages carry the token in
 `<meta name="csrf-token">`). Requests without a valid token get a 403 problem of type
-`urn:trialscout:problem:csrf`. Bodies over the configured `max_request_bytes` get 413.
+`urn:trialscout:problem:csrf`. Bodies over the configured `max_request_bytes` get 413
+(patient record uploads may be up to `max_upload_bytes`).
 
 **Your data.** `/profile`, `/profile/record` and `/matches` always mean the calling
 session's own profile, medical history and matches; `/patients/{patient_id}` answers 404
@@ -205,7 +207,9 @@ def create_web_app(app: TrialScout) -> FastAPI:
     _problem_openapi(web)
     web.add_middleware(SessionCookie,
                        cookie=session_cookie_header(int(max_age.total_seconds())))
-    web.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    web.add_middleware(BodySizeLimit, limit=settings.max_request_bytes,
+                       upload_limit=settings.max_upload_bytes,
+                       upload_prefixes=UPLOAD_PATHS)
     web.add_middleware(SecurityHeaders)
     web.add_middleware(AccessLog)
     return web

@@ -70,16 +70,25 @@ class RequestTooLarge(ProblemException):
 
 
 class BodySizeLimit:
-    """Refuse bodies over ``limit`` bytes, whether announced by Content-Length or streamed."""
+    """Refuse bodies over ``limit`` bytes, whether announced by Content-Length or streamed.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    Paths starting with one of ``upload_prefixes`` (patient record uploads: a real FHIR
+    bundle is often several megabytes) may send up to ``upload_limit`` bytes instead.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None,
+                 upload_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = max(limit, upload_limit or limit)
+        self.upload_prefixes = upload_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = self.upload_limit if path.startswith(self.upload_prefixes) else self.limit
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -87,8 +96,8 @@ class BodySizeLimit:
                 except ValueError:
                     await _plain_problem(send, 400, "The Content-Length header is not a number.")
                     return
-                if declared > self.limit:
-                    await _plain_problem(send, 413, RequestTooLarge(self.limit).detail)
+                if declared > limit:
+                    await _plain_problem(send, 413, RequestTooLarge(limit).detail)
                     return
         received = 0
 
@@ -97,8 +106,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise RequestTooLarge(self.limit)
+                if received > limit:
+                    raise RequestTooLarge(limit)
             return message
 
         await self.app(scope, counted, send)
