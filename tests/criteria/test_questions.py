@@ -69,3 +69,23 @@ def test_questions_dedupe_across_items() -> None:
                                         (0.0, "0"), (126.109, "126"), (1.504, "1.5")])
 def test_number_rendering(value: float, text: str) -> None:
     assert number(value) == text
+
+
+def test_allergy_with_nothing_named_asks_about_allergies() -> None:
+    item = one("No known allergy to E. coli protein or IL-10.", "Exclusion Criteria:")
+    assert item.question.text == "Do you have any allergies?"
+    assert item.question.key == "allergy:allergy"
+    named = one("Known allergy to amoxicillin", "Exclusion Criteria:")
+    assert named.question.text == "Are you allergic to Amoxicillin?"
+
+
+def test_hip_surgery_is_asked_about_not_only_the_scan() -> None:
+    item = one("Conditions that preclude bone mineral density measurement (lumbar spine/bilateral "
+               "hip surgery with hardware in place, abdominal clips, umbilical ring [not willing "
+               "to remove] or weight that exceeds the DEXA machine limitation)",
+               "Exclusion Criteria:")
+    concepts = [c.concept.id for c in item.constraints if c.concept is not None]
+    assert "hip_surgery" in concepts
+    assert item.question.text != "Have you ever had DXA scan?"
+    assert one("Prior hip surgery", "Exclusion Criteria:").question.text == \
+        "Have you ever had hip surgery?"

@@ -152,3 +152,35 @@ def test_extractor_on_clinical_word_salad(text: str) -> None:
     else:
         ids = [c.id for c in profile.conditions]
         assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(("text", "pregnant"), [
+    ("A 38-year-old woman. Past history of an ectopic pregnancy at age 26.", None),
+    ("A 40-year-old woman with a history of pregnancy loss.", None),
+    ("A 30-year-old woman. She was pregnant 3 years ago.", None),
+    ("A 28-year-old woman, 12 weeks pregnant, presents with nausea.", True),
+    ("A 30-year-old pregnant woman with fever.", True),
+    ("She denies pregnancy.", False),
+])
+def test_a_past_pregnancy_is_not_a_current_one(text: str, pregnant: bool | None) -> None:
+    assert extract_note(text, reference_date=REF).pregnant is pregnant
+
+
+@pytest.mark.parametrize(("sentence", "mention", "negated"), [
+    # a cue governs a coordinated list, not just the next few words
+    ("She had not received any investigational agents or live vaccines in the past month.",
+     "live vaccines", True),
+    ("Sarah had not received any preoperative anticancer drugs.", "drugs", True),
+    ("Her history was negative for HIV, active hepatitis B or C, and she had no asthma.",
+     "hepatitis B", True),
+    # ... and a new clause ends it
+    ("She was not pregnant or breastfeeding and agreed to use contraception.",
+     "contraception", False),
+    ("She was not pregnant or breastfeeding and agreed to use contraception.",
+     "breastfeeding", True),
+])
+def test_negation_scope_covers_lists_and_stops_at_a_new_clause(sentence: str, mention: str,
+                                                               negated: bool) -> None:
+    start = sentence.index(mention)
+    cats = default_context().categories(sentence, start, start + len(mention))
+    assert ("negated" in cats) is negated

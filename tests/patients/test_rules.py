@@ -63,8 +63,17 @@ def test_matching_rules(name: str) -> None:
                 re.compile(pattern)
     if name == "ranking":
         factors = data["eligibility"]
-        assert factors["not_eligible"] < factors["not_eligible_text"] < \
-            factors["possibly_min"] <= factors["possibly_max"] <= factors["eligible"] == 1.0
+        assert 0 < factors["not_eligible"] < factors["possibly_min"] <= \
+            factors["possibly_max"] <= factors["eligible"] == 1.0
+        confidence = data["confidence"]
+        # What decided a failing verdict: the patient's answer is the surest, the
+        # closed-world absence the least sure; each doubt lowers the confidence.
+        assert 1 >= confidence["answer"] >= confidence["fact"] >= confidence["note_fact"] \
+            >= confidence["note"] >= confidence["absence"] > 0
+        for doubt in ("weak_parse", "double_negation", "polarity_unsure", "registry_disagrees",
+                      "section_unsure"):
+            assert 0 < confidence[doubt] < 1
+        assert 0 < confidence["min_coverage"] < 1
     if name == "items":
         for rule in data["note_rules"]:
             re.compile(rule["when"])

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import cast
+from functools import lru_cache, reduce
+from itertools import repeat
+from operator import or_
+from typing import Any, cast
 
 from trialscout.criteria import rules, units
 from trialscout.criteria.mentions import Found, Mention, compiled, find
@@ -23,8 +25,9 @@ from trialscout.criteria.model import (
     Concept,
     Constraint,
     Quantity,
-    Span,
     TimeWindow,
+    build,
+    shared_span,
 )
 from trialscout.criteria.questions import question_for
 from trialscout.criteria.text import Clean
@@ -38,6 +41,7 @@ _SMALL_INTS = re.compile(
     r"\s*(?P<nums>(?:\b(?:[0-9]{1,3}|IV|III|II|I)\b(?:\s*%)?(?:\s*(?:,|-|to|or|and|/)\s*)?){1,6})",
     re.IGNORECASE)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_SCORE_NUMBERS = re.compile(r"\d{1,3}|IV|III|II|I", re.IGNORECASE)
 _UNIT_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
 _STABLE = re.compile(r"\bstable\s+(?:dose|doses|dosage|regimen|therapy|treatment)\b|"
                      r"\bunchanged\s+dose", re.IGNORECASE)
@@ -64,20 +68,188 @@ class Draft:
     end: int = 0
 
 
+class _ItemKind:
+    """One whole-item kind of ``patterns.yaml``: its triggers and its regular expressions.
+
+    The rule is: when the lower-cased text contains a trigger, the first match of the
+    alternation of the expressions is the evidence.
+    """
+
+    def __init__(self, name: str, triggers: list[str], expressions: list[str]) -> None:
+        self.name = name
+        lowered = [t.casefold() for t in triggers]
+        self.trigger_re = re.compile("|".join(re.escape(t) for t in lowered))
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in expressions), re.IGNORECASE)
+        self.word_triggers = tuple(t for t in lowered if _in_one_word(t))
+        self.other_triggers = tuple(t for t in lowered if not _in_one_word(t))
+        self.parts = [(re.compile(p, re.IGNORECASE), _required_prefixes(p))
+                      for p in expressions]
+
+
+def _in_one_word(literal: str) -> bool:
+    """Whether ``literal`` can only occur inside one token of ASCII text."""
+    return literal.isascii() and literal.isalnum()
+
+
+class _ItemKinds:
+    """The whole-item kinds, in file order, and their evidence in an item.
+
+    The result is what the rule says, found faster. In ASCII text a literal made of
+    letters and digits lies inside one word, so for each word seen, the kinds it
+    triggers and the expressions whose required start it holds are remembered (as
+    bits); an item's are the union over its words. Other triggers are looked up in the
+    text. Only the expressions whose start is there are run, each on its own: the
+    leftmost match, the first expression on a tie, is the alternation's match.
+    """
+
+    def __init__(self, kinds: list[_ItemKind]) -> None:
+        self.kinds = kinds
+        features: list[tuple[str, ...]] = []
+        # per kind: its trigger bit and, per expression in order, the bit of its start
+        # (0: tried only when one of its start texts is in the text; -1: always tried)
+        self.plan: list[tuple[_ItemKind, int, list[tuple[int, re.Pattern[str],
+                                                         tuple[str, ...] | None]]]] = []
+        for kind in kinds:
+            trigger_bit = 1 << len(features)
+            features.append(kind.word_triggers)
+            parts: list[tuple[int, re.Pattern[str], tuple[str, ...] | None]] = []
+            for part, prefixes in kind.parts:
+                if prefixes is None:
+                    parts.append((-1, part, None))
+                elif all(_in_one_word(p) for p in prefixes):
+                    parts.append((1 << len(features), part, None))
+                    features.append(prefixes)
+                else:
+                    parts.append((0, part, prefixes))
+            self.plan.append((kind, trigger_bit, parts))
+        self.features = [re.compile("|".join(re.escape(t) for t in literals))
+                         if literals else None for literals in features]
+        self.word_masks: dict[str, int] = {}
+
+    def _mask(self, word: str) -> int:
+        mask = 0
+        for bit, feature in enumerate(self.features):
+            if feature is not None and feature.search(word) is not None:
+                mask |= 1 << bit
+        if len(self.word_masks) < _WORD_CACHE_SIZE:
+            self.word_masks[word] = mask
+        return mask
+
+    def matches(self, text: str, words: set[str]) -> list[tuple[str, re.Match[str]]]:
+        """(kind, evidence) of each kind ``text`` (with token set ``words``) shows."""
+        lowered = text.casefold()
+        out = []
+        if not text.isascii() and not _ascii_faithful(text):
+            for kind in self.kinds:
+                if kind.trigger_re.search(lowered) is not None:
+                    match = kind.pattern.search(text)
+                    if match is not None:
+                        out.append((kind.name, match))
+            return out
+        masks = self.word_masks
+        mask = 0
+        for word in words.difference(masks):
+            mask |= self._mask(word)
+        mask = reduce(or_, map(masks.get, words, repeat(0)), mask)
+        for kind, trigger_bit, parts in self.plan:
+            if not mask & trigger_bit and not any(map(lowered.__contains__, kind.other_triggers)):
+                continue
+            best: re.Match[str] | None = None
+            for bit, part, prefixes in parts:
+                if bit > 0:
+                    if not mask & bit:
+                        continue
+                elif prefixes is not None and not any(map(lowered.__contains__, prefixes)):
+                    continue
+                match = part.search(text)
+                if match is not None and (best is None or match.start() < best.start()):
+                    best = match
+            if best is not None:
+                out.append((kind.name, best))
+        return out
+
+
+_WORD_CACHE_SIZE = 200_000
+_ASCII = frozenset(chr(i) for i in range(128))
+# characters that case-insensitive expressions match to ASCII letters
+_ODD_CASE = frozenset("\u0130\u0131\u017f\u212a")
+_faithful_chars: dict[str, bool] = {}
+
+
+def _ascii_faithful(text: str) -> bool:
+    """Whether ASCII letters and digits of ``text.casefold()`` and of case-insensitive
+    matches all come from ASCII characters of ``text`` (so that literals can be looked
+    up through the words, as in ASCII text): true unless a character such as "ß" or
+    "K" (Kelvin) folds to or matches ASCII letters."""
+    for ch in set(text).difference(_ASCII):
+        safe = _faithful_chars.get(ch)
+        if safe is None:
+            safe = ch not in _ODD_CASE and not any(
+                c.isascii() and c.isalnum() for c in ch.casefold() + ch.lower())
+            _faithful_chars[ch] = safe
+        if not safe:
+            return False
+    return True
+
+
+def _required_prefixes(pattern: str) -> tuple[str, ...] | None:
+    """Lower-case literal texts one of which every match of ``pattern`` starts with.
+
+    None when that cannot be told (the expression is then always tried).
+    """
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+
+        tree = _parser.parse(pattern, re.IGNORECASE)
+        found = _prefixes(list(tree.data), _constants)
+    except Exception:  # noqa: BLE001 - an unreadable expression is simply not gated
+        return None
+    if not found or any(not p or not p.isascii() for p in found):
+        return None
+    return tuple(sorted(found))
+
+
+def _prefixes(ops: list[tuple[Any, Any]], constants: Any) -> set[str] | None:
+    i = 0
+    while i < len(ops) and ops[i][0] is constants.AT:
+        i += 1
+    literal = []
+    while i < len(ops) and ops[i][0] is constants.LITERAL:
+        literal.append(chr(ops[i][1]).lower())
+        i += 1
+    if literal:
+        return {"".join(literal)}
+    if i >= len(ops):
+        return None
+    op, av = ops[i]
+    if op is constants.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            return None
+        return _prefixes(list(sub.data), constants)
+    if op is constants.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            found = _prefixes(list(branch.data), constants)
+            if not found:
+                return None
+            out |= found
+        return out
+    return None
+
+
 @dataclass
 class _Kinds:
-    patterns: dict[str, tuple[re.Pattern[str], re.Pattern[str]]]
+    patterns: _ItemKinds
     generic: frozenset[str]
 
 
 @lru_cache(maxsize=1)
 def _kinds() -> _Kinds:
     pat = rules.patterns()
-    compiled_kinds: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-        kind: (re.compile("|".join(re.escape(t.casefold()) for t in spec.triggers)),
-               re.compile("|".join(f"(?:{p})" for p in spec.regex), re.IGNORECASE))
-        for kind, spec in pat.item_kinds.items()}
-    return _Kinds(compiled_kinds, frozenset(rules.entities().generic_concepts))
+    item_kinds = _ItemKinds([_ItemKind(kind, spec.triggers, spec.regex)
+                             for kind, spec in pat.item_kinds.items()])
+    return _Kinds(item_kinds, frozenset(rules.entities().generic_concepts))
 
 
 def analyze(clean: Clean, section: str, heading: str | None = None) -> tuple[list[Draft], Found]:
@@ -101,13 +273,8 @@ def extract(clean: Clean, source: str, section: str, heading: str | None = None
 def build_drafts(found: Found, section: str, heading: str | None) -> list[Draft]:
     text = found.text
     drafts: list[Draft] = []
-    lowered = text.casefold()
-    for kind, (triggers, pattern) in _kinds().patterns.items():
-        if triggers.search(lowered) is None:
-            continue
-        match = pattern.search(text)
-        if match:
-            drafts.append(Draft(kind, [], start=match.start(), end=match.end()))
+    for kind, match in _kinds().patterns.matches(text, found.words):
+        drafts.append(Draft(kind, [], start=match.start(), end=match.end()))
     drafts.extend(_ages(found))
     drafts.extend(_status(found))
     drafts.extend(_sex(found, section, drafts))
@@ -282,7 +449,7 @@ def _performance(found: Found, m: Mention) -> Draft | None:
     if match is None or not match.group("nums").strip():
         return None
     nums = []
-    for tok in re.findall(r"\d{1,3}|IV|III|II|I", match.group("nums"), re.IGNORECASE):
+    for tok in _SCORE_NUMBERS.findall(match.group("nums")):
         nums.append(float(_ROMAN.get(tok.casefold(), 0) or tok) if not tok.isdigit()
                     else float(tok))
     if not nums:
@@ -530,8 +697,9 @@ def _drop_generic(drafts: list[Draft]) -> list[Draft]:
 
 def _concept_model(m: Mention, clean: Clean, source: str) -> Concept:
     a, b = clean.span(m.start, m.end)
-    return Concept(id=m.concept_id or "unknown", name=m.name or source[a:b], kind=m.type,
-                   text=source[a:b], span=Span(start=a, end=b))
+    text = source[a:b]
+    return build(Concept, {"id": m.concept_id or "unknown", "name": m.name or text,
+                           "kind": m.type, "text": text, "span": shared_span(a, b)})
 
 
 def _finalize(d: Draft, clean: Clean, source: str, section: str) -> Constraint:
@@ -550,22 +718,24 @@ def _finalize(d: Draft, clean: Clean, source: str, section: str) -> Constraint:
                                 amount=amount, unit=unit,  # type: ignore[arg-type]
                                 days=round(amount * _UNIT_DAYS[unit], 3),
                                 comparator=comparator,  # type: ignore[arg-type]
-                                span=Span(start=wa, end=wb))
+                                span=shared_span(wa, wb))
         else:
             window = TimeWindow(relation=d.window_relation)  # type: ignore[arg-type]
-    constraint = Constraint(
-        kind=d.kind,  # type: ignore[arg-type]
-        polarity="required" if required else "must_not",
-        negated=d.negated,
-        exception=d.exception,
-        concept=_concept_model(d.concept, clean, source) if d.concept else None,
-        any_of=[_concept_model(m, clean, source) for m in d.any_of],
-        quantity=d.quantity,
-        qualitative=d.qualitative,
-        window=window,
-        value=d.value,
-        text=source[a:b],
-        span=Span(start=a, end=b),
-    )
-    constraint.question = question_for(constraint, clean.text)
+    values: dict[str, Any] = {
+        "kind": d.kind,
+        "polarity": "required" if required else "must_not",
+        "negated": d.negated,
+        "exception": d.exception,
+        "concept": _concept_model(d.concept, clean, source) if d.concept else None,
+        "any_of": [_concept_model(m, clean, source) for m in d.any_of],
+        "quantity": d.quantity,
+        "qualitative": d.qualitative,
+        "window": window,
+        "value": d.value,
+        "text": source[a:b],
+        "span": shared_span(a, b),
+        "question": None,
+    }
+    constraint = build(Constraint, values)
+    values["question"] = question_for(constraint, clean.text)
     return constraint

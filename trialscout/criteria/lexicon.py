@@ -18,8 +18,8 @@ import importlib.util
 import logging
 import pickle
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,8 +34,9 @@ VOCAB_TYPES = {"condition": "condition", "drug": "drug", "drug_class": "drug",
                "procedure": "procedure", "lab": "measurement", "observation": "observation"}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """What a lexicon key names."""
+
     type: str
     concept_id: str
     name: str
@@ -49,8 +50,7 @@ class Token(NamedTuple):
     end: int
 
 
-@dataclass(frozen=True)
-class LexMatch:
+class LexMatch(NamedTuple):
     start: int
     end: int
     first: int
@@ -58,29 +58,38 @@ class LexMatch:
     entry: Entry
 
 
+_new_token = tuple.__new__
+_TEXT = itemgetter(1)
+
+
 def tokenize(text: str) -> list[Token]:
-    out = []
-    for m in TOKEN.finditer(text):
-        word = m.group()
-        out.append(Token(word.lower(), word, m.start(), m.end()))
-    return out
+    """Word tokens (letters and digits) of ``text``, lower-cased form first."""
+    return [_new_token(Token, (word.lower(), word, m.start(), m.end()))
+            for m in TOKEN.finditer(text) for word in (m.group(),)]
+
+
+# Entries are stored as plain tuples: the garbage collector stops tracking a tuple of
+# strings after its first look, so full collections no longer walk tens of thousands of
+# lexicon entries. A match hands out the :class:`Entry`.
+_Stored = tuple[str, str, str, bool]
 
 
 class Lexicon:
     """Entries by normalized key, plus exact-case abbreviations and a key-prefix index."""
 
     def __init__(self) -> None:
-        self.entries: dict[str, Entry] = {}
-        self.exact: dict[str, Entry] = {}
+        self.entries: dict[str, _Stored] = {}
+        self.exact: dict[str, _Stored] = {}
         self.prefixes: set[str] = set()
         self.exact_prefixes: set[str] = set()
 
     def add(self, form: str, entry: Entry, *, exact_case: bool = False,
             plurals: bool = False, key: str | None = None) -> None:
+        stored: _Stored = tuple(entry)  # type: ignore[assignment]
         if exact_case:
             key = " ".join(m.group() for m in TOKEN.finditer(form))
             if key and key not in self.exact:
-                self.exact[key] = entry
+                self.exact[key] = stored
                 self._index(key, self.exact_prefixes)
             return
         key = key if key is not None else normalize_term(form)
@@ -91,8 +100,8 @@ class Lexicon:
             keys.extend(_plural_keys(key))
         for k in keys:
             existing = self.entries.get(k)
-            if existing is None or (entry.curated and not existing.curated):
-                self.entries[k] = entry
+            if existing is None or (entry.curated and not existing[3]):
+                self.entries[k] = stored
                 self._index(k, self.prefixes)
 
     @staticmethod
@@ -101,52 +110,71 @@ class Lexicon:
         for n in range(1, len(parts) + 1):
             prefixes.add(" ".join(parts[:n]))
 
-    def find(self, text: str, tokens: list[Token]) -> list[LexMatch]:
-        """Longest non-overlapping matches, left to right."""
-        n = len(tokens)
-        lows = [t.low for t in tokens]
-        out: list[LexMatch] = []
+    def find(self, text: str, tokens: list[Token], words: set[str] | None = None
+             ) -> list[LexMatch]:
+        """Longest non-overlapping matches, left to right (``words``: the tokens' lows)."""
         prefixes = self.prefixes
-        i = 0
-        while i < n:
-            tok = tokens[i]
-            best: tuple[int, Entry] | None = None
-            if tok.low in prefixes:
-                best = self._longest(text, tokens, lows, i, self.entries, prefixes)
-            if tok.text != tok.low and tok.text in self.exact_prefixes:
-                exact = self._longest(text, tokens, [t.text for t in tokens], i, self.exact,
-                                      self.exact_prefixes)
-                if exact is not None and (best is None or exact[0] >= best[0]):
-                    best = exact
-            if best is None:
-                i += 1
+        exact_prefixes = self.exact_prefixes
+        # the words that can start an entry, found with set operations first
+        lows = (words if words is not None else {t.low for t in tokens}) & prefixes
+        exact = {word for word in exact_prefixes.intersection(map(_TEXT, tokens))
+                 if word != word.lower()}
+        if exact:
+            starts = [i for i, tok in enumerate(tokens) if tok.low in lows or tok.text in exact]
+        elif lows:
+            starts = [i for i, tok in enumerate(tokens) if tok.low in lows]
+        else:
+            return []
+        n = len(tokens)
+        entries = self.entries
+        keys: list[str] | None = None
+        texts: list[str] | None = None
+        out: list[LexMatch] = []
+        after = 0
+        for i in starts:
+            if i < after:
                 continue
-            last, entry = best
-            out.append(LexMatch(tok.start, tokens[last].end, i, last, entry))
-            i = last + 1
+            tok = tokens[i]
+            best: tuple[int, _Stored] | None = None
+            if tok.low in lows:
+                if keys is None:
+                    keys = [t.low for t in tokens]
+                best = _longest(text, tokens, n, keys, i, entries, prefixes)
+            if tok.text in exact:
+                if texts is None:
+                    texts = [t.text for t in tokens]
+                found = _longest(text, tokens, n, texts, i, self.exact, exact_prefixes)
+                if found is not None and (best is None or found[0] >= best[0]):
+                    best = found
+            if best is None:
+                continue
+            last, stored = best
+            out.append(_new_token(LexMatch, (tok.start, tokens[last].end, i, last,
+                                             _new_token(Entry, stored))))
+            after = last + 1
         return out
 
-    @staticmethod
-    def _longest(text: str, tokens: list[Token], keys: list[str], i: int,
-                 table: dict[str, Entry], prefixes: set[str]) -> tuple[int, Entry] | None:
-        key = keys[i]
-        best = None
-        j = i
-        n = len(tokens)
-        while True:
-            entry = table.get(key)
-            if entry is not None:
-                best = (j, entry)
-            j += 1
-            if j >= n:
-                break
-            gap = text[tokens[j - 1].end:tokens[j].start]
-            if gap != " " and gap != "-" and not _GAP_OK.match(gap):
-                break
-            key = key + " " + keys[j]
-            if key not in prefixes:
-                break
-        return best
+
+def _longest(text: str, tokens: list[Token], n: int, keys: list[str], i: int,
+             table: dict[str, _Stored], prefixes: set[str]) -> tuple[int, _Stored] | None:
+    """The last token and entry of the longest key of ``table`` starting at token ``i``."""
+    key = keys[i]
+    best = None
+    j = i
+    while True:
+        entry = table.get(key)
+        if entry is not None:
+            best = (j, entry)
+        j += 1
+        if j >= n:
+            break
+        gap = text[tokens[j - 1].end:tokens[j].start]
+        if gap != " " and gap != "-" and not _GAP_OK.match(gap):
+            break
+        key = key + " " + keys[j]
+        if key not in prefixes:
+            break
+    return best
 
 
 def _plural_keys(key: str) -> list[str]:

@@ -17,10 +17,11 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from trialscout.criteria import rules, units
 from trialscout.criteria.lexicon import LexMatch, Token, lexicon, tokenize
-from trialscout.criteria.phrases import PhraseMatch, PhraseMatcher
+from trialscout.criteria.phrases import PhraseMatch, PhraseMatcher, PhraseSet
 from trialscout.vocabulary import slug
 
 NEGATION_CORE = frozenset({
@@ -43,7 +44,16 @@ _AGE_SUFFIX = re.compile(r"\s*,?\s*(?:or|and)\s+(older|over|above|more|greater|y
                          r"under|below)\b", re.IGNORECASE)
 _AGE_COMPARATOR = re.compile(r"\b(?:older|younger|aged)\b", re.IGNORECASE)
 _TIME_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
-_SENTENCE_BREAK = re.compile(r"[;:](?=\s|$)|\.(?=\s|$)")
+_SENTENCE_BREAK = re.compile(r"[;:.](?=\s|$)")
+_DIGIT = re.compile(r"\d")
+_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+")
+# Characters that case-insensitive regular expressions match to ASCII letters but whose
+# lower case is not that letter; when present, word gates below are skipped.
+_ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
+_BARE_WINDOW_UNITS = frozenset({"year", "month", "week", "day"})
+_TOKEN_LOW = itemgetter(0)
+_TOKEN_END = itemgetter(3)
+_SUFFIX_CACHE_SIZE = 200_000
 
 
 @dataclass
@@ -82,6 +92,7 @@ class Found:
     qualitatives: list[Mention]
     scope_breaks: list[int]
     clause_breaks: list[int]
+    words: set[str] = field(default_factory=set)
 
     def all(self) -> list[Mention]:
         return sorted(self.concepts + self.values + self.temporal + self.negations
@@ -100,6 +111,10 @@ class Found:
 @dataclass
 class _Compiled:
     num_start: re.Pattern[str]
+    digit_start: re.Pattern[str]
+    word_start: re.Pattern[str]
+    big_words: frozenset[str]
+    cue_phrases: PhraseSet[str]
     value_rest: re.Pattern[str]
     post: re.Pattern[str]
     prefix_ops: PhraseMatcher[str]
@@ -130,6 +145,7 @@ class _Compiled:
     measurement_heads: frozenset[str]
     stopwords: frozenset[str]
     status: dict[str, str]
+    suffix_types: dict[str, str | None] = field(default_factory=dict)
 
 
 def _key(phrase: str) -> str:
@@ -178,13 +194,24 @@ def compiled() -> _Compiled:
     negation = PhraseMatcher(
         [(p, "pseudo") for p in neg.pseudo] + [(p, "exception") for p in neg.exceptions]
         + [(p, "pre") for p in neg.pre] + [(p, "post") for p in neg.post])
+    qual = PhraseMatcher([(p, name) for name, phrases in pat.qualitative.items() for p in phrases])
+    digit_re = r"(?<![\w.,\-/^])-?\d|(?<=[-/])\d"
+    word_re = r"\b(?:" + "|".join(big_words) + r")\b"
+    num_start = re.compile(digit_re + "|" + word_re, re.IGNORECASE)
+    temporal_words: PhraseMatcher[str] = PhraseMatcher(temporal_phrases)
     sex = PhraseMatcher([(p, "any") for p in pat.sex.any] + [(p, "female") for p in pat.sex.female]
                         + [(p, "male") for p in pat.sex.male])
-    qual = PhraseMatcher([(p, name) for name, phrases in pat.qualitative.items() for p in phrases])
-    num_start = re.compile(r"(?<![\w.,\-/^])-?\d|(?<=[-/])\d|\b(?:" + "|".join(big_words)
-                           + r")\b", re.IGNORECASE)
+    life_stage = PhraseMatcher([(p, "person") for p in ent.life_stage_words])
+    allergy = PhraseMatcher([(p, "allergy") for p in pat.allergy.cues])
+    age_cue = PhraseMatcher([(p, "age") for p in pat.age.cues if _key(p) not in AGE_GROUP_WORDS])
+    scope_breaks = PhraseMatcher([(p, "break") for p in neg.scope_breaks])
     return _Compiled(
         num_start=num_start,
+        digit_start=re.compile(digit_re, re.IGNORECASE),
+        word_start=re.compile(word_re, re.IGNORECASE),
+        big_words=frozenset(big_words),
+        cue_phrases=PhraseSet([temporal_words, negation, sex, life_stage, allergy, age_cue, qual,
+                               scope_breaks]),
         value_rest=value_rest,
         post=post,
         prefix_ops=PhraseMatcher(prefix_phrases),
@@ -192,15 +219,14 @@ def compiled() -> _Compiled:
         window_recency=frozenset(_key(p) for p in tp.window_recency),
         window_right=window_right,
         bare_window=bare_window,
-        temporal_words=PhraseMatcher(temporal_phrases),
+        temporal_words=temporal_words,
         negation=negation,
         sex=sex,
-        life_stage=PhraseMatcher([(p, "person") for p in ent.life_stage_words]),
-        age_cue=PhraseMatcher([(p, "age") for p in pat.age.cues
-                               if _key(p) not in AGE_GROUP_WORDS]),
-        allergy=PhraseMatcher([(p, "allergy") for p in pat.allergy.cues]),
+        life_stage=life_stage,
+        age_cue=age_cue,
+        allergy=allergy,
         qualitative=qual,
-        scope_breaks=PhraseMatcher([(p, "break") for p in neg.scope_breaks]),
+        scope_breaks=scope_breaks,
         suffix_ops=suffix_ops,
         number_words=number_words,
         time_forms=time_forms,
@@ -223,10 +249,7 @@ def _number(text: str, words: dict[str, float]) -> float | None:
     raw = text.strip().casefold()
     if raw in words:
         return words[raw]
-    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", raw):
-        raw = raw.replace(",", "")
-    else:
-        raw = raw.replace(",", ".")
+    raw = raw.replace(",", "") if _THOUSANDS.fullmatch(raw) else raw.replace(",", ".")
     try:
         return float(raw)
     except ValueError:
@@ -237,9 +260,10 @@ def find(text: str, *, heading: str | None = None) -> Found:
     """All mentions in a cleaned criterion text."""
     c = compiled()
     tokens = tokenize(text)
+    words = set(map(_TOKEN_LOW, tokens))
     covered = bytearray(len(text) + 1)
     concepts: list[Mention] = []
-    for match in lexicon().find(text, tokens):
+    for match in lexicon().find(text, tokens, words):
         mention = _concept_mention(text, tokens, match, c)
         previous = concepts[-1] if concepts else None
         if previous is not None and previous.concept_id == mention.concept_id and \
@@ -251,27 +275,31 @@ def find(text: str, *, heading: str | None = None) -> Found:
             concepts.append(mention)
         covered[match.start:match.end] = b"\x01" * (match.end - match.start)
     cues: list[Mention] = []
-    values = _values(text, tokens, covered, c)
+    values = _values(text, tokens, words, covered, c)
     temporal: list[Mention] = []
     _classify_values(text, tokens, values, temporal, c, heading)
     in_temporal = bytearray(len(text) + 1)
     for t in temporal:
         in_temporal[t.start:t.end] = b"\x01" * (t.end - t.start)
-    for m in c.bare_window.finditer(text):
-        if in_temporal[m.start()]:
-            continue
-        in_temporal[m.start():m.end()] = b"\x01" * (m.end() - m.start())
-        temporal.append(Mention("temporal", m.start(), m.end(), comparator="le", value=1.0,
-                                time_unit=m.group("unit").casefold(), relation="within",
-                                subtype="window"))
-    for pm in c.temporal_words.find(text, tokens):
+    odd_case = not text.isascii() and _ODD_CASE.search(text) is not None
+    if odd_case or not words.isdisjoint(_BARE_WINDOW_UNITS):
+        for m in c.bare_window.finditer(text):
+            if in_temporal[m.start()]:
+                continue
+            in_temporal[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+            temporal.append(Mention("temporal", m.start(), m.end(), comparator="le", value=1.0,
+                                    time_unit=m.group("unit").casefold(), relation="within",
+                                    subtype="window"))
+    (temporal_words, negation_cues, sex_cues, life_stage, allergy_cues, age_cues, qualitative,
+     break_cues) = c.cue_phrases.find(text, tokens, words)
+    for pm in temporal_words:
         if in_temporal[pm.start] or covered[pm.start]:
             continue
         temporal.append(Mention("temporal", pm.start, pm.end, relation=pm.payload,
                                 subtype="word"))
     negations: list[Mention] = []
     exceptions: list[Mention] = []
-    for pm in c.negation.find(text, tokens):
+    for pm in negation_cues:
         if pm.payload == "pseudo":
             continue
         if pm.payload == "exception":
@@ -286,22 +314,22 @@ def find(text: str, *, heading: str | None = None) -> Found:
         negations.append(Mention("negation", tokens[first].start, tokens[last].end,
                                  subtype=pm.payload))
     in_cue = bytearray(len(text) + 1)
-    for pm in c.sex.find(text, tokens):
+    for pm in sex_cues:
         cues.append(Mention("sex", pm.start, pm.end, sex=pm.payload))
         in_cue[pm.start:pm.end] = b"\x01" * (pm.end - pm.start)
-    for pm in c.life_stage.find(text, tokens):
+    for pm in life_stage:
         if not in_cue[pm.start]:
             cues.append(Mention("person", pm.start, pm.end))
             in_cue[pm.start:pm.end] = b"\x01" * (pm.end - pm.start)
-    for pm in c.allergy.find(text, tokens):
+    for pm in allergy_cues:
         cues.append(Mention("allergy", pm.start, pm.end))
         in_cue[pm.start:pm.end] = b"\x01" * (pm.end - pm.start)
-    for pm in c.age_cue.find(text, tokens):
+    for pm in age_cues:
         if not covered[pm.start] and not in_cue[pm.start]:
             cues.append(Mention("age", pm.start, pm.end))
     qualitatives = [Mention("qualitative", pm.start, pm.end, subtype=pm.payload)
-                    for pm in c.qualitative.find(text, tokens)]
-    scope_breaks = sorted(pm.start for pm in c.scope_breaks.find(text, tokens))
+                    for pm in qualitative]
+    scope_breaks = sorted(pm.start for pm in break_cues)
     for v in values:
         covered[v.start:v.end] = b"\x01" * (v.end - v.start)
     concepts.extend(_heuristic_concepts(text, tokens, covered, c, values))
@@ -312,7 +340,7 @@ def find(text: str, *, heading: str | None = None) -> Found:
                        if text[pos:pos + 9].casefold().startswith(("but ", "however",
                                                                    "whereas", "although"))])
     return Found(text, tokens, concepts, values, temporal, negations, exceptions, cues,
-                 qualitatives, scope_breaks, breaks)
+                 qualitatives, scope_breaks, breaks, words)
 
 
 def _concept_mention(text: str, tokens: list[Token], match: LexMatch, c: _Compiled) -> Mention:
@@ -331,21 +359,32 @@ def _concept_mention(text: str, tokens: list[Token], match: LexMatch, c: _Compil
 
 
 def _token_index_before(tokens: list[Token], pos: int) -> int:
-    lo, hi = 0, len(tokens)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if tokens[mid].end <= pos:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
+    """Index of the last token that ends at or before ``pos`` (-1 if none)."""
+    return bisect_right(tokens, pos, key=_TOKEN_END) - 1
 
 
-def _values(text: str, tokens: list[Token], covered: bytearray, c: _Compiled) -> list[Mention]:
+def _number_starts(text: str, words: set[str], c: _Compiled) -> list[int]:
+    """Where numbers may start: what ``c.num_start.finditer`` finds, found faster.
+
+    Digits and number words never overlap, so the digit and word alternatives are
+    scanned apart, each only when the text can hold one.
+    """
+    digit = _DIGIT.search(text)
+    starts = [m.start() for m in c.digit_start.finditer(text, max(0, digit.start() - 1))] \
+        if digit is not None else []
+    if not words.isdisjoint(c.big_words) or (
+            not text.isascii() and _ODD_CASE.search(text) is not None):
+        word_starts = [m.start() for m in c.word_start.finditer(text)]
+        if word_starts:
+            starts = sorted(starts + word_starts)
+    return starts
+
+
+def _values(text: str, tokens: list[Token], words: set[str], covered: bytearray, c: _Compiled
+            ) -> list[Mention]:
     out: list[Mention] = []
     last_end = -1
-    for cand in c.num_start.finditer(text):
-        p = cand.start()
+    for p in _number_starts(text, words, c):
         if p < last_end or covered[p]:
             continue
         m = c.value_rest.match(text, p)
@@ -519,15 +558,27 @@ def _window_relation(prefix: str, suffix: str, comparator: str | None) -> str:
     return "duration"
 
 
+def _suffix_type(low: str, c: _Compiled) -> str | None:
+    """The mention type a word's ending suggests ("-ectomy": procedure), if any."""
+    if low.endswith(c.suffix_procedure) and low not in c.procedure_stop:
+        return "procedure"
+    if low.endswith(c.suffix_condition) and low not in c.condition_stop:
+        return "condition"
+    return None
+
+
 def _heuristic_concepts(text: str, tokens: list[Token], covered: bytearray, c: _Compiled,
                         values: list[Mention]) -> list[Mention]:
     """Conditions and procedures no lexicon lists, found by word shape and head words."""
     out: list[Mention] = []
-    n = len(tokens)
     used = [bool(covered[t.start]) for t in tokens]
-    for i, tok in enumerate(tokens):
-        if used[i] or len(tok.low) < 5 or not tok.low.isalpha():
-            continue
+    # Marking tokens used only ever reaches back to the current one, so the words worth
+    # a look can be picked before the loop.
+    candidates = [i for i, tok in enumerate(tokens)
+                  if not used[i] and len(tok.low) >= 5 and tok.low.isalpha()]
+    suffix_types = c.suffix_types
+    for i in candidates:
+        tok = tokens[i]
         low = tok.low
         if low in c.procedure_heads and low not in {"test", "tests", "testing", "assessment",
                                                     "evaluation", "screening", "sampling"}:
@@ -556,11 +607,12 @@ def _heuristic_concepts(text: str, tokens: list[Token], covered: bytearray, c: _
                 out.append(Mention("condition", tokens[j].start, tok.end, slug(name),
                                    name.lower()))
             continue
-        if low.endswith(c.suffix_procedure) and low not in c.procedure_stop:
-            mtype = "procedure"
-        elif low.endswith(c.suffix_condition) and low not in c.condition_stop:
-            mtype = "condition"
-        else:
+        mtype = suffix_types.get(low, "")
+        if mtype == "":
+            mtype = _suffix_type(low, c)
+            if len(suffix_types) < _SUFFIX_CACHE_SIZE:
+                suffix_types[low] = mtype
+        if mtype is None:
             continue
         used[i] = True
         out.append(Mention(mtype, tok.start, tok.end, slug(tok.text), low))
@@ -594,7 +646,6 @@ def _heuristic_concepts(text: str, tokens: list[Token], covered: bytearray, c: _
             used[k2] = True
         out.append(Mention("measurement", start, end, slug(name), name, False,
                            subtype="inferred"))
-    del n
     return out
 
 

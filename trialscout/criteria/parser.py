@@ -10,6 +10,9 @@ item's text (``item.text[c.span.start:c.span.end]``). That makes an item's analy
 on its own text only, and the same criterion recurs across thousands of trials ("Pregnant
 or breastfeeding women", "Signed informed consent"), so analyses are memoized by item
 text, section and heading and shared between parses. Treat parsed models as read-only.
+Most items are unique, though, and every memoized analysis is objects the garbage
+collector walks again and again, so an analysis is kept only once its item has been seen
+before.
 
 Never raises on any string: an item the rules cannot type is kept as ``other``. Work is
 bounded on pathological input: texts are cut at ``MAX_TEXT`` characters, and an item is
@@ -30,17 +33,21 @@ from trialscout.criteria.model import (
     ParsedCriteria,
     Question,
     Span,
+    build,
 )
 from trialscout.criteria.questions import item_question, question_for
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
 
-PARSER_VERSION = "1.0.0"
+PARSER_VERSION = "1.1.0"
 MAX_TEXT = 200_000
 MAX_ITEM_ANALYSIS = 4_000
-_CACHE_SIZE = 20_000
+_CACHE_SIZE = 8_192
 _Analysis = tuple[list[Constraint], str, Question]
 _cache: OrderedDict[tuple[str, str, str | None], _Analysis] = OrderedDict()
+# Hashes of the items seen (an item is memoized the second time it is seen).
+_SEEN_LIMIT = 200_000
+_seen: set[int] = set()
 log = logging.getLogger(__name__)
 
 
@@ -81,6 +88,12 @@ def analyze_item(text: str, section: str, heading: str | None = None) -> _Analys
         log.exception("a criteria item could not be analyzed; kept as other")
         constraints = _other(text, section)
     result = (constraints, _item_kind(constraints), item_question(constraints, section, text))
+    digest = hash(key)
+    if digest not in _seen:
+        if len(_seen) >= _SEEN_LIMIT:
+            _seen.clear()
+        _seen.add(digest)
+        return result
     _cache[key] = result
     if len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
@@ -98,16 +111,20 @@ def parse_criteria(text: str | None) -> ParsedCriteria:
     for index, raw in enumerate(split.items):
         item_text = source[raw.start:raw.end]
         constraints, kind, question = analyze_item(item_text, raw.section, raw.heading)
-        marker_span = (Span(start=raw.marker_start, end=raw.marker_end)
+        marker_span = (_span(raw.marker_start, raw.marker_end)
                        if raw.marker_start is not None and raw.marker_end is not None else None)
-        items.append(Item(
-            index=index, section=raw.section,  # type: ignore[arg-type]
-            section_explicit=raw.section_explicit, heading=raw.heading, text=item_text,
-            span=Span(start=raw.start, end=raw.end), marker=raw.marker,
-            marker_span=marker_span, depth=raw.depth, parent=raw.parent,
-            kind=kind,  # type: ignore[arg-type]
-            constraints=list(constraints), question=question))
-    headings = [Heading(text=h.text, span=Span(start=h.start, end=h.end),
-                        section=h.section)  # type: ignore[arg-type]
+        items.append(build(Item, {
+            "index": index, "section": raw.section, "section_explicit": raw.section_explicit,
+            "heading": raw.heading, "text": item_text, "span": _span(raw.start, raw.end),
+            "marker": raw.marker, "marker_span": marker_span, "depth": raw.depth,
+            "parent": raw.parent, "kind": kind, "constraints": list(constraints),
+            "question": question}))
+    headings = [build(Heading, {"text": h.text, "span": _span(h.start, h.end),
+                                "section": h.section})
                 for h in split.headings]
-    return ParsedCriteria(parser_version=PARSER_VERSION, items=items, headings=headings)
+    return build(ParsedCriteria, {"parser_version": PARSER_VERSION, "items": items,
+                                  "headings": headings})
+
+
+def _span(start: int, end: int) -> Span:
+    return build(Span, {"start": start, "end": end})

@@ -8,7 +8,7 @@ size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from trialscout.criteria.lexicon import TOKEN, Token
@@ -45,35 +45,41 @@ class PhraseMatcher(Generic[P]):
                 self.prefixes.add(" ".join(parts[:n]))
 
     def find(self, text: str, tokens: list[Token]) -> list[PhraseMatch[P]]:
+        """Longest non-overlapping phrases, left to right."""
         out: list[PhraseMatch[P]] = []
-        n = len(tokens)
-        i = 0
+        prefixes = self.prefixes
+        after = 0
+        for i, tok in enumerate(tokens):
+            if i < after or tok.low not in prefixes:
+                continue
+            match = self.longest_at(text, tokens, i)
+            if match is not None:
+                out.append(match)
+                after = match.last + 1
+        return out
+
+    def longest_at(self, text: str, tokens: list[Token], i: int) -> PhraseMatch[P] | None:
+        """The longest phrase starting at ``tokens[i]``, if any."""
         prefixes = self.prefixes
         table = self.table
-        while i < n:
-            key = tokens[i].low
+        n = len(tokens)
+        key = tokens[i].low
+        best = -1
+        payload: P | None = None
+        j = i
+        while True:
+            hit = table.get(key)
+            if hit is not None:
+                best, payload = j, hit
+            j += 1
+            if j >= n or text[tokens[j - 1].end:tokens[j].start] not in _JOINERS:
+                break
+            key = key + " " + tokens[j].low
             if key not in prefixes:
-                i += 1
-                continue
-            best = -1
-            payload: P | None = None
-            j = i
-            while True:
-                hit = table.get(key)
-                if hit is not None:
-                    best, payload = j, hit
-                j += 1
-                if j >= n or text[tokens[j - 1].end:tokens[j].start] not in _JOINERS:
-                    break
-                key = key + " " + tokens[j].low
-                if key not in prefixes:
-                    break
-            if best < 0 or payload is None:
-                i += 1
-                continue
-            out.append(PhraseMatch(i, best, tokens[i].start, tokens[best].end, payload))
-            i = best + 1
-        return out
+                break
+        if best < 0 or payload is None:
+            return None
+        return PhraseMatch(i, best, tokens[i].start, tokens[best].end, payload)
 
     def ending_at(self, text: str, tokens: list[Token], last: int, max_words: int = 6
                   ) -> PhraseMatch[P] | None:
@@ -88,3 +94,42 @@ class PhraseMatcher(Generic[P]):
             if hit is not None:
                 best = PhraseMatch(first, last, tokens[first].start, tokens[last].end, hit)
         return best
+
+
+class PhraseSet(Generic[P]):
+    """Several phrase matchers run in one pass over the tokens.
+
+    ``find`` returns, for each matcher in order, exactly what its own ``find`` would: the
+    pass only visits the tokens that start a phrase of some matcher.
+    """
+
+    def __init__(self, matchers: Sequence[PhraseMatcher[P]]) -> None:
+        self.matchers = list(matchers)
+        first: dict[str, list[int]] = {}
+        for index, matcher in enumerate(self.matchers):
+            for key in matcher.prefixes:
+                if " " not in key:
+                    first.setdefault(key, []).append(index)
+        self.first = {key: tuple(indexes) for key, indexes in first.items()}
+        self.first_words = frozenset(self.first)
+
+    def find(self, text: str, tokens: list[Token], words: set[str] | None = None
+             ) -> list[list[PhraseMatch[P]]]:
+        """Each matcher's matches (``words``: the tokens' lows, if known)."""
+        results: list[list[PhraseMatch[P]]] = [[] for _ in self.matchers]
+        first = self.first
+        hits = (words if words is not None else {t.low for t in tokens}) & self.first_words
+        if not hits:
+            return results
+        starts = [i for i, tok in enumerate(tokens) if tok.low in hits]
+        matchers = self.matchers
+        after = [0] * len(matchers)
+        for i in starts:
+            for index in first[tokens[i].low]:
+                if i < after[index]:
+                    continue
+                match = matchers[index].longest_at(text, tokens, i)
+                if match is not None:
+                    results[index].append(match)
+                    after[index] = match.last + 1
+        return results

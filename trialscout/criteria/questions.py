@@ -23,18 +23,29 @@ from trialscout.criteria.model import (
     Quantity,
     Question,
     TimeWindow,
+    build,
 )
 
-_SPACES = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w\s]")
 UNIT_WORDS = {"hour": ("hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
               "month": ("month", "months"), "year": ("year", "years")}
 
 
 def number(value: float, digits: int = 3) -> str:
     """A compact, stable rendering: 7.0 -> "7", 20.032 -> "20", -2.5 -> "-2.5"."""
-    rounded = float(f"{value:.{digits}g}") if value else 0.0
-    text = f"{rounded:.4f}".rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
+    key = (value, digits)
+    text = _numbers.get(key)
+    if text is None:
+        rounded = float(f"{value:.{digits}g}") if value else 0.0
+        text = f"{rounded:.4f}".rstrip("0").rstrip(".")
+        text = "0" if text in {"-0", ""} else text
+        if len(_numbers) >= 10_000:
+            _numbers.clear()
+        _numbers[key] = text
+    return text
+
+
+_numbers: dict[tuple[float, int], str] = {}
 
 
 def window_key(window: TimeWindow) -> str:
@@ -64,7 +75,7 @@ def window_text(window: TimeWindow) -> str:
 
 
 def _hash(text: str) -> str:
-    norm = _SPACES.sub(" ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()
+    norm = " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
     return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:12]
 
 
@@ -75,7 +86,7 @@ def _cmp_text(template: Mapping[str, str] | dict[Comparator, str], q: Quantity,
                                          v2=number(q.value_high or q.value), u=shown)
     if unit in {"×ULN", "ULN", "×LLN", "LLN"} and q.value == 1:
         text = text.replace("1 times ", "")
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def unit_display(unit: str | None, value: float | None = None) -> str:
@@ -116,14 +127,21 @@ def _template(kind: str, slot: str | None = None) -> str:
     return entry[slot or "ever"]
 
 
+_GROUPABLE = frozenset({"condition", "medication", "procedure", "allergy"})
+
+
 def key_for(c: Constraint) -> str:
     """The normalized key of one constraint."""
-    kind = c.kind
-    cid = c.concept.id if c.concept else None
-    if c.any_of and kind in {"condition", "medication", "procedure", "allergy"}:
-        parts = sorted({key_for(c.model_copy(update={"any_of": [], "concept": alt}))
-                        for alt in c.any_of})
+    if c.any_of and c.kind in _GROUPABLE:
+        parts = sorted({_key_for(c, alt) for alt in c.any_of})
         return "any:" + "|".join(parts)
+    return _key_for(c, c.concept)
+
+
+def _key_for(c: Constraint, concept: Concept | None) -> str:
+    """The key of ``c`` about ``concept`` alone (one alternative of ``any_of``)."""
+    kind = c.kind
+    cid = concept.id if concept else None
     if kind in {"condition", "medication", "procedure", "disease_duration"}:
         prefix = {"condition": "condition", "disease_duration": "condition",
                   "medication": "drug", "procedure": "procedure"}[kind]
@@ -161,31 +179,66 @@ def key_for(c: Constraint) -> str:
 
 def question_for(c: Constraint, item_text: str) -> Question:
     """The question one constraint asks, with its key and the answer that satisfies it."""
+    content = _content(c)
+    if content is not None:
+        hit = _asked.get(content)
+        if hit is not None:
+            return hit
     meets: Answer = "yes" if c.polarity == "required" else "no"
     key = key_for(c)
     answerable = c.answerable
     text = _question_text(c, item_text)
-    return Question(key=key, text=text, meets=meets, answerable=answerable)
+    question = build(Question, {"key": key, "text": text, "meets": meets,
+                               "answerable": answerable})
+    if content is not None and len(_asked) < _ASKED_LIMIT:
+        _asked[content] = question
+    return question
+
+
+# Questions by what they depend on, for the kinds whose question does not quote the
+# criterion's text: the same constraint recurs in many trials.
+_ASKED_LIMIT = 8_192
+_asked: dict[tuple[object, ...], Question] = {}
+_TEXT_FREE = frozenset({"condition", "medication", "procedure", "disease_duration", "allergy",
+                        "measurement", "performance_status", "age", "sex", "pregnancy",
+                        "lactation", "menopause"})
+
+
+def _content(c: Constraint) -> tuple[object, ...] | None:
+    """Everything :func:`key_for` and the question text read from ``c``, or None when the
+    question also depends on the criterion's text."""
+    if c.kind not in _TEXT_FREE:
+        return None
+    concept, q, w = c.concept, c.quantity, c.window
+    return (c.kind, c.polarity, c.value, c.qualitative,
+            (concept.id, concept.name) if concept is not None else None,
+            tuple((alt.id, alt.name) for alt in c.any_of) if c.any_of else None,
+            (q.comparator, q.value, q.value_high, q.unit, q.normalized_value,
+             q.normalized_value_high, q.normalized_unit) if q is not None else None,
+            (w.relation, w.amount, w.unit, w.comparator) if w is not None else None)
 
 
 def _question_text(c: Constraint, item_text: str) -> str:
-    q = rules.questions()
-    kind = c.kind
-    concept = c.concept
-    name = concept.name if concept else ""
-    cid = concept.id if concept else None
     if not c.answerable:
         return _template("unanswerable").format(text=_short(item_text))
-    if c.any_of and kind in {"condition", "medication", "procedure", "allergy"}:
+    if c.any_of and c.kind in _GROUPABLE:
         names = ", ".join(dict.fromkeys(alt.name for alt in c.any_of))
-        if kind == "allergy":
+        if c.kind == "allergy":
             return _template("allergy").format(name=_or_list(c.any_of))
-        base = _question_text(c.model_copy(update={"any_of": [], "concept": c.any_of[0]}),
-                              item_text)
+        base = _single_text(c, c.any_of[0], item_text)
         first = c.any_of[0].name
         if first in base:
             return base.replace(first, _or_list(c.any_of), 1)
         return _template("any_of").format(names=names)
+    return _single_text(c, c.concept, item_text)
+
+
+def _single_text(c: Constraint, concept: Concept | None, item_text: str) -> str:
+    """The question text of ``c`` about ``concept`` alone (one alternative of ``any_of``)."""
+    q = rules.questions()
+    kind = c.kind
+    name = concept.name if concept else ""
+    cid = concept.id if concept else None
     if kind in {"condition", "medication", "procedure", "disease_duration"}:
         group = "condition" if kind == "disease_duration" else kind
         window = c.window
@@ -202,7 +255,7 @@ def _question_text(c: Constraint, item_text: str) -> str:
         return template.format(name=name, window=window_text(window) if window else "",
                                cmp=cmp_text)
     if kind == "allergy":
-        return _template("allergy").format(name=name)
+        return (_concept_template(cid, "allergy") or _template("allergy")).format(name=name)
     if kind in {"measurement", "performance_status"}:
         custom = _concept_template(cid, "measurement")
         if c.quantity is None:
@@ -244,7 +297,7 @@ def _or_list(concepts: list[Concept]) -> str:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    text = _SPACES.sub(" ", text).strip()
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 

@@ -263,7 +263,7 @@ def eval_labels() -> EvalLabelRules:
 def phrase_regex(phrases: list[str], *, boundary: bool = True) -> str:
     """An alternation of literal phrases, longest first, spaces matching any whitespace."""
     parts = []
-    for phrase in sorted(set(phrases), key=len, reverse=True):
+    for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
         escaped = re.escape(phrase.strip()).replace(r"\ ", r"\s+")
         if boundary and phrase[:1].isalnum():
             escaped = r"\b" + escaped

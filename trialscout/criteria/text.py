@@ -27,6 +27,8 @@ _MULTI = re.compile(
     r"|&(?P<ent>gt|lt|amp|ge|le|quot|nbsp|#39|apos);"
     r"|(?P<ws>\s{2,})"
 )
+_TRANSLATED = frozenset(map(chr, _ONE_TO_ONE))
+_MULTI_CHARS = re.compile(r"[<>\\&]")
 _ENTITIES = {"gt": ">", "lt": "<", "amp": "&", "ge": "≥", "le": "≤", "quot": '"', "nbsp": " ",
              "#39": "'", "apos": "'"}
 
@@ -60,8 +62,13 @@ class Clean:
 
 def clean(source: str, start: int = 0, end: int | None = None) -> Clean:
     """Clean ``source[start:end]``: one spelling per comparator, no escapes, single spaces."""
-    raw = source[start:end].translate(_ONE_TO_ONE)
-    if _MULTI.search(raw) is None:
+    raw = source[start:end]
+    if not _TRANSLATED.isdisjoint(raw):
+        raw = raw.translate(_ONE_TO_ONE)
+    # Every _MULTI alternative needs one of "<>\\&" or two whitespace characters in a row;
+    # both checks scan much faster than the alternation.
+    if (_MULTI_CHARS.search(raw) is None and " ".join(raw.split()) == raw) or \
+            _MULTI.search(raw) is None:
         return Clean(raw, start)
     out: list[str] = []
     norm: list[int] = []

@@ -17,6 +17,8 @@ from typing import Any
 
 from trialscout.criteria import rules
 
+_SPACE_RUN = re.compile(r"\s+")
+
 
 @dataclass(frozen=True)
 class UnitInfo:
@@ -36,25 +38,52 @@ def _forms() -> dict[str, UnitInfo]:
 
 
 def _form_key(form: str) -> str:
-    return re.sub(r"\s+", "", form.casefold().replace("²", "2").replace("µ", "u")
+    return _SPACE_RUN.sub("", form.casefold().replace("²", "2").replace("µ", "u")
                   .replace("μ", "u").replace("×", "x").replace(" per ", "/"))
 
 
 def unit_regex() -> str:
-    """An alternation matching every written unit form, longest first."""
+    """An alternation matching every written unit form, longest first.
+
+    The forms are grouped by their first character behind a lookahead, so that at any
+    position only the group that can match is tried; the groups' first characters never
+    match each other (checked), so the result is the plain alternation's, only faster.
+    """
     forms: set[str] = set()
     for unit in rules.units().units:
         forms.update(f.casefold() for f in unit.forms)
+    groups: dict[str, list[str]] = {}
     parts = []
-    for form in sorted(forms, key=len, reverse=True):
+    # longest first; equal lengths alphabetically, so every process builds the same pattern
+    for form in sorted(forms, key=lambda f: (-len(f), f)):
         escaped = re.escape(form)
         escaped = escaped.replace(r"\ ", r"\s?").replace("/", r"\s?/\s?")
         if form[-1:].isalnum():
             escaped += r"(?![a-z0-9])"
         parts.append(escaped)
-    return "(?:" + "|".join(parts) + ")"
+        groups.setdefault(form[0], []).append(escaped)
+    plain = "(?:" + "|".join(parts) + ")"
+    if not _disjoint_first_chars(list(groups)):
+        return plain
+    gated = []
+    for first, alternatives in groups.items():
+        gate = r"[\s/]" if first == "/" else re.escape(first)
+        gated.append(f"(?={gate})(?:" + "|".join(alternatives) + ")")
+    return "(?:" + "|".join(gated) + ")"
 
 
+def _disjoint_first_chars(firsts: list[str]) -> bool:
+    """No text character can start forms of two groups (case-insensitively)."""
+    for a in firsts:
+        if a.isspace() or (a != "/" and re.match(r"[\s/]", a)):
+            return False
+        for b in firsts:
+            if a != b and re.fullmatch(re.escape(a), b, re.IGNORECASE):
+                return False
+    return True
+
+
+@lru_cache(maxsize=4096)
 def lookup(written: str) -> UnitInfo | None:
     """The unit a written form names (``"mg/dl"`` -> ``mg/dL``), or None."""
     return _forms().get(_form_key(written))

@@ -5,11 +5,16 @@
    a registry-sized store.
 2. Each candidate's stored parsed criteria are evaluated against the profile.
 3. Relevance, eligibility and distance are combined (see :mod:`trialscout.matching.rank`).
+
+The cyclic garbage collector runs less often while a match runs (:class:`_RelaxedGC`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -143,18 +148,67 @@ def parsed_lookup(app: TrialScout) -> StoredCriteria:
     return StoredCriteria(app)
 
 
+class _RelaxedGC:
+    """Run the cyclic garbage collector less often while matches run.
+
+    A match allocates hundreds of thousands of short-lived models and lists, none of them
+    in cycles; at the default threshold (700) the collector ran every few thousand of
+    them, each time scanning the long-lived objects of the process too (search index,
+    vocabulary), and took about a third of a request's CPU. Concurrent matches share one
+    setting: the first one in raises the threshold, the last one out restores it.
+    """
+
+    threshold = 50_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._previous: tuple[int, ...] = gc.get_threshold()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0:
+                self._previous = gc.get_threshold()
+                gc.set_threshold(max(self._previous[0], self.threshold), *self._previous[1:])
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    gc.set_threshold(*self._previous)
+
+
+relaxed_gc = _RelaxedGC()
+
+
 def match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptions | None = None,
                   *, patient_id: int | None = None, version: int | None = None,
                   load_trials: Callable[[list[str]], list[Trial]] | None = None
                   ) -> MatchResponse:
+    """Rank the store's trials for ``profile`` (see :func:`_match_profile`), with the
+    garbage collector relaxed while it runs."""
+    with relaxed_gc():
+        return _match_profile(app, profile, options, patient_id=patient_id,
+                              version=version, load_trials=load_trials)
+
+
+def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptions | None,
+                   *, patient_id: int | None, version: int | None,
+                   load_trials: Callable[[list[str]], list[Trial]] | None
+                   ) -> MatchResponse:
     """Rank the store's trials for ``profile``; the first ``options.limit`` are returned.
 
     Candidates are checked in order of relevance, a chunk at a time, at most
     ``check_limit`` of them (``rules/ranking.yaml``). Eligibility and distance can only
     lower a trial's score below its normalized relevance, so once the next candidate's
     relevance is below the ``limit``-th best score so far, no remaining candidate can enter
-    the top ``limit`` and checking stops early. Ranking needs only the first failing
-    criterion of an ineligible trial; the trials shown are then checked in full.
+    the top ``limit`` and checking stops early. Ranking weighs a not-eligible trial by its
+    surest failing criterion, so checking a trial stops early only at a failure nothing
+    later could outweigh (the registry's sex or age, or the patient's own answer); the
+    trials shown are then checked in full.
     """
     options = options or MatchOptions()
     reference_date = options.reference_date or date.today()

@@ -10,15 +10,18 @@ Self-check answers, keyed by the criteria's normalized question keys, take prece
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from trialscout.criteria.model import Concept as CriteriaConcept
 from trialscout.criteria.model import Constraint, Item, ParsedCriteria, TimeWindow
+from trialscout.matching.confidence import failure_confidence
+from trialscout.matching.confidence import spec as confidence_spec
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.model import CriterionVerdict, Evidence, QuestionRef, Verdict
 from trialscout.matching.rules import load_rules
@@ -30,6 +33,7 @@ UNCHECKABLE = frozenset({"consent", "administrative", "investigator"})
 PRESENCE_KINDS = frozenset({"condition", "medication", "procedure", "allergy", "other"})
 _UNIT_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
 _SYMBOL = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "between": "between"}
+MENOPAUSE_AGES = (40.0, 60.0)
 _ECOG_FROM_KPS = ((90, 0), (70, 1), (50, 2), (30, 3), (10, 4), (0, 5))
 _KPS_FROM_ECOG = {0: 100, 1: 80, 2: 60, 3: 40, 4: 20, 5: 0}
 
@@ -146,10 +150,18 @@ def _item_rules() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 def _narrowing(constraint: Constraint, context: str) -> tuple[list[str], bool]:
     """Qualifiers written just before the concept, and whether a number bound went unparsed."""
+    names = tuple(c.text for c in ([constraint.concept] if constraint.concept else [])
+                  + list(constraint.any_of) if c.text)
+    found, threshold = _qualifiers_in(names, context)
+    return list(found), constraint.quantity is None and threshold
+
+
+@lru_cache(maxsize=32_768)
+def _qualifiers_in(names: tuple[str, ...], context: str) -> tuple[tuple[str, ...], bool]:
+    """(qualifiers before any of ``names`` in ``context``, whether it has a number bound);
+    remembered, since every patient checked against a trial asks the same."""
     qualifiers, threshold = _item_rules()
     found: list[str] = []
-    names = [c.text for c in ([constraint.concept] if constraint.concept else [])
-             + list(constraint.any_of) if c.text]
     lowered = context.lower()
     for name in names:
         at = lowered.find(name.lower())
@@ -157,8 +169,7 @@ def _narrowing(constraint: Constraint, context: str) -> tuple[list[str], bool]:
             continue
         window = context[max(0, at - 40):at + len(name)]
         found += [m.group().lower() for m in qualifiers.finditer(window)]
-    unparsed = constraint.quantity is None and bool(threshold.search(context))
-    return sorted(set(found)), unparsed
+    return tuple(sorted(set(found))), bool(threshold.search(context))
 
 
 def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
@@ -169,6 +180,11 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, "nothing specific to look up", no_information=True)
     profile = facts.profile
     qualifiers, unparsed = _narrowing(constraint, context or constraint.text)
+    if constraint.polarity == "must_not":
+        # An exclusion of "central nervous system metastasis" excludes only that: a record
+        # of metastases that does not say where leaves it open.
+        qualifiers = sorted(set(qualifiers) | set(_modifier_before(constraint,
+                                                                   context or "")))
     from_note = bool(facts.sentences)
     generic = bool(ids) and all(i in _generic_concepts() for i in ids)
     window = constraint.window
@@ -255,20 +271,22 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
     for denied in profile.denied:
         if denied.kind not in denial_kinds:
             continue
-        generic = denied.name in {"any medication", "any drug allergy"}
-        if generic and kind == "medication":
+        blanket = denied.name in {"any medication", "any drug allergy"}
+        if blanket and kind == "medication":
             days = window_days(window)
             if window is None or window.relation == "current" or (
                     window.relation == "within" and days is not None and days <= 90):
                 negatives.append(_fact_evidence(denied, f"no medications: {denied.name}"))
             continue
-        if generic and kind == "allergy":
+        if blanket and kind == "allergy":
             negatives.append(_fact_evidence(denied, "no known drug allergies"))
             continue
-        if noted(denied) and not generic:
+        if noted(denied) and not blanket:
             continue
         if facts.denies(denied.concept, denied.name, ids, texts):
-            negatives.append(_fact_evidence(denied, f"denied: {denied.name}"))
+            # Denying "any treatment" does not settle a criterion about a generic target.
+            (broader if generic else negatives).append(
+                _fact_evidence(denied, f"denied: {denied.name}"))
     within = re.compile(r"allerg|hypersensitiv|intoleran|anaphyla", re.IGNORECASE) \
         if kind == "allergy" else None
     for hit in facts.note_hits(ids, texts, within=within):
@@ -276,7 +294,10 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
             continue
         ev = _note_evidence(hit.sentence)
         if hit.negated:
-            negatives.append(ev)
+            if generic:
+                broader.append(ev)
+            elif not _narrowed(hit, context or constraint.text):
+                negatives.append(ev)
             continue
         mentioned = facts.index.lookup(hit.sentence.text[hit.start:hit.end])
         if excepted(mentioned, hit.sentence.text[hit.start:hit.end]):
@@ -299,6 +320,9 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, f"{label} is recorded, but not when{scope}", positive_untimed[:3])
     if positive_outside:
         return Outcome(False, f"{label} is recorded, but not{scope}", positive_outside[:3])
+    if negatives and unparsed and _upper_bound(context or constraint.text):
+        # "Neuropathy grade < 2": an absent condition is below any such bound.
+        return Outcome(True, f"{label}: recorded as absent, so below the bound", negatives[:3])
     if negatives:
         return Outcome(False, f"{label}: recorded as absent", negatives[:3])
     if broader:
@@ -318,6 +342,74 @@ def _window_text(window: TimeWindow) -> str:
     return {"within": f" within {amount}", "before": f" more than {amount} ago",
             "duration": f" for {_SYMBOL.get(window.comparator or 'ge', '≥')} {amount}"}.get(
         window.relation, "")
+
+
+_FUNCTION_WORDS = frozenset({
+    "no", "not", "any", "of", "the", "a", "an", "or", "and", "nor", "with", "for", "to", "in",
+    "on", "evidence", "history", "signs", "sign", "symptoms", "symptom", "known", "prior",
+    "previous", "current", "currently", "had", "has", "have", "was", "were", "is", "are",
+    "been", "received", "receiving", "taken", "taking", "used", "her", "his", "their",
+    "without", "denies", "denied", "negative", "free", "absence", "never", "none",
+    "she", "he", "patient", "also", "all", "documented", "diagnosis", "diagnosed"})
+_WORD_BEFORE = re.compile(r"([A-Za-z][\w/+-]*)[\s-]*$")
+_UPPER_BOUND = re.compile(r"(?:[<≤]|(?:less|lower)\s+than\b|below\b|under\b)", re.IGNORECASE)
+
+
+def _narrowed(hit: Any, context: str) -> bool:
+    """A denial of something narrower than the criterion's concept: "no evidence of CNS
+    metastases" does not deny "metastatic disease", "no other malignancies" does not deny
+    the cancer the patient has. The word just before the mention narrows it, unless the
+    criterion says the same word."""
+    before = hit.sentence.text[max(0, hit.start - 40):hit.start]
+    found = _WORD_BEFORE.search(before)
+    if found is None:
+        return False
+    word = found.group(1).lower()
+    if word in _FUNCTION_WORDS or word.isdigit():
+        return False
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", context, re.IGNORECASE) is None
+
+
+_CRITERION_FILLER = _FUNCTION_WORDS | frozenset({
+    "patients", "subjects", "participants", "women", "men", "children", "adults", "people",
+    "histologically", "cytologically", "pathologically", "clinically", "radiologically",
+    "confirmed", "proven", "documented", "diagnosed", "known", "suspected", "existing",
+    "underlying", "concurrent", "concomitant", "coexisting", "presence", "evidence",
+    "history", "past", "recent", "prior", "previous", "any", "other", "all", "some",
+    "serious", "including", "such", "as", "like", "e.g", "eg", "i.e", "ie", "etc",
+    "has", "have", "had", "having", "with", "without", "who", "that", "which", "are",
+    "is", "be", "been", "being", "received", "receiving", "use", "uses", "using", "user",
+    "users", "treatment", "therapy", "ongoing", "newly", "new", "treated", "untreated",
+    "significant", "uncontrolled", "severe", "active", "acute", "chronic", "major"})
+
+
+def _modifier_before(constraint: Constraint, context: str) -> list[str]:
+    """The word written just before an exclusion's concept when it narrows it ("central
+    nervous system *metastasis*", "HER2-positive breast cancer")."""
+    out = []
+    for c in ([constraint.concept] if constraint.concept else []) + list(constraint.any_of):
+        at = c.span.start
+        # only where the parser says the concept is written (the same words may occur
+        # again, in an exception: "malignancy except skin cancer")
+        if not c.text or at <= 0 or context[at:c.span.end].lower() != c.text.lower():
+            continue
+        found = _WORD_BEFORE.search(context[max(0, at - 40):at])
+        if found is None:
+            continue
+        word = found.group(1).lower()
+        if word not in _CRITERION_FILLER and not word[:1].isdigit() and len(word) > 2:
+            out.append(word)
+    return out
+
+
+def _upper_bound(text: str) -> bool:
+    """Whether the criterion's unparsed bound is an upper bound on a grade ("grade < 2");
+    a time bound ("< 14 days") says nothing about an absent condition."""
+    found = _item_rules()[1].search(text)
+    if found is None or "grade" not in found.group().lower():
+        return False
+    return bool(_UPPER_BOUND.match(re.sub(r"^grade\s*", "", found.group(),
+                                          flags=re.IGNORECASE)))
 
 
 # ---------------------------------------------------------------------- demographics
@@ -376,6 +468,22 @@ _CONTRACEPTION = re.compile(r"contracept|birth control|pregnancy test|abstinen|"
                             r"childbearing|child-bearing|agree|willing", re.IGNORECASE)
 
 
+def _menopause(facts: PatientFacts) -> tuple[str | None, Evidence]:
+    """The recorded menopause status, else the one a woman's age makes near certain:
+    menopause before 40 or after 60 is rare."""
+    p = facts.profile
+    if p.menopause is not None:
+        return p.menopause, Evidence(kind="fact", fact_id="menopause",
+                                     text=f"menopause: {p.menopause}")
+    status = None
+    if p.sex == "female" and facts.age is not None:
+        if facts.age < MENOPAUSE_AGES[0]:
+            status = "premenopausal"
+        elif facts.age >= MENOPAUSE_AGES[1]:
+            status = "postmenopausal"
+    return status, Evidence(kind="fact", fact_id="age", text=f"age {facts.age or 0:.0f}")
+
+
 def _status(facts: PatientFacts, c: Constraint) -> Outcome:
     """Pregnancy, lactation and menopause, including women of childbearing potential."""
     p = facts.profile
@@ -388,14 +496,15 @@ def _status(facts: PatientFacts, c: Constraint) -> Outcome:
             return Outcome(True, "not applicable to a male patient", applicable=False)
         return Outcome(None, "contraception or a pregnancy test: confirmed at screening",
                        no_information=True)
-    menopause_ev = Evidence(kind="fact", fact_id="menopause", text=f"menopause: {p.menopause}")
+    menopause, menopause_ev = _menopause(facts)
     if c.kind == "pregnancy" and (_CHILDBEARING.search(c.text) or (
             c.concept is not None and c.concept.id == "childbearing_potential")):
         if male:
             return Outcome(False, "not applicable to a male patient", applicable=False)
-        if p.menopause == "postmenopausal":
+        if menopause == "postmenopausal":
+            # "Women of childbearing potential must ...": a scope, so it does not apply.
             return Outcome(False, "postmenopausal: not of childbearing potential",
-                           [menopause_ev])
+                           [menopause_ev], applicable=c.polarity == "must_not")
         if p.pregnant:
             return Outcome(True, "currently pregnant",
                            [Evidence(kind="fact", fact_id="pregnant", text="pregnant")])
@@ -407,7 +516,7 @@ def _status(facts: PatientFacts, c: Constraint) -> Outcome:
             return Outcome(False, f"not applicable to a male patient ({word})",
                            applicable=False)
         value = getattr(p, attr)
-        if value is None and p.menopause == "postmenopausal":
+        if value is None and menopause == "postmenopausal":
             return Outcome(False, f"postmenopausal: not {word}", [menopause_ev])
         if value is None:
             return Outcome(None, f"whether the patient is {word} is not recorded",
@@ -428,10 +537,13 @@ def _status(facts: PatientFacts, c: Constraint) -> Outcome:
         return Outcome(False, "not applicable to a male patient (menopause)", applicable=False)
     if target is None:
         return Outcome(None, "menopause requirement not understood")
-    if p.menopause is None:
+    status, menopause_ev = _menopause(facts)
+    reason = "" if status == p.menopause else \
+        f"menopause not recorded; {status} at age {facts.age or 0:.0f}"
+    if status is None:
         return Outcome(None, "menopause status is not recorded", no_information=True)
-    ok: bool | None = p.menopause == target
-    reason = f"patient is {p.menopause}, criterion asks {target}"
+    ok: bool | None = status == target
+    reason = reason or f"patient is {status}, criterion asks {target}"
     days = window_days(c.window)
     if ok and c.window is not None and days is not None and target == "postmenopausal":
         if p.menopause_date is None:
@@ -467,6 +579,10 @@ def _measurement(facts: PatientFacts, c: Constraint) -> Outcome:
     label = _label(c)
     if not ids:
         return Outcome(None, "which measurement is meant is not understood")
+    if q is not None and q.comparator == "eq":
+        # A lab value is never required to equal a number: "creatinine 1.5 x ULN" lost
+        # its "<=" (some sources strip such characters).
+        return Outcome(None, f"{label}: which way the bound goes is not stated")
     values = [m for m in facts.profile.measurements
               if m.value is not None and (m.analyte in ids or facts.index.analyte(m.name) in ids)]
     days = window_days(c.window)
@@ -617,7 +733,9 @@ def _from_note_rules(facts: PatientFacts, c: Constraint) -> Outcome | None:
         found = when.search(c.text)
         if not found:
             continue
-        inverse = bool(_INABILITY.search(c.text[:found.start()]))
+        # Only words just before the phrase govern it ("unable to give informed consent");
+        # a "not" earlier in a long criterion is about something else.
+        inverse = bool(_INABILITY.search(c.text[max(0, found.start() - 40):found.start()]))
         for sentence, match in facts.note_search(note):
             cats = default_context().categories(sentence.text, match.start(), match.end(),
                                                 facts.modifiers(sentence))
@@ -736,6 +854,138 @@ class _Result:
     constraint: Constraint
     passed: bool | None
     outcome: Outcome
+    context: bool = False
+
+
+_EVENT_BEFORE = re.compile(
+    r"(?:\b(?:during|after|following|while\s+(?:on|receiving|taking)|due\s+to|secondary\s+to|"
+    r"induced\s+by|caused\s+by|related\s+to|associated\s+with|attributed\s+to|"
+    r"requir(?:ing|ed)|that\s+required|which\s+required)\s+(?:[\w/-]+\s+){0,3}"
+    # the study's own treatment as a time anchor: "within 14 days before the first dose
+    # of pembrolizumab", "after the last dose of cyclophosphamide"
+    r"|\b(?:dose|doses|administration|start|initiation|beginning|starting)\s+"
+    r"(?:of\s+)?(?:treatment\s+with\s+|study\s+)?(?:[\w/-]+\s+){0,1})$",
+    re.IGNORECASE)
+# "fit to receive chemotherapy", "able to swallow capsules": about what is to come, which
+# the record cannot show yet (and its absence does not rule out).
+_PROSPECTIVE = re.compile(
+    r"\b(?:fit|eligible|candidates?|suitable|planned|scheduled|able|willing|ready|"
+    r"intend\w*|plan(?:s|ning)?|expected)\s+(?:to|for)\s+(?:[\w/-]+\s+){0,6}$|"
+    r"\b(?:will|would)\s+(?:receive|undergo|start|begin|take|swallow)\s+(?:\w+\s+){0,2}$",
+    re.IGNORECASE)
+# What comes after "because" explains a criterion; it does not add to it.
+_RATIONALE = re.compile(r"\b(?:because|as\s+(?:this|these|they|it)\s+(?:may|might|could|"
+                        r"would|will|can))\b", re.IGNORECASE)
+# An inclusion that says it excludes ("Subjects with CNS metastasis should be excluded").
+_SAYS_EXCLUDED = re.compile(r"\b(?:should|will|must|shall|are|is|to)\s+be\s+excluded\b|"
+                            r"\b(?:are|is)\s+(?:not\s+eligible|ineligible)\b",
+                            re.IGNORECASE)
+_EVENT_AFTER = re.compile(r"[\s-]*(?:induced|related|associated|intolerance|allergy|allergies|"
+                          r"hypersensitivity|toxicity|toxicities|reactions?)\b", re.IGNORECASE)
+_ADJECTIVE_NON = re.compile(r"\bnon-?[a-z]{3,}", re.IGNORECASE)
+_NEGATION_WORD = re.compile(r"\b(?:no|not|without|never|absence|free\s+of|negative|lack\w*|"
+                            r"unable|cannot|can't|none|neither|nor|denies|excluding)\b",
+                            re.IGNORECASE)
+
+
+def concept_at(item: Item, constraint: Constraint) -> tuple[int, int] | None:
+    """Where the constraint's concept is written in the item's text (item offsets)."""
+    concepts = ([constraint.concept] if constraint.concept else []) + list(constraint.any_of)
+    text = item.text
+    for c in concepts:
+        span = c.span
+        if 0 <= span.start < span.end <= len(text) and \
+                text[span.start:span.end].lower() == (c.text or "").lower():
+            return span.start, span.end
+        for written in (c.text, c.name):
+            at = text.lower().find(written.lower()) if written else -1
+            if at >= 0:
+                return at, at + len(written)
+    at = text.lower().find(constraint.text.lower()) if constraint.text else -1
+    return (at, at + len(constraint.text)) if at >= 0 else None
+
+
+def _event_context(item: Item, constraint: Constraint) -> bool:
+    """A drug or procedure that only says when or why the criterion's event happened:
+    "heart failure *during treatment with trastuzumab*", "pneumonitis *that required
+    steroids*", "*trastuzumab* intolerance". It narrows the item; it is not an
+    alternative to the event itself."""
+    if constraint.kind not in {"medication", "procedure"}:
+        return False
+    at = concept_at(item, constraint)
+    if at is None:
+        return False
+    return bool(_EVENT_BEFORE.search(item.text[max(0, at[0] - 60):at[0]])
+                or _EVENT_AFTER.match(item.text[at[1]:at[1] + 30]))
+
+
+def _prospective(item: Item, constraint: Constraint) -> bool:
+    """A drug or procedure the criterion speaks of as to come ("fit to receive
+    chemotherapy"), which the record neither shows nor rules out."""
+    if constraint.kind not in {"medication", "procedure"}:
+        return False
+    at = concept_at(item, constraint)
+    return at is not None and bool(_PROSPECTIVE.search(item.text[max(0, at[0] - 60):at[0]]))
+
+
+def _rationale(item: Item, constraint: Constraint) -> bool:
+    """A constraint read from the criterion's explanation ("... because they often
+    develop neurologic dysfunction")."""
+    reason = _RATIONALE.search(item.text)
+    if reason is None:
+        return False
+    at = concept_at(item, constraint)
+    return at is not None and at[0] > reason.start()
+
+
+def _as_exclusion(item: Item) -> Item:
+    """An inclusion that says it excludes, read as the exclusion it is."""
+    flipped = [c.model_copy(update={"polarity": "must_not" if c.polarity == "required"
+                                    else "required"}) for c in item.constraints]
+    return item.model_copy(update={"section": "exclusion", "constraints": flipped})
+
+
+_WITHIN = re.compile(r"\bwithin\s+(?:the\s+)?(?:last\s+|past\s+|previous\s+)?(?P<n>\d+(?:\.\d+)?)"
+                     r"\s*(?P<unit>hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
+
+
+def _stated_window(item: Item, constraint: Constraint) -> Constraint:
+    """A drug, procedure or condition without a time window in a criterion that states
+    exactly one ("Systemic chemotherapy ... within 3 weeks of start of study treatment"):
+    the window the parser did not attach is taken as the constraint's."""
+    if constraint.window is not None or constraint.kind not in PRESENCE_KINDS - {"other"}:
+        return constraint
+    found = list(_WITHIN.finditer(item.text))
+    if len(found) != 1:
+        return constraint
+    unit: Any = found[0].group("unit").lower().rstrip("s")
+    window = TimeWindow(relation="within", amount=float(found[0].group("n")), unit=unit)
+    return constraint.model_copy(update={"window": window})
+
+
+def _polarity_unsure(item: Item, constraint: Constraint) -> bool:
+    """Whether the parser's negation of a constraint disagrees with the words just before
+    it in its clause ("must *not* have undergone surgery" read as requiring surgery)."""
+    at = concept_at(item, constraint)
+    if at is None:
+        return False
+    clause = re.split(r"[.;:]", item.text[max(0, at[0] - 60):at[0]])[-1]
+    return bool(_NEGATION_WORD.search(clause)) != constraint.negated
+
+
+def _undo_adjective_non(item: Item, constraint: Constraint) -> Constraint:
+    """"(non-infectious) pneumonitis" is a kind of pneumonitis, not its absence: a negation
+    read from a "non-" adjective alone is undone."""
+    if not constraint.negated:
+        return constraint
+    at = concept_at(item, constraint)
+    if at is None:
+        return constraint
+    before = item.text[:at[0]]
+    if not _ADJECTIVE_NON.search(before) or _NEGATION_WORD.search(before):
+        return constraint
+    flipped: Any = "must_not" if constraint.polarity == "required" else "required"
+    return constraint.model_copy(update={"negated": False, "polarity": flipped})
 
 
 def _is_scope(result: _Result, results: list[_Result]) -> bool:
@@ -747,13 +997,24 @@ def _is_scope(result: _Result, results: list[_Result]) -> bool:
     kind = result.constraint.kind
     if kind in _SCOPE_KINDS:
         return True
+    if result.context and any(not r.context for r in results):
+        return True
     return kind == "procedure" and any(r.constraint.kind == "condition" for r in results)
 
 
 def _fold(item: Item, results: list[_Result]) -> bool | None:
     """Whether the patient passes the item, from its constraints' pass / fail values."""
+    if item.section == "inclusion" and any(not r.context for r in results):
+        # "Resolution of chemotherapy-related toxicities": without chemotherapy there is
+        # nothing to resolve, so the context cannot fail an inclusion.
+        results = [r for r in results if not r.context]
     scope = [r for r in results if _is_scope(r, results)]
     rest = [r for r in results if not _is_scope(r, results)]
+    if any(r.passed is not None for r in rest):
+        # "Rales on pulmonary examination": the finding settles it; an examination or
+        # scan the record does not mention is not missing evidence.
+        scope = [r for r in scope if not (r.constraint.kind == "procedure" and not r.context
+                                          and r.passed is None)]
     if not rest:
         rest, scope = scope, []
         # "Women planning to deliver elsewhere": only the "women" part was understood.
@@ -782,6 +1043,8 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     ``closed_world`` reads a note as complete for exclusions: an excluding condition the
     note never mentions counts as absent (inclusions still need positive evidence).
     """
+    if item.section == "inclusion" and _SAYS_EXCLUDED.search(item.text):
+        item = _as_exclusion(item)
     checkable = item.kind not in UNCHECKABLE and item.question.answerable
     question = QuestionRef(key=item.question.key, text=item.question.text,
                            meets=item.question.meets)
@@ -797,7 +1060,9 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
                                      "meets this criterion" if passed else
                                      "does not meet this criterion")
         return CriterionVerdict(**base, verdict=verdict, holds=_holds(item, passed),
-                                reason=reason, evidence=[ev])
+                                reason=reason, evidence=[ev],
+                                confidence=confidence_spec()["answer"]
+                                if verdict == "NOT_MET" else None)
     exceptions = [c.concept.id for c in item.constraints if c.exception and c.concept]
     context = item.text
     if any(c.quantity is not None for c in item.constraints):
@@ -806,29 +1071,37 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     for constraint in item.constraints:
         if constraint.exception:
             continue
+        if _rationale(item, constraint):
+            continue
+        constraint = _undo_adjective_non(item, constraint)
+        constraint = _stated_window(item, constraint)
+        context_only = _event_context(item, constraint)
         if constraint.question is not None and constraint.question.key != item.question.key:
             got = _answer_outcome(facts, constraint.question.key, constraint.question.meets)
             if got is not None:
                 passed, ev = got
                 results.append(_Result(constraint, passed, Outcome(
-                    None if passed is None else True, "your answer", [ev])))
+                    None if passed is None else True, "your answer", [ev]), context_only))
                 continue
         if constraint.kind in UNCHECKABLE | {"pregnancy", "lactation", "menopause"} or (
                 constraint.concept is None and not constraint.any_of):
             constraint = constraint.model_copy(update={"text": item.text})
         outcome = evaluate_constraint(facts, constraint, exceptions, context)
+        if outcome.holds is not None and _prospective(item, constraint):
+            outcome = Outcome(None, f"{outcome.reason} (the criterion is about what is to "
+                              "come)", outcome.evidence)
         passed = None if outcome.holds is None else (
             outcome.holds if constraint.polarity == "required" else not outcome.holds)
         if not outcome.applicable:
             passed = True
-        if passed is None and outcome.no_information and closed_world \
-                and item.section == "exclusion" and facts.sentences \
-                and constraint.kind in PRESENCE_KINDS | UNCHECKABLE:
+        if passed is None and outcome.no_information and closed_world and facts.sentences \
+                and _closed_world_applies(item, constraint):
             outcome = Outcome(None, f"{outcome.reason}: not mentioned in the note",
                               [Evidence(kind="absence", text="not mentioned in the note")],
                               no_information=True)
             passed = True
-        results.append(_Result(constraint, passed, outcome))
+        results.append(_Result(constraint, passed, outcome, context_only))
+    results = _merge_ambiguous_ages(results)
     for result in results:
         for ev in result.outcome.evidence:
             if ev.fact_id:
@@ -837,6 +1110,11 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
         return CriterionVerdict(**base, verdict="UNKNOWN", holds=None,
                                 reason="no checkable constraint found in this criterion")
     passed_all = _fold(item, results)
+    permits = False
+    if passed_all is False and _permissive(item):
+        # "Patients with prior tamoxifen use are eligible": it lets a group in and
+        # keeps nobody out.
+        passed_all, permits = True, True
     wanted = passed_all
     deciding = next((r.outcome for r in results if r.passed is wanted), None) \
         if passed_all is not True else None
@@ -855,9 +1133,76 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     if passed_all is False and item.section == "exclusion":
         reason = "excluded: " + reason
     applicable = all(r.outcome.applicable for r in results)
+    if permits:
+        reason, applicable = "allows a group of patients in; excludes no one", False
     final: Verdict = "UNKNOWN" if passed_all is None else "MET" if passed_all else "NOT_MET"
+    confidence = None
+    if final == "NOT_MET":
+        confidence = max((failure_confidence(
+            item, r.constraint, r.outcome, facts,
+            polarity_unsure=_polarity_unsure(item, r.constraint))[0]
+            for r in results if r.passed is False),
+                         default=confidence_spec()["note"])
     return CriterionVerdict(**base, verdict=final, holds=_holds(item, passed_all),
-                            applicable=applicable, reason=reason[:500], evidence=evidence[:6])
+                            applicable=applicable, reason=reason[:500], evidence=evidence[:6],
+                            confidence=None if confidence is None else round(confidence, 4))
+
+
+_NOTE_ITEM = re.compile(r"^\W*(?:[a-z0-9]{1,3}[.)]\s*)?(?:note\b|no limit\b|with or without\b|"
+                        r"regardless\b)", re.IGNORECASE)
+
+
+def _permissive(item: Item) -> bool:
+    """An inclusion that lets a group in, or an exclusion that is only a note ("Note:
+    patients with or without prior ... may be included"); in an exclusion, a permissive
+    clause after the excluding one ("(treated metastases are eligible)") does not count."""
+    if item.section == "exclusion":
+        return bool(_NOTE_ITEM.match(item.text))
+    return bool(re.search(load_rules("items")["permissive"], item.text, re.IGNORECASE))
+
+
+def _age_interval(c: Constraint) -> tuple[float, float] | None:
+    q = c.quantity
+    if q is None:
+        return None
+    high = q.value if q.value_high is None else q.value_high
+    return {"ge": (q.value, math.inf), "gt": (q.value, math.inf),
+            "le": (-math.inf, q.value), "lt": (-math.inf, q.value),
+            "eq": (q.value, q.value),
+            "between": (min(q.value, high), max(q.value, high))}.get(q.comparator)
+
+
+def _merge_ambiguous_ages(results: list[_Result]) -> list[_Result]:
+    """Several age bounds in one criterion that cannot all be meant together: two lower
+    (or two upper) bounds ("18 and above (70 and above for the elderly cohort)") or
+    bounds no age meets at once ("18 - 70 ... not reached 71 counts as 70"). They are
+    alternatives, so the criterion passes when one of them does. A lower and an upper
+    bound that make a range are kept as they are."""
+    ages = [r for r in results if r.constraint.kind == "age" and _age_interval(r.constraint)]
+    if len(ages) < 2:
+        return results
+    intervals = [_age_interval(r.constraint) for r in ages]
+    lows = sum(1 for i in intervals if i and i[0] > -math.inf)
+    highs = sum(1 for i in intervals if i and i[1] < math.inf)
+    low = max(i[0] for i in intervals if i)
+    high = min(i[1] for i in intervals if i)
+    if low <= high and lows <= 1 and highs <= 1:
+        return results
+    passed = _any([r.passed for r in ages])
+    chosen = next((r for r in ages if r.passed is passed), ages[0])
+    merged = _Result(chosen.constraint, passed, Outcome(
+        chosen.outcome.holds, chosen.outcome.reason + " (one of several age bounds)",
+        chosen.outcome.evidence))
+    first = results.index(ages[0])
+    rest = [r for r in results if r not in ages]
+    return [*rest[:first], merged, *rest[first:]]
+
+
+def _closed_world_applies(item: Item, constraint: Constraint) -> bool:
+    """Where a note's silence counts as absence: what an exclusion asks about (conditions,
+    drugs, procedures, unchecked items). Inclusions still need positive evidence, and
+    pregnancy and breastfeeding are not presumed absent: a note often leaves them out."""
+    return item.section == "exclusion" and constraint.kind in PRESENCE_KINDS | UNCHECKABLE
 
 
 def _holds(item: Item, passed: bool | None) -> bool | None:

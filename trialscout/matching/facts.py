@@ -95,6 +95,7 @@ class PatientFacts:
         self._exact: dict[str, list[tuple[int, int, int]]] = {}
         self.used: set[str] = set()
         self.trial_concepts: frozenset[str] = frozenset()
+        self.registry_ages: tuple[float | None, float | None] = (None, None)
 
     # ---------------------------------------------------------------- concepts
     def relation(self, fact_concept: str | None, target: str) -> Relation:

@@ -53,6 +53,10 @@ class CriterionVerdict(_Model):
     reason: str
     evidence: list[Evidence] = Field(default_factory=list)
     question: QuestionRef | None = None
+    confidence: float | None = Field(
+        default=None, ge=0, le=1, description="For NOT_MET: how sure the verdict is "
+        "(1 for the registry's sex and age range, less for criteria text, by what decided "
+        "it); ranking weighs a failing criterion by it.")
 
 
 class TrialMatch(_Model):

@@ -3,7 +3,14 @@
 score = relevance x eligibility factor x distance factor (``rules/ranking.yaml``).
 Relevance is normalized by the best score among the candidates, so the score does not
 depend on the query's length; multiplying keeps the search order among equally eligible
-trials and sinks the ineligible ones.
+trials.
+
+The eligibility factor (:func:`trialscout.matching.trial.eligibility_score`) weighs a
+failing criterion by how sure its verdict is (:mod:`trialscout.matching.confidence`)
+instead of demoting every not-eligible trial alike: the registry's sex and age range, the
+patient's answers and structured facts sink a trial; one failure read from a note mention,
+from a criterion the parser understood only in part, or through a double negation costs
+little, so it cannot put a relevant trial below an irrelevant one.
 """
 
 from __future__ import annotations

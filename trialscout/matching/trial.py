@@ -2,7 +2,9 @@
 criterion, folded into eligible / possibly eligible / not eligible.
 
 Criteria a patient cannot check (consent, administrative, investigator judgement) are
-reported but do not hold a trial back: the study team checks them at screening.
+reported but do not hold a trial back: the study team checks them at screening. A failing
+criterion carries the confidence of its verdict, and :func:`eligibility_score` weighs a
+not-eligible trial by its surest failure.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def registry_verdicts(trial: Trial, facts: PatientFacts) -> list[CriterionVerdic
             out.append(CriterionVerdict(
                 item_index=-1, section="inclusion", kind="sex", text=f"Sex: {target} (registry)",
                 verdict="MET" if ok else "NOT_MET", holds=ok, question=question,
+                confidence=None if ok else 1.0,
                 reason=f"patient is {patient}, trial accepts {target} only",
                 evidence=[Evidence(kind="fact", fact_id="sex", text=f"sex: {patient}")]))
     low, high = _years(elig.minimum_age_days), _years(elig.maximum_age_days)
@@ -64,6 +67,7 @@ def registry_verdicts(trial: Trial, facts: PatientFacts) -> list[CriterionVerdic
                 high is None or facts.age < high + 1)
             out.append(CriterionVerdict(
                 **base, verdict="MET" if ok else "NOT_MET", holds=ok,
+                confidence=None if ok else 1.0,
                 reason=f"age {facts.age:.0f}, trial accepts {bounds}",
                 evidence=[Evidence(kind="fact", fact_id="age", text=f"age {facts.age:.0f}")]))
     return out
@@ -84,19 +88,25 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
                   closed_world: bool = False, stop_at_failure: bool = False) -> TrialMatch:
     """Evaluate every criterion of ``trial`` and fold the results into one verdict.
 
-    ``stop_at_failure`` stops at the first failing checkable criterion: enough to rank a
-    trial as not eligible, not to show all its criteria (``complete`` is then False).
+    ``stop_at_failure`` stops at the first failing checkable criterion that no later one
+    could outweigh (the patient's answer; the registry's sex and age are checked first):
+    enough to rank the trial, not to show all its criteria (``complete`` is then False).
     """
     facts.trial_concepts = trial_concepts(trial)
+    facts.registry_ages = (_years(trial.eligibility.minimum_age_days),
+                           _years(trial.eligibility.maximum_age_days))
     verdicts = registry_verdicts(trial, facts)
     complete = True
+    surest = _surest_text_confidence()
     if any(v.verdict == "NOT_MET" for v in verdicts) and stop_at_failure:
         complete = parsed is None
     elif parsed is not None:
         for item in parsed.items:
             verdict = evaluate_item(item, facts, closed_world=closed_world)
             verdicts.append(verdict)
-            if stop_at_failure and verdict.verdict == "NOT_MET" and verdict.checkable:
+            # A later criterion could still fail more surely, and ranking uses the surest.
+            if stop_at_failure and verdict.verdict == "NOT_MET" and verdict.checkable \
+                    and (verdict.confidence or 0.0) >= surest:
                 complete = item is parsed.items[-1]
                 break
     counted = [v for v in verdicts if v.checkable]
@@ -140,18 +150,48 @@ def _short(text: str, limit: int = 80) -> str:
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
 
+def _surest_text_confidence() -> float:
+    from trialscout.matching.confidence import spec
+
+    return max(v for k, v in spec().items() if k in {"answer", "fact", "note_fact", "note",
+                                                     "absence"})
+
+
+def failure_confidence(match: TrialMatch) -> float:
+    """The confidence of the surest failing criterion of a trial (0 when none fails)."""
+    from trialscout.matching.confidence import spec
+
+    failing = set(match.failing)
+    default = spec()["note"]
+    return max((1.0 if v.item_index < 0 else (v.confidence if v.confidence is not None
+                                              else default)
+                for v in match.criteria
+                if v.verdict == "NOT_MET" and v.checkable and v.item_index in failing),
+               default=1.0 if any(i < 0 for i in failing) else default if failing else 0.0)
+
+
 def eligibility_score(match: TrialMatch) -> float:
-    """The ranking factor of a verdict (``rules/ranking.yaml``): 1 for eligible, less for
-    possibly eligible (more the more criteria are already met), little for not eligible."""
+    """The ranking factor of a verdict (``rules/ranking.yaml``).
+
+    1 for eligible; for possibly eligible, between ``possibly_min`` and ``possibly_max`` by
+    the share of open criteria already met; for not eligible, the possibly-eligible factor
+    it would have with its failing criteria open, pulled towards ``not_eligible`` by the
+    confidence of its surest failing criterion. A registry sex or age mismatch (confidence
+    1) gives ``not_eligible``; one weak textual failure among many met criteria costs
+    little, so it cannot sink a relevant trial below an irrelevant one.
+    """
     from trialscout.matching.rules import load_rules
 
     spec = load_rules("ranking")["eligibility"]
     if match.verdict == "eligible":
         return float(spec["eligible"])
-    if match.verdict == "not_eligible":
-        registry = any(index < 0 for index in match.failing)
-        return float(spec["not_eligible" if registry else "not_eligible_text"])
-    open_total = match.met + match.unknown
-    share = match.met / open_total if open_total else 0.0
     low, high = float(spec["possibly_min"]), float(spec["possibly_max"])
-    return low + (high - low) * share
+    open_total = match.met + match.unknown
+    if match.verdict == "not_eligible":
+        open_total += match.not_met
+    share = match.met / open_total if open_total else 0.0
+    possibly = low + (high - low) * share
+    if match.verdict != "not_eligible":
+        return possibly
+    confidence = failure_confidence(match)
+    return possibly * (1.0 - confidence) + float(spec["not_eligible"]) * confidence

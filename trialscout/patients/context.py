@@ -108,12 +108,20 @@ class ConText:
         return found
 
 
+_LIST_WORDS = frozenset({"or", "nor", "and/or"})
+
+
 def _after_words(text: str, position: int, count: int) -> int:
+    """Where a forward window of ``count`` words ends; list connectors do not count."""
     stop = len(text)
-    for i, match in enumerate(_WORD.finditer(text, position)):
-        if i == count:
+    seen = 0
+    for match in _WORD.finditer(text, position):
+        if match.group() in _LIST_WORDS:
+            continue
+        if seen == count:
             stop = match.start()
             break
+        seen += 1
     return stop
 
 

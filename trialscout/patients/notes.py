@@ -38,6 +38,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25, "yr": 365.25}
 
 
+_PAST_PREGNANCY_BEFORE = re.compile(
+    r"\b(?:ectopic|previous|prior|past|earlier|first|last|former|molar|tubal|failed|lost|"
+    r"loss of|terminated|termination of|after|following)\s+(?:\w+\s+)?$", _I)
+_PAST_PREGNANCY_AFTER = re.compile(r"\s*(?:loss|losses|complications?|history|-related|"
+                                   r"related|induced)\b", _I)
+_MORE_THAN = re.compile(r"\b(?:more than|over|at least|greater than|longer than)\s*$", _I)
+_AT_AGE = re.compile(r"[\s,]*(?:\w+\s+){0,3}?at (?:the )?age (?:of )?(?P<age>\d{1,2})\b", _I)
+
+
 class NoteError(ValueError):
     """The input cannot be read as a clinical note."""
 
@@ -151,8 +160,11 @@ class _Reader:
             if match:
                 n = _number(match.group("n"), rules.number_words)
                 if n is not None:
+                    # "more than three weeks ago" is earlier than three weeks ago
+                    extra = 1 if pattern is rules.ago and _MORE_THAN.search(
+                        window[max(0, match.start() - 20):match.start()]) else 0
                     try:
-                        return self.ref - timedelta(days=_days(n, match.group("unit")))
+                        return self.ref - timedelta(days=_days(n, match.group("unit")) + extra)
                     except (OverflowError, KeyError):
                         return None
         match = rules.since_year.search(window)
@@ -216,6 +228,8 @@ class _Reader:
                         continue
                     negated = "negated" in cats
                     if key in {"pregnant", "lactating"}:
+                        if not negated and self.past_event(sentence, match, cats):
+                            continue
                         self.data.setdefault(key, not negated)
                     elif not negated:
                         self.data.setdefault("menopause", key)
@@ -257,6 +271,24 @@ class _Reader:
                 value = int(match.group("value"))
                 if value <= top:
                     self.data[name] = value
+
+    def past_event(self, sentence: Sentence, match: re.Match[str], cats: set[Category]
+                   ) -> bool:
+        """A pregnancy or breastfeeding that is over: "an ectopic pregnancy at age 26",
+        "history of pregnancy loss", "pregnant 3 years ago". It says nothing about now."""
+        if "historical" in cats:
+            return True
+        text = sentence.text
+        before = text[max(0, match.start() - 30):match.start()]
+        after = text[match.end():match.end() + 40]
+        if _PAST_PREGNANCY_BEFORE.search(before) or _PAST_PREGNANCY_AFTER.match(after):
+            return True
+        at_age = _AT_AGE.match(after)
+        age = self.data.get("age_years")
+        if at_age and (age is None or float(at_age.group("age")) < float(age)):
+            return True
+        when = self.onset(text, match.start(), match.end())
+        return when is not None and (self.ref - when).days > 300
 
     def measurements(self, sentence: Sentence, mods: list[Any]) -> None:
         text = sentence.text
@@ -435,8 +467,12 @@ def _build(data: dict[str, Any]) -> PatientProfile:
     return PatientProfile(**clean)
 
 
+@lru_cache(maxsize=65_536)
 def implied_date(sentence: str, start: int, end: int, reference_date: date) -> date | None:
-    """The date a note sentence implies for the mention at ``start:end`` ("3 years ago")."""
+    """The date a note sentence implies for the mention at ``start:end`` ("3 years ago").
+
+    Pure, and asked again for the same mention by every criterion about its concept, so
+    the answers are remembered."""
     reader = _Reader.__new__(_Reader)
     reader.rules = _rules()
     reader.ref = reference_date

@@ -14,6 +14,7 @@ client side, so SQLite and PostgreSQL give the same results.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from trialscout.search.models import (
     SearchRequest,
     SearchResponse,
 )
-from trialscout.search.places import KM_PER_MILE, gazetteer, haversine_km
+from trialscout.search.places import EARTH_RADIUS_KM, KM_PER_MILE, gazetteer, haversine_km
 from trialscout.search.plan import Compiler, Executor
 from trialscout.search.query import parse
 from trialscout.search.rules import SearchRules, search_rules
@@ -415,7 +416,11 @@ def _nearest(view: IndexView, docs: np.ndarray, filters: Filters, origin: Resolv
     """Per doc: distance to its nearest matching site (inf if none) and that site's row;
     plus the mask of sites that match every site-level condition including the radius.
 
-    Site arrays are sorted by doc, so only the result's own site ranges are read."""
+    With a radius, only the sites inside the radius's bounding box are measured (see
+    :func:`_nearest_within`); without one, every site of the result's docs is. Site arrays
+    are sorted by doc, so only the result's own site ranges are read."""
+    if radius_km is not None and radius_km < _MAX_BOX_KM:
+        return _nearest_within(view, docs, filters, origin, radius_km)
     st = view.sites
     site_doc = st["site_doc"]
     lo = np.searchsorted(site_doc, docs, side="left")
@@ -433,6 +438,105 @@ def _nearest(view: IndexView, docs: np.ndarray, filters: Filters, origin: Resolv
     best_dist = np.full(len(docs), np.inf)
     best_row = np.full(len(docs), -1, dtype=np.int64)
     if len(rows):
+        sd = site_doc[rows]
+        starts = np.flatnonzero(np.r_[True, sd[1:] != sd[:-1]])
+        group_min = np.minimum.reduceat(dist, starts)
+        sizes = np.diff(np.r_[starts, len(rows)])
+        candidates = np.where(dist == np.repeat(group_min, sizes),
+                              np.arange(len(rows)), len(rows))
+        first = np.minimum.reduceat(candidates, starts)
+        idx = np.searchsorted(docs, sd[starts])
+        best_dist[idx] = group_min
+        best_row[idx] = rows[first]
+    return best_dist, best_row, site_ok
+
+
+# Past this radius the bounding box would span most of the globe: measure every site.
+_MAX_BOX_KM = 5_000.0
+_BOX_MARGIN_DEG = 1e-6
+
+
+def _sites_by_latitude(view: IndexView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Site rows with usable coordinates in latitude order, with their latitudes and
+    longitudes in the same order (cached per view): a latitude band is then one
+    contiguous slice of all three."""
+    key = "sites_by_latitude"
+    cached = view._cache.get(key)
+    if isinstance(cached, tuple):
+        return cached
+    st = view.sites
+    usable = np.flatnonzero(np.isfinite(st["site_lat"]) & np.isfinite(st["site_lon"]))
+    order = usable[np.argsort(st["site_lat"][usable], kind="stable")]
+    result = (order, st["site_lat"][order], st["site_lon"][order])
+    view._cache[key] = result
+    return result
+
+
+def bounding_box(lat: float, lon: float, radius_km: float
+                 ) -> tuple[float, float, float | None]:
+    """(lowest latitude, highest latitude, largest longitude difference or None for any)
+    that every point within ``radius_km`` of (lat, lon) lies inside, in degrees.
+
+    Great-circle distance is at least the latitude difference; away from the poles, the
+    widest longitude difference on the circle is asin(sin r / cos lat) (J. Matuschek,
+    "Finding points within a distance of a latitude/longitude using bounding
+    coordinates"). A circle that reaches a pole spans every longitude."""
+    r = radius_km / EARTH_RADIUS_KM
+    r_deg = math.degrees(r)
+    low, high = lat - r_deg - _BOX_MARGIN_DEG, lat + r_deg + _BOX_MARGIN_DEG
+    if low <= -90.0 or high >= 90.0:
+        return max(low, -90.0), min(high, 90.0), None
+    ratio = math.sin(r) / math.cos(math.radians(lat))
+    if ratio >= 1.0:
+        return low, high, None
+    return low, high, math.degrees(math.asin(ratio)) + _BOX_MARGIN_DEG
+
+
+def _nearest_within(view: IndexView, docs: np.ndarray, filters: Filters,
+                    origin: ResolvedPlace, radius_km: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_nearest` for a radius, reading only the sites in its bounding box.
+
+    The box comes from the latitude-sorted site rows (one slice) and a longitude test;
+    only the sites left are measured. The cost follows the number of sites near the
+    origin, not the size of the result or of the store, and the answer is the same as
+    measuring every site: a site outside the box is outside the radius."""
+    st = view.sites
+    site_doc = st["site_doc"]
+    order, lats, lons = _sites_by_latitude(view)
+    low, high, dlon = bounding_box(origin.lat, origin.lon, radius_km)
+    band = slice(np.searchsorted(lats, low, side="left"),
+                 np.searchsorted(lats, high, side="right"))
+    rows, lons = order[band], lons[band]
+    if dlon is not None and len(rows):
+        west, east = origin.lon - dlon, origin.lon + dlon
+        if west < -180.0:
+            keep = (lons >= west + 360.0) | (lons <= east)
+        elif east > 180.0:
+            keep = (lons >= west) | (lons <= east - 360.0)
+        else:
+            keep = (lons >= west) & (lons <= east)
+        rows = rows[keep]
+    # Back to row order, which is doc order (each doc's sites together): a scatter into a
+    # mask over the sites is cheaper than sorting a large box.
+    in_box = np.zeros(len(site_doc), dtype=bool)
+    in_box[rows] = True
+    rows = np.flatnonzero(in_box)
+    in_result = np.zeros(view.n, dtype=bool)
+    in_result[docs] = True
+    rows = rows[in_result[site_doc[rows]]]
+    if filters.sites is not None:
+        rows = rows[filters.sites[rows]]
+    dist = haversine_km(origin.lat, origin.lon, st["site_lat"][rows], st["site_lon"][rows])
+    inside = dist <= radius_km
+    rows, dist = rows[inside], dist[inside]
+    site_ok = np.zeros(len(site_doc), dtype=bool)
+    site_ok[rows] = True
+    best_dist = np.full(len(docs), np.inf)
+    best_row = np.full(len(docs), -1, dtype=np.int64)
+    if len(rows):
+        # Nearest site per doc; equal distances go to the first site row, as when
+        # every site is measured.
         sd = site_doc[rows]
         starts = np.flatnonzero(np.r_[True, sd[1:] != sd[:-1]])
         group_min = np.minimum.reduceat(dist, starts)

@@ -1,0 +1,153 @@
+"""How sure a failing criterion verdict is, so ranking can weigh it instead of trusting it.
+
+A NOT_MET from the registry's sex or age range is as sure as the registry. One from the
+criteria text rests on two readings that can each be wrong: the parser's reading of the
+criterion and the matcher's reading of the patient. The confidence (0..1) starts from what
+decided the verdict (``rules/ranking.yaml``, ``confidence``):
+
+* ``answer``: the patient's own answer to the criterion's question;
+* ``fact``: a structured fact (age, sex, a coded condition, a lab value, from a form or
+  FHIR), or a value the note reader extracted (``note_fact``);
+* ``note``: a mention of the concept found in a note sentence (present, or negated);
+* ``absence``: the closed-world reading, nothing in the note.
+
+It is then lowered for signs that the criterion was not understood as a whole:
+
+* ``weak_parse``: the deciding constraint covers little of the criterion's words, the
+  criterion is a lead-in ("... must meet all of the following:"), or of kind "other";
+* ``double_negation``: an absence made a negated statement true or false (the parser's
+  negation and the note's negation both have to be right);
+* ``polarity_unsure``: the parser's negation of the constraint disagrees with the words
+  just before it ("must *not* have had surgery" read as requiring surgery);
+* ``registry_disagrees``: an age bound read from the text that the registry's own age
+  range contradicts;
+* ``section_unsure``: an inclusion that requires pregnancy or breastfeeding in a trial
+  that does not study pregnancy: almost always an exclusion whose heading was lost (some
+  sources rebuilt criteria texts and dropped the second heading).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from trialscout.criteria.model import Constraint, Item
+from trialscout.matching.rules import load_rules
+
+if TYPE_CHECKING:
+    from trialscout.matching.evaluate import Outcome
+    from trialscout.matching.facts import PatientFacts
+
+_WORDS = re.compile(r"[a-z][a-z0-9'-]{2,}")
+_FILLER = frozenset({
+    "patients", "patient", "subjects", "subject", "participants", "participant", "people",
+    "persons", "women", "men", "who", "which", "that", "with", "without", "within", "the",
+    "and", "for", "are", "has", "have", "had", "was", "were", "been", "being", "any", "all",
+    "other", "must", "should", "will", "can", "may", "might", "not", "known", "history",
+    "prior", "previous", "previously", "current", "currently", "following", "including",
+    "include", "includes", "defined", "defines", "such", "than", "more", "less", "least",
+    "most", "months", "month", "weeks", "week", "days", "day", "years", "year", "hours",
+    "time", "times", "study", "trial", "studies", "trials", "protocol", "investigator",
+    "evidence", "diagnosis", "diagnosed", "documented", "confirmed", "either", "both",
+    "from", "into", "per", "their", "his", "her", "its", "this", "these", "those", "there",
+    "where", "when", "while", "during", "after", "before", "since", "based", "according",
+    "also", "only", "each", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    "nine", "ten", "greater", "lower", "higher", "above", "below", "over", "under",
+    "between", "age", "aged", "old"})
+_LEAD_IN = re.compile(r":\s*$")
+
+
+@cache
+def _spec() -> dict[str, float]:
+    return {k: float(v) for k, v in load_rules("ranking")["confidence"].items()}
+
+
+def spec() -> dict[str, float]:
+    return dict(_spec())
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _WORDS.findall(text.lower()) if w not in _FILLER}
+
+
+def coverage(item: Item, constraint: Constraint) -> float:
+    """Share of the criterion's content words that the constraint's concepts, number and
+    time window account for (1.0 when the criterion has no content words)."""
+    words = _content(item.text)
+    if not words:
+        return 1.0
+    parts = [c.text for c in ([constraint.concept] if constraint.concept else [])
+             + list(constraint.any_of) if c.text]
+    if constraint.kind in {"age", "sex", "measurement", "performance_status"} or \
+            constraint.quantity is not None or constraint.window is not None:
+        parts.append(constraint.text)
+    if not parts:
+        parts.append(constraint.text)
+    covered = _content(" ".join(parts)) & words
+    return len(covered) / len(words)
+
+
+def basis(outcome: Outcome, facts: PatientFacts) -> str:
+    """What decided a verdict: answer, fact, note_fact, note or absence."""
+    kinds = [e.kind for e in outcome.evidence]
+    if "answer" in kinds:
+        return "answer"
+    structured = False
+    noted = False
+    for e in outcome.evidence:
+        if e.kind != "fact":
+            continue
+        fact = facts.profile.fact(e.fact_id) if e.fact_id else None
+        source = getattr(fact, "source", None)
+        if fact is None or source is None or source.kind != "note":
+            structured = True
+        else:
+            noted = True
+    if structured:
+        return "fact"
+    if noted:
+        return "note_fact"
+    if "note" in kinds:
+        return "note"
+    return "absence"
+
+
+def failure_confidence(item: Item, constraint: Constraint, outcome: Outcome,
+                       facts: PatientFacts, *, polarity_unsure: bool = False
+                       ) -> tuple[float, list[str]]:
+    """Confidence of a NOT_MET decided by ``constraint``'s ``outcome``, and why it is
+    lower than its basis alone (``weak_parse``, ``double_negation``, ...).
+    ``polarity_unsure``: the parser's negation disagrees with the words before the
+    concept (matching checks that)."""
+    table = _spec()
+    found = basis(outcome, facts)
+    value = table[found]
+    doubts: list[str] = []
+    if found == "answer":
+        return value, doubts
+    if constraint.kind != "sex" and (
+            item.kind == "other" or constraint.kind == "other" or _LEAD_IN.search(item.text)
+            or coverage(item, constraint) < table["min_coverage"]):
+        doubts.append("weak_parse")
+    if constraint.negated and outcome.holds is False:
+        doubts.append("double_negation")
+    elif polarity_unsure:
+        doubts.append("polarity_unsure")
+    if constraint.kind == "age" and _registry_admits(facts):
+        doubts.append("registry_disagrees")
+    if item.section == "inclusion" and constraint.kind in {"pregnancy", "lactation"} \
+            and constraint.polarity == "required" and not facts.studied(
+                constraint.concept.id if constraint.concept else constraint.kind):
+        doubts.append("section_unsure")
+    for doubt in doubts:
+        value *= table[doubt]
+    return value, doubts
+
+
+def _registry_admits(facts: Any) -> bool:
+    """Whether the trial's registry age range states a bound and admits the patient."""
+    low, high = getattr(facts, "registry_ages", (None, None))
+    if (low is None and high is None) or facts.age is None:
+        return False
+    return (low is None or facts.age >= low) and (high is None or facts.age < high + 1)
