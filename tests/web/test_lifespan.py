@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.web.loops import run_isolated
 from trialscout.app import create_app
 from trialscout.sample import sample_path
 from trialscout.web import create_web_app, factory
@@ -44,5 +45,5 @@ def test_expired_sessions_are_purged_while_the_server_runs(
         task.cancel()
 
     monkeypatch.setattr(factory, "SESSION_PURGE_SECONDS", 0.001)
-    asyncio.run(run())
+    run_isolated(run())
     assert len(calls) >= 3

@@ -148,8 +148,7 @@ def test_record_uploads_may_be_larger_than_other_bodies(client: TestClient) -> N
 
 
 def test_the_upload_limit_holds_for_streamed_bodies() -> None:
-    import asyncio
-
+    from tests.web.loops import run_isolated
     from trialscout.web.middleware import BodySizeLimit, RequestTooLarge
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -169,7 +168,7 @@ def test_the_upload_limit_holds_for_streamed_bodies() -> None:
 
         limited = BodySizeLimit(app, limit=1_000, upload_limit=5_000,
                                 upload_prefixes=("/profile/record",))
-        asyncio.run(limited({"type": "http", "path": path, "headers": []}, receive, send))
+        run_isolated(limited({"type": "http", "path": path, "headers": []}, receive, send))
 
     run("/profile/record", 4_000)
     with pytest.raises(RequestTooLarge):
