@@ -109,3 +109,58 @@ def test_cli_patient_import_and_show(tmp_path: Path) -> None:
     shown = _invoke(db, "patient", "show", "1", "--version", "1")
     assert shown.exit_code == 0 and "Type 2 diabetes" in shown.stdout
     assert _invoke(db, "patient", "show", "9").exit_code == 1
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5])
+def test_early_stopping_shows_what_checking_everything_shows(sample_app: TrialScout,
+                                                             limit: int) -> None:
+    """Checking stops early (at a failure the trial cannot recover from, or once no
+    candidate can enter the results): the results must equal ranking every candidate
+    after checking all of its criteria."""
+    from trialscout.matching.engine import match_trials, parsed_lookup, search_candidates
+    from trialscout.matching.query import relevance_query
+    from trialscout.store.trials import load_trials
+
+    ref = date(2024, 6, 1)
+    profile = extract_note(NOTE, reference_date=ref)
+    response = sample_app.match(profile, MatchOptions(reference_date=ref, limit=limit))
+    options = MatchOptions(reference_date=ref)
+    candidates = search_candidates(sample_app, profile, relevance_query(profile), options,
+                                   ref, 100)
+    with sample_app.engine.connect() as conn:
+        trials = load_trials(conn, [c.nct_id for c in candidates])
+    full = match_trials(profile, [trials[c.nct_id] for c in candidates],
+                        parsed_lookup(sample_app), reference_date=ref,
+                        relevance={c.nct_id: c.relevance for c in candidates})
+    assert [(m.nct_id, m.score) for m in response.results] == \
+        [(m.nct_id, m.score) for m in full[:limit]]
+    assert all(m.complete for m in response.results)
+
+
+def test_relevance_query_weighs_denied_findings_half() -> None:
+    """What the note denies still says something about the patient's topic (and the
+    trials whose criteria exclude it), but less than what it affirms: query words weigh
+    by how often they occur, so the affirmed text is given twice and the rest once."""
+    from collections import Counter
+
+    from trialscout.matching.query import relevance_query
+
+    profile = extract_note("A 70-year-old woman with osteoporosis. She denies diabetes. "
+                           "Her mother had breast cancer.", reference_date=date(2024, 6, 1))
+    words = Counter(relevance_query(profile).lower().replace(".", " ").split())
+    assert words["osteoporosis"] == 2
+    assert words["diabetes"] == 1 and words["breast"] == 1
+
+
+def test_matches_relax_the_garbage_collector_and_restore_it() -> None:
+    import gc
+
+    from trialscout.matching.engine import relaxed_gc
+
+    before = gc.get_threshold()
+    with relaxed_gc():
+        assert gc.get_threshold()[0] >= relaxed_gc.threshold
+        with relaxed_gc():  # a concurrent match shares the setting
+            pass
+        assert gc.get_threshold()[0] >= relaxed_gc.threshold
+    assert gc.get_threshold() == before

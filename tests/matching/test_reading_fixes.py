@@ -127,3 +127,78 @@ def test_menopause_follows_from_age_when_not_recorded(age: float, expected: str)
               text="Postmenopausal women")
     p = PatientProfile.model_validate({"sex": "female", "age_years": age})
     assert evaluate_item(it, PatientFacts(p, REF)).verdict == expected
+
+
+def test_a_window_the_parser_did_not_attach_is_the_criterions() -> None:
+    it = item([constraint("procedure", polarity="must_not", cid="chemotherapy",
+                          text="Systemic chemotherapy")], section="exclusion",
+              text="Systemic chemotherapy within 3 weeks of start of study treatment")
+    long_ago = "A 54-year-old woman. Her last chemotherapy was more than three weeks ago."
+    assert note_verdict(long_ago, it).verdict == "MET"
+    recent = "A 54-year-old woman. She received chemotherapy 5 days ago."
+    assert note_verdict(recent, it).verdict == "NOT_MET"
+
+
+def test_what_explains_a_criterion_does_not_add_to_it() -> None:
+    it = item([constraint("condition", polarity="must_not", cid="brain_tumor",
+                          text="brain metastases"),
+               constraint("condition", polarity="must_not", cid="heart_failure",
+                          text="heart failure")],
+              section="exclusion", text="Known brain metastases, because heart failure may "
+              "confound the evaluation")
+    result = note_verdict("A 60-year-old man with heart failure.", it)
+    assert result.verdict != "NOT_MET"
+
+
+def test_an_inclusion_that_says_it_excludes_is_read_as_an_exclusion() -> None:
+    it = item([constraint("condition", cid="brain_tumor", text="brain metastasis")],
+              text="Subjects with brain metastasis should be excluded.")
+    assert note_verdict("A 50-year-old woman with brain metastases.", it).verdict == "NOT_MET"
+    assert note_verdict("A 50-year-old woman. MRI showed no brain metastases.", it
+                        ).verdict == "MET"
+
+
+@pytest.mark.parametrize(("bounds", "age", "expected"), [
+    # two lower bounds: a main one and a sub-cohort's
+    ([{"comparator": "ge", "value": 18}, {"comparator": "ge", "value": 70}], 48, "MET"),
+    # bounds no age meets together: a misread clarification
+    ([{"comparator": "between", "value": 18, "value_high": 70},
+      {"comparator": "ge", "value": 71}], 68, "MET"),
+    ([{"comparator": "between", "value": 18, "value_high": 70},
+      {"comparator": "ge", "value": 71}], 15, "NOT_MET"),
+    # a lower and an upper bound make a range: both apply
+    ([{"comparator": "ge", "value": 18}, {"comparator": "le", "value": 65}], 70, "NOT_MET"),
+])
+def test_age_bounds_that_cannot_all_be_meant_are_alternatives(
+        bounds: list[dict[str, float | str]], age: float, expected: str) -> None:
+    it = item([constraint("age", quantity={**b, "unit": "year"}) for b in bounds],
+              text="Aged 18 and above (70 and above for the elderly cohort)")
+    p = PatientProfile.model_validate({"age_years": age})
+    assert evaluate_item(it, PatientFacts(p, REF)).verdict == expected
+
+
+def test_a_lab_bound_without_its_direction_is_open() -> None:
+    it = item([constraint("measurement", cid="creatinine", text="Serum creatinine",
+                          quantity={"comparator": "eq", "value": 1.5, "unit": "mg/dL"})],
+              text="Serum creatinine 1.5 x ULN")
+    p = PatientProfile.model_validate({"measurements": [
+        {"name": "creatinine", "analyte": "creatinine", "value": 0.9, "unit": "mg/dL"}]})
+    assert evaluate_item(it, PatientFacts(p, REF)).verdict == "UNKNOWN"
+
+
+def test_a_treatment_to_come_is_not_settled_by_the_record() -> None:
+    it = item([constraint("procedure", cid="chemotherapy", text="cytotoxic chemotherapy")],
+              text="Metastatic breast cancer fit to receive cytotoxic chemotherapy")
+    note = "A 52-year-old woman. She had not received any previous cytotoxic chemotherapy."
+    assert note_verdict(note, it).verdict == "UNKNOWN"
+
+
+def test_a_treatment_only_talked_about_in_the_note_is_not_taken() -> None:
+    it = item([constraint("medication", polarity="must_not", cid="paclitaxel",
+                          text="Paclitaxel")], section="exclusion",
+              text="Previous paclitaxel chemotherapy")
+    note = ("A 52-year-old woman. Her oncologist discussed a clinical trial comparing "
+            "cabazitaxel and paclitaxel.")
+    assert note_verdict(note, it).verdict != "NOT_MET"
+    assert note_verdict("A 52-year-old woman treated with paclitaxel.", it).verdict == \
+        "NOT_MET"

@@ -23,9 +23,9 @@ from trialscout.criteria.model import ParsedCriteria
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.model import MatchResponse, TrialMatch
 from trialscout.matching.query import relevance_query
-from trialscout.matching.rank import combine, rank
+from trialscout.matching.rank import combine, distance_factor, rank
 from trialscout.matching.rules import load_rules
-from trialscout.matching.trial import eligibility_score, trial_verdict
+from trialscout.matching.trial import eligibility_score, stop_confidence, trial_verdict
 from trialscout.patients.model import PatientProfile
 from trialscout.registry.model import Trial
 from trialscout.search.models import NearestSite, SearchRequest
@@ -65,14 +65,16 @@ def match_trials(profile: PatientProfile, trials: Iterable[Trial], parsed: Parse
                  radius_km: float | None = None, use_distance: bool = False,
                  closed_world: bool = False, patient_id: int | None = None,
                  version: int | None = None, facts: PatientFacts | None = None,
-                 stop_at_failure: bool = False) -> list[TrialMatch]:
+                 stop_at_failure: bool = False, stop_confidence: float | None = None
+                 ) -> list[TrialMatch]:
     """Evaluate and rank ``trials`` for one profile (pure: no database access)."""
     matches = []
     facts = facts or PatientFacts(profile, reference_date)
     for trial in trials:
         facts.used = set()
         match = trial_verdict(trial, parsed(trial), facts, closed_world=closed_world,
-                              stop_at_failure=stop_at_failure)
+                              stop_at_failure=stop_at_failure,
+                              stop_confidence=stop_confidence)
         site = (sites or {}).get(trial.nct_id)
         matches.append(match.model_copy(update={
             "relevance": float((relevance or {}).get(trial.nct_id, 0.0)),
@@ -207,8 +209,10 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
     relevance is below the ``limit``-th best score so far, no remaining candidate can enter
     the top ``limit`` and checking stops early. Ranking weighs a not-eligible trial by its
     surest failing criterion, so checking a trial stops early only at a failure nothing
-    later could outweigh (the registry's sex or age, or the patient's own answer); the
-    trials shown are then checked in full.
+    later could outweigh (the registry's sex or age, or the patient's own answer), or at
+    one sure enough that the trial can no longer reach the ``limit``-th best score (see
+    :func:`~trialscout.matching.trial.stop_confidence`); the trials shown are then
+    checked in full, and are the same as when every trial is checked in full.
     """
     options = options or MatchOptions()
     reference_date = options.reference_date or date.today()
@@ -240,13 +244,17 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
             trial = by_id.get(candidate.nct_id)
             if trial is None:
                 continue
+            rel = candidate.relevance / best if best > 0 else 1.0
+            site = candidate.nearest_site
+            reach = rel * (distance_factor(site.distance_km if site else None, radius)
+                           if use_distance else 1.0)
             (match,) = match_trials(
                 profile, [trial], criteria, reference_date=reference_date,
                 relevance={candidate.nct_id: candidate.relevance},
                 sites={candidate.nct_id: candidate.nearest_site}, radius_km=radius,
                 use_distance=use_distance, closed_world=options.closed_world,
-                patient_id=patient_id, version=version, facts=facts, stop_at_failure=True)
-            rel = candidate.relevance / best if best > 0 else 1.0
+                patient_id=patient_id, version=version, facts=facts, stop_at_failure=True,
+                stop_confidence=stop_confidence(reach, _kth(scores, options.limit)))
             scores.append(combine(rel, eligibility_score(match), match.distance_km,
                                   use_distance=use_distance, radius_km=radius))
             checked.append(match)
@@ -267,6 +275,13 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
                          reference_date=reference_date, query=query[:500],
                          candidates=len(candidates), checked=len(checked),
                          results=shown)
+
+
+def _kth(scores: list[float], limit: int) -> float | None:
+    """The ``limit``-th best score so far (None while fewer have been scored)."""
+    if len(scores) < limit:
+        return None
+    return sorted(scores, reverse=True)[limit - 1]
 
 
 def _cannot_enter(candidate: Candidate, best: float, scores: list[float], limit: int) -> bool:

@@ -380,7 +380,8 @@ _CRITERION_FILLER = _FUNCTION_WORDS | frozenset({
     "has", "have", "had", "having", "with", "without", "who", "that", "which", "are",
     "is", "be", "been", "being", "received", "receiving", "use", "uses", "using", "user",
     "users", "treatment", "therapy", "ongoing", "newly", "new", "treated", "untreated",
-    "significant", "uncontrolled", "severe", "active", "acute", "chronic", "major"})
+    "significant", "uncontrolled", "severe", "active", "acute", "chronic", "major",
+    "non", "nor", "never", "lack", "absence", "free", "negative"})
 
 
 def _modifier_before(constraint: Constraint, context: str) -> list[str]:
@@ -723,19 +724,28 @@ _INABILITY = re.compile(r"\b(?:unable|unwilling|inability|incapable|not|non|cann
                         r"failure|fail\w*)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=32_768)
+def _note_rules_for(text: str) -> tuple[tuple[re.Pattern[str], bool], ...]:
+    """The note patterns of the rules whose ``when`` matches a criterion, each with
+    whether the criterion states an inability just before the phrase."""
+    out = []
+    for when, note in _note_rules():
+        found = when.search(text)
+        if found:
+            # Only words just before the phrase govern it ("unable to give informed
+            # consent"); a "not" earlier in a long criterion is about something else.
+            out.append((note, bool(_INABILITY.search(text[max(0, found.start() - 40):
+                                                         found.start()]))))
+    return tuple(out)
+
+
 def _from_note_rules(facts: PatientFacts, c: Constraint) -> Outcome | None:
     """Consent, compliance, other trials: settled by a note sentence that states them.
 
     A criterion phrased as an inability ("unable to give informed consent") states the
     opposite of what the note affirms, so the truth is flipped for it.
     """
-    for when, note in _note_rules():
-        found = when.search(c.text)
-        if not found:
-            continue
-        # Only words just before the phrase govern it ("unable to give informed consent");
-        # a "not" earlier in a long criterion is about something else.
-        inverse = bool(_INABILITY.search(c.text[max(0, found.start() - 40):found.start()]))
+    for note, inverse in _note_rules_for(c.text):
         for sentence, match in facts.note_search(note):
             cats = default_context().categories(sentence.text, match.start(), match.end(),
                                                 facts.modifiers(sentence))
@@ -928,14 +938,25 @@ def _prospective(item: Item, constraint: Constraint) -> bool:
     return at is not None and bool(_PROSPECTIVE.search(item.text[max(0, at[0] - 60):at[0]]))
 
 
+@lru_cache(maxsize=32_768)
+def _rationale_start(text: str) -> int | None:
+    found = _RATIONALE.search(text)
+    return None if found is None else found.start()
+
+
+@lru_cache(maxsize=32_768)
+def _says_excluded(text: str) -> bool:
+    return bool(_SAYS_EXCLUDED.search(text))
+
+
 def _rationale(item: Item, constraint: Constraint) -> bool:
     """A constraint read from the criterion's explanation ("... because they often
     develop neurologic dysfunction")."""
-    reason = _RATIONALE.search(item.text)
-    if reason is None:
+    start = _rationale_start(item.text)
+    if start is None:
         return False
     at = concept_at(item, constraint)
-    return at is not None and at[0] > reason.start()
+    return at is not None and at[0] > start
 
 
 def _as_exclusion(item: Item) -> Item:
@@ -955,12 +976,21 @@ def _stated_window(item: Item, constraint: Constraint) -> Constraint:
     the window the parser did not attach is taken as the constraint's."""
     if constraint.window is not None or constraint.kind not in PRESENCE_KINDS - {"other"}:
         return constraint
-    found = list(_WITHIN.finditer(item.text))
-    if len(found) != 1:
+    stated = _window_in(item.text)
+    if stated is None:
         return constraint
-    unit: Any = found[0].group("unit").lower().rstrip("s")
-    window = TimeWindow(relation="within", amount=float(found[0].group("n")), unit=unit)
+    unit: Any = stated[1]
+    window = TimeWindow(relation="within", amount=stated[0], unit=unit)
     return constraint.model_copy(update={"window": window})
+
+
+@lru_cache(maxsize=32_768)
+def _window_in(text: str) -> tuple[float, str] | None:
+    """(amount, unit) of the one "within N units" a criterion states, else None."""
+    found = list(_WITHIN.finditer(text))
+    if len(found) != 1:
+        return None
+    return float(found[0].group("n")), found[0].group("unit").lower().rstrip("s")
 
 
 def _polarity_unsure(item: Item, constraint: Constraint) -> bool:
@@ -982,7 +1012,14 @@ def _undo_adjective_non(item: Item, constraint: Constraint) -> Constraint:
     if at is None:
         return constraint
     before = item.text[:at[0]]
-    if not _ADJECTIVE_NON.search(before) or _NEGATION_WORD.search(before):
+    adjectives = list(_ADJECTIVE_NON.finditer(before))
+    adjective = adjectives[-1] if adjectives else None
+    if adjective is None or _NEGATION_WORD.search(before):
+        return constraint
+    # "non-measurable disease" read as "measurable disease": the negated word is the
+    # concept's own, and its negation is kept
+    negated_word = re.sub(r"^non-?", "", adjective.group(), flags=re.IGNORECASE).lower()
+    if item.text[at[0]:at[1]].lower().startswith(negated_word):
         return constraint
     flipped: Any = "must_not" if constraint.polarity == "required" else "required"
     return constraint.model_copy(update={"negated": False, "polarity": flipped})
@@ -1043,7 +1080,7 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     ``closed_world`` reads a note as complete for exclusions: an excluding condition the
     note never mentions counts as absent (inclusions still need positive evidence).
     """
-    if item.section == "inclusion" and _SAYS_EXCLUDED.search(item.text):
+    if item.section == "inclusion" and _says_excluded(item.text):
         item = _as_exclusion(item)
     checkable = item.kind not in UNCHECKABLE and item.question.answerable
     question = QuestionRef(key=item.question.key, text=item.question.text,

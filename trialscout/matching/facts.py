@@ -96,6 +96,7 @@ class PatientFacts:
         self.used: set[str] = set()
         self.trial_concepts: frozenset[str] = frozenset()
         self.registry_ages: tuple[float | None, float | None] = (None, None)
+        self._searched: dict[re.Pattern[str], list[tuple[Sentence, Any]]] = {}
 
     # ---------------------------------------------------------------- concepts
     def relation(self, fact_concept: str | None, target: str) -> Relation:
@@ -218,9 +219,13 @@ class PatientFacts:
         return hits
 
     def note_search(self, pattern: re.Pattern[str]) -> list[tuple[Sentence, Any]]:
-        out = []
-        for sentence in self.sentences:
-            match = pattern.search(sentence.text)
-            if match:
-                out.append((sentence, match))
-        return out
+        """Sentences where ``pattern`` matches, with the first match (remembered)."""
+        found = self._searched.get(pattern)
+        if found is None:
+            found = []
+            for sentence in self.sentences:
+                match = pattern.search(sentence.text)
+                if match:
+                    found.append((sentence, match))
+            self._searched[pattern] = found
+        return found

@@ -85,12 +85,15 @@ def trial_concepts(trial: Trial) -> frozenset[str]:
 
 
 def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFacts, *,
-                  closed_world: bool = False, stop_at_failure: bool = False) -> TrialMatch:
+                  closed_world: bool = False, stop_at_failure: bool = False,
+                  stop_confidence: float | None = None) -> TrialMatch:
     """Evaluate every criterion of ``trial`` and fold the results into one verdict.
 
     ``stop_at_failure`` stops at the first failing checkable criterion that no later one
-    could outweigh (the patient's answer; the registry's sex and age are checked first):
-    enough to rank the trial, not to show all its criteria (``complete`` is then False).
+    could outweigh (the patient's answer; the registry's sex and age are checked first),
+    or whose confidence reaches ``stop_confidence`` (a caller that knows the trial cannot
+    enter the results past that): enough to rank the trial, not to show all its criteria
+    (``complete`` is then False).
     """
     facts.trial_concepts = trial_concepts(trial)
     facts.registry_ages = (_years(trial.eligibility.minimum_age_days),
@@ -98,6 +101,8 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
     verdicts = registry_verdicts(trial, facts)
     complete = True
     surest = _surest_text_confidence()
+    if stop_confidence is not None:
+        surest = min(surest, stop_confidence)
     if any(v.verdict == "NOT_MET" for v in verdicts) and stop_at_failure:
         complete = parsed is None
     elif parsed is not None:
@@ -155,6 +160,21 @@ def _surest_text_confidence() -> float:
 
     return max(v for k, v in spec().items() if k in {"answer", "fact", "note_fact", "note",
                                                      "absence"})
+
+
+def stop_confidence(reach: float, kth: float | None) -> float | None:
+    """The failure confidence past which a trial whose score can reach at most ``reach``
+    (its normalized relevance times its distance factor) scores below ``kth``: with a
+    failure of confidence c its factor is at most possibly_max x (1 - c) + not_eligible x
+    c. None when nothing is known yet (fewer results than shown)."""
+    from trialscout.matching.rules import load_rules
+
+    if kth is None or reach <= 0:
+        return None
+    spec = load_rules("ranking")["eligibility"]
+    high, low = float(spec["possibly_max"]), float(spec["not_eligible"])
+    needed = (high - kth / reach) / (high - low)
+    return max(0.0, needed) + 1e-9
 
 
 def failure_confidence(match: TrialMatch) -> float:
