@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine
 
 from trialscout.criteria.store import register as register_criteria
-from trialscout.registry.importer import ImportReport, WriteHook, import_items
+from trialscout.registry.importer import ImportReport, WriteHook, relaxed_gc, write_batches
 from trialscout.registry.model import Trial
-from trialscout.registry.sources import iter_path
 from trialscout.search.store import mark_changed as mark_search_changes
 from trialscout.settings import Settings, load_settings
 from trialscout.store import database, trials
@@ -60,16 +59,29 @@ class TrialScout:
             self._engine = None
 
     def import_paths(self, paths: Iterable[Path], on_item: Callable[[], None] | None = None,
-                     *, on_parse: Callable[[int, int], None] | None = None) -> ImportReport:
-        """Store the records in ``paths``, then parse the criteria the import left unparsed."""
-        def items() -> Iterable[Any]:
-            for path in paths:
-                yield from iter_path(Path(path))
-
-        report = import_items(self.engine, items(), batch_size=self.settings.import_batch_size,
-                              hooks=self.write_hooks, on_item=on_item)
+                     *, on_parse: Callable[[int, int], None] | None = None,
+                     limit: int | None = None) -> ImportReport:
+        """Store the records in ``paths`` (the first ``limit`` of them), then parse the
+        criteria the import left unparsed."""
+        report = self.store_paths(paths, on_item, limit=limit)
         report.criteria_parsed = self.reparse_criteria(on_progress=on_parse).parsed
         return report
+
+    def store_paths(self, paths: Iterable[Path], on_item: Callable[[], None] | None = None,
+                    *, limit: int | None = None,
+                    hooks: Iterable[WriteHook] | None = None) -> ImportReport:
+        """Store the records in ``paths`` without parsing criteria. A large import is read
+        in a second process (``import_reader_process``) while this one writes."""
+        from trialscout.registry import reader_process
+
+        listed = [Path(p) for p in paths]
+        read = (reader_process.batches_from_process
+                if reader_process.use_reader_process(listed, self.settings.import_reader_process)
+                else reader_process.batches_inline)
+        with relaxed_gc():
+            return write_batches(
+                self.engine, read(listed, self.settings.import_batch_size, limit, on_item),
+                hooks=self.write_hooks if hooks is None else hooks)
 
     def sync(self, query: SyncQuery | None = None, *, full: bool = False,
              on_parse: Callable[[int, int], None] | None = None, **options: Any) -> SyncReport:

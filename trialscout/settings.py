@@ -95,6 +95,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 _positive_float),
     SettingSpec("import_batch_size", 500,
                 "Records written per transaction during import and sync.", _positive_int),
+    SettingSpec("import_reader_process", True,
+                "Read and normalize the records of a large import (4 MB of files or more) in "
+                "a second process while this one writes them; false reads them inline.",
+                _bool),
     SettingSpec("criteria_workers", 0,
                 "Processes that parse eligibility criteria after a large import or sync "
                 "(0: one per CPU core).", _non_negative_int),
@@ -158,6 +162,7 @@ class Settings:
     sync_backoff_base: float = 1.0
     sync_backoff_max: float = 60.0
     import_batch_size: int = 500
+    import_reader_process: bool = True
     criteria_workers: int = 0
     host: str = "127.0.0.1"
     port: int = 8000

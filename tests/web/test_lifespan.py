@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,16 @@ def test_warm_up_mode_decides_whether_the_index_is_loaded_before_serving(
     core.import_paths([sample_path()])
     with TestClient(create_web_app(core), base_url="http://127.0.0.1"):
         assert (core.search_engine._state is not None) is loaded
+    core.close()
+
+
+def test_warm_up_freezes_what_it_loaded_until_shutdown(tmp_path: Path) -> None:
+    core = create_app(database_url=f"sqlite:///{tmp_path / 's.db'}", search_index_dir="none")
+    core.import_paths([sample_path()])
+    gc.unfreeze()
+    with TestClient(create_web_app(core), base_url="http://127.0.0.1"):
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
     core.close()
 
 

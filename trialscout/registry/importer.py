@@ -20,7 +20,13 @@ from trialscout.registry.api_v2 import trial_from_api_v2
 from trialscout.registry.errors import RecordError
 from trialscout.registry.legacy_xml import parse_legacy_xml
 from trialscout.registry.sources import SourceItem
-from trialscout.store.trials import BatchOutcome, ParsedRecord, write_batch
+from trialscout.store.trials import (
+    BatchOutcome,
+    ParsedRecord,
+    StoreRecord,
+    store_record,
+    write_batch,
+)
 
 WriteHook = Callable[[Any, list[str]], None]
 
@@ -85,26 +91,34 @@ def parse_item(item: SourceItem) -> ParsedRecord:
                         source_format=fmt, source=item.where)
 
 
-def _batches(items: Iterable[SourceItem], size: int, report: ImportReport,
-             on_item: Callable[[], None] | None) -> Iterator[list[ParsedRecord]]:
-    batch: list[ParsedRecord] = []
+Batch = tuple[list[StoreRecord], list[Rejection], int]
+
+
+def read_batches(items: Iterable[SourceItem], size: int,
+                 on_item: Callable[[], None] | None = None) -> Iterator[Batch]:
+    """Normalize items into batches of ``size`` stored-form records, each with the
+    rejections met since the previous batch and the number of items it covers."""
+    batch: list[StoreRecord] = []
+    rejected: list[Rejection] = []
+    seen = 0
     for item in items:
+        seen += 1
         if on_item:
             on_item()
         try:
-            batch.append(parse_item(item))
+            batch.append(store_record(parse_item(item)))
         except RecordError as exc:
-            report.rejected.append(Rejection(item.location, item.line, exc.nct_id, exc.reason))
+            rejected.append(Rejection(item.location, item.line, exc.nct_id, exc.reason))
             continue
         except Exception as exc:  # noqa: BLE001 - a parser bug must not abort the batch
-            report.rejected.append(Rejection(item.location, item.line, None,
-                                             f"unexpected error: {type(exc).__name__}: {exc}"))
+            rejected.append(Rejection(item.location, item.line, None,
+                                      f"unexpected error: {type(exc).__name__}: {exc}"))
             continue
         if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+            yield batch, rejected, seen
+            batch, rejected, seen = [], [], 0
+    if batch or rejected or seen:
+        yield batch, rejected, seen
 
 
 @contextmanager
@@ -132,14 +146,23 @@ def import_items(
     on_item: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Store every good record; each batch commits on its own, with its write hooks."""
+    with relaxed_gc():
+        return write_batches(engine, read_batches(items, batch_size, on_item), hooks=hooks)
+
+
+def write_batches(engine: Engine, batches: Iterable[Batch], *,
+                  hooks: Iterable[WriteHook] = ()) -> ImportReport:
+    """Commit each batch in its own transaction, with its write hooks."""
     report = ImportReport()
     hook_list = list(hooks)
-    with relaxed_gc():
-        for batch in _batches(items, batch_size, report, on_item):
-            with engine.begin() as conn:
-                outcome = write_batch(conn, batch)
-                if outcome.changed:
-                    for hook in hook_list:
-                        hook(conn, outcome.changed)
-            report.add(outcome)
+    for records, rejected, _ in batches:
+        report.rejected.extend(rejected)
+        if not records:
+            continue
+        with engine.begin() as conn:
+            outcome = write_batch(conn, records)
+            if outcome.changed:
+                for hook in hook_list:
+                    hook(conn, outcome.changed)
+        report.add(outcome)
     return report

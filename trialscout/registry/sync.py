@@ -49,7 +49,7 @@ from trialscout.registry.sync_state import (
     start_run,
 )
 from trialscout.settings import Settings
-from trialscout.store.trials import BatchOutcome, ParsedRecord, write_batch
+from trialscout.store.trials import BatchOutcome, StoreRecord, store_record, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,14 @@ def _open_run(conn: Connection, query: SyncQuery, full: bool, now: datetime
 
 
 def _parse_page(studies: Sequence[Any], page: int
-                ) -> tuple[list[ParsedRecord], list[Rejection]]:
-    records: list[ParsedRecord] = []
+                ) -> tuple[list[StoreRecord], list[Rejection]]:
+    records: list[StoreRecord] = []
     rejected: list[Rejection] = []
     for position, study in enumerate(studies, start=1):
         item = SourceItem(f"page {page}", position, "api_v2", payload=study,
                           raw=orjson.dumps(study))
         try:
-            records.append(parse_item(item))
+            records.append(store_record(parse_item(item)))
         except RecordError as exc:
             rejected.append(Rejection(item.location, position, exc.nct_id, exc.reason))
         except Exception as exc:  # noqa: BLE001 - a parser bug must not abort the page
@@ -126,7 +126,7 @@ def _parse_page(studies: Sequence[Any], page: int
     return records, rejected
 
 
-def _write(conn: Connection, records: list[ParsedRecord], batch_size: int,
+def _write(conn: Connection, records: list[StoreRecord], batch_size: int,
            hooks: Sequence[WriteHook]) -> BatchOutcome:
     total = BatchOutcome()
     for start in range(0, len(records), batch_size):

@@ -75,6 +75,36 @@ class ParsedRecord:
 
 
 @dataclass
+class StoreRecord:
+    """A parsed record as the rows it is stored in: plain data, so that the importer's
+    reader process can build it and pass it to the writer cheaply."""
+
+    nct_id: str
+    content_hash: str
+    last_update: str | None
+    source: str
+    columns: dict[str, Any]
+    facets: list[tuple[str, str, str]]
+    sites: list[dict[str, Any]]
+
+
+def store_record(record: ParsedRecord) -> StoreRecord:
+    """Everything ``write_batch`` stores for one record (the costly part of writing it:
+    the document JSON, the compressed raw record and the facet values)."""
+    t = record.trial
+    sites = []
+    for position, s in enumerate(t.sites):
+        geo = s.geo
+        sites.append({"nct_id": t.nct_id, "position": position, "facility": s.facility,
+                      "status": s.status, "city": s.city, "state": s.state, "zip": s.zip,
+                      "country": s.country, "lat": geo.lat if geo else None,
+                      "lon": geo.lon if geo else None})
+    return StoreRecord(nct_id=t.nct_id, content_hash=record.content_hash,
+                       last_update=t.dates.last_update, source=record.source[:1000],
+                       columns=trial_columns(record), facets=_facet_rows(t), sites=sites)
+
+
+@dataclass
 class BatchOutcome:
     inserted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -147,22 +177,6 @@ def _facet_rows(trial: Trial) -> list[tuple[str, str, str]]:
             seen.add(key)
             out.append((name, value.strip(), key[1]))
     return out
-
-
-def _children(records: Sequence[ParsedRecord]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    facets, sites = [], []
-    for record in records:
-        t = record.trial
-        nct_id = t.nct_id
-        facets += [{"nct_id": nct_id, "field": name, "value": value, "value_norm": norm}
-                   for name, value, norm in _facet_rows(t)]
-        for position, s in enumerate(t.sites):
-            geo = s.geo
-            sites.append({"nct_id": nct_id, "position": position, "facility": s.facility,
-                          "status": s.status, "city": s.city, "state": s.state, "zip": s.zip,
-                          "country": s.country, "lat": geo.lat if geo else None,
-                          "lon": geo.lon if geo else None})
-    return facets, sites
 
 
 _Prepared = tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Any]]]
@@ -250,14 +264,13 @@ def _is_newer_or_same(incoming: str | None, stored: str | None) -> bool:
     return a >= b
 
 
-def write_batch(conn: Connection, records: Sequence[ParsedRecord]) -> BatchOutcome:
+def write_batch(conn: Connection, records: Sequence[StoreRecord]) -> BatchOutcome:
     """Write one batch inside the caller's transaction and say what happened to each record."""
     outcome = BatchOutcome()
-    latest: dict[str, ParsedRecord] = {}
+    latest: dict[str, StoreRecord] = {}
     for record in records:
         previous = latest.get(record.nct_id)
-        if previous is None or _is_newer_or_same(record.trial.dates.last_update,
-                                                 previous.trial.dates.last_update):
+        if previous is None or _is_newer_or_same(record.last_update, previous.last_update):
             if previous is not None:
                 outcome.unchanged.append(previous.nct_id)
             latest[record.nct_id] = record
@@ -279,7 +292,7 @@ def write_batch(conn: Connection, records: Sequence[ParsedRecord]) -> BatchOutco
             to_insert.append(record)
         elif row.content_hash == record.content_hash:
             outcome.unchanged.append(nct_id)
-        elif _is_newer_or_same(record.trial.dates.last_update, row.last_update):
+        elif _is_newer_or_same(record.last_update, row.last_update):
             to_update.append(record)
         else:
             outcome.stale.append(nct_id)
@@ -289,27 +302,27 @@ def write_batch(conn: Connection, records: Sequence[ParsedRecord]) -> BatchOutco
         conn.execute(delete(TrialFacetRow).where(TrialFacetRow.nct_id.in_(ids)))
         conn.execute(delete(TrialSiteRow).where(TrialSiteRow.nct_id.in_(ids)))
         for record in to_update:
-            values = trial_columns(record)
-            values["updated_at"] = now
+            values = {**record.columns, "updated_at": now}
             conn.execute(update(TrialRow).where(TrialRow.nct_id == record.nct_id).values(values))
         outcome.updated.extend(ids)
     if to_insert:
         _insert_rows(conn, TrialRow, [
-            {**trial_columns(r), "imported_at": now, "updated_at": now} for r in to_insert])
+            {**r.columns, "imported_at": now, "updated_at": now} for r in to_insert])
         outcome.inserted.extend(r.nct_id for r in to_insert)
     changed = to_insert + to_update
     if changed:
-        facets, sites = _children(changed)
+        facets = [{"nct_id": r.nct_id, "field": name, "value": value, "value_norm": norm}
+                  for r in changed for name, value, norm in r.facets]
         if facets:
             _insert_rows(conn, TrialFacetRow, facets)
+        sites = [site for r in changed for site in r.sites]
         if sites:
             _insert_rows(conn, TrialSiteRow, sites)
         created = {r.nct_id for r in to_insert}
         _insert_rows(conn, TrialHistoryRow, [
-            {"nct_id": r.nct_id, "content_hash": r.content_hash,
-             "last_update": r.trial.dates.last_update,
+            {"nct_id": r.nct_id, "content_hash": r.content_hash, "last_update": r.last_update,
              "change": "created" if r.nct_id in created else "updated",
-             "source": r.source[:1000], "recorded_at": now}
+             "source": r.source, "recorded_at": now}
             for r in changed])
     return outcome
 

