@@ -24,6 +24,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -32,8 +33,9 @@ SHARED = REPO / ".." / "shared" / "data"
 sys.path.insert(0, str(REPO))
 
 from bench import scaleup  # noqa: E402
-from trialscout.app import create_app  # noqa: E402
+from trialscout.app import TrialScout, create_app  # noqa: E402
 from trialscout.matching.engine import MatchOptions  # noqa: E402
+from trialscout.patients.model import PatientProfile  # noqa: E402
 from trialscout.patients.notes import extract_note  # noqa: E402
 
 OUT = Path("/tmp/trialscout-bench")
@@ -71,7 +73,7 @@ def build(n: int, db: Path, seed: int) -> None:
     app.close()
 
 
-def prepare(app: object, profiles: list[object], ref: date) -> None:
+def prepare(app: TrialScout, profiles: Sequence[PatientProfile], ref: date) -> None:
     """Store parsed criteria for every candidate the patients' searches return."""
     from trialscout.criteria.store import parse_trials
     from trialscout.criteria.tables import TrialCriteriaRow, TrialCriterionQuestionRow
@@ -79,15 +81,15 @@ def prepare(app: object, profiles: list[object], ref: date) -> None:
     from trialscout.matching.query import relevance_query
     from trialscout.store.tables import Base
 
-    engine = app.engine  # type: ignore[attr-defined]
-    Base.metadata.create_all(engine, tables=[TrialCriteriaRow.__table__,
-                                             TrialCriterionQuestionRow.__table__])
+    engine = app.engine
+    Base.metadata.create_all(engine, tables=[
+        Base.metadata.tables[TrialCriteriaRow.__tablename__],
+        Base.metadata.tables[TrialCriterionQuestionRow.__tablename__]])
     wanted: set[str] = set()
     started = time.perf_counter()
     for profile in profiles:
         options = MatchOptions(reference_date=ref)
-        hits = search_candidates(app, profile, relevance_query(profile),  # type: ignore
-                                 options, ref, 300)
+        hits = search_candidates(app, profile, relevance_query(profile), options, ref, 300)
         wanted |= {h.nct_id for h in hits}
     with engine.begin() as conn:
         parsed = parse_trials(conn, sorted(wanted))

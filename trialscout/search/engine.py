@@ -435,6 +435,14 @@ def _nearest(view: IndexView, docs: np.ndarray, filters: Filters, origin: Resolv
     dist = haversine_km(origin.lat, origin.lon, st["site_lat"][rows], st["site_lon"][rows])
     site_ok = np.zeros(len(site_doc), dtype=bool)
     site_ok[rows[dist <= radius_km] if radius_km is not None else rows] = True
+    return (*_nearest_per_doc(docs, site_doc, rows, dist), site_ok)
+
+
+def _nearest_per_doc(docs: np.ndarray, site_doc: np.ndarray, rows: np.ndarray,
+                     dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``docs`` (sorted), the smallest of the distances ``dist`` of its site
+    ``rows`` (in row order) and that site's row; inf and -1 for a doc with none. Equal
+    distances go to the first site row."""
     best_dist = np.full(len(docs), np.inf)
     best_row = np.full(len(docs), -1, dtype=np.int64)
     if len(rows):
@@ -448,7 +456,7 @@ def _nearest(view: IndexView, docs: np.ndarray, filters: Filters, origin: Resolv
         idx = np.searchsorted(docs, sd[starts])
         best_dist[idx] = group_min
         best_row[idx] = rows[first]
-    return best_dist, best_row, site_ok
+    return best_dist, best_row
 
 
 # Past this radius the bounding box would span most of the globe: measure every site.
@@ -537,22 +545,7 @@ def _nearest_within(view: IndexView, docs: np.ndarray, filters: Filters,
     rows, dist = rows[inside], dist[inside]
     site_ok = np.zeros(len(site_doc), dtype=bool)
     site_ok[rows] = True
-    best_dist = np.full(len(docs), np.inf)
-    best_row = np.full(len(docs), -1, dtype=np.int64)
-    if len(rows):
-        # Nearest site per doc; equal distances go to the first site row, as when
-        # every site is measured.
-        sd = site_doc[rows]
-        starts = np.flatnonzero(np.r_[True, sd[1:] != sd[:-1]])
-        group_min = np.minimum.reduceat(dist, starts)
-        sizes = np.diff(np.r_[starts, len(rows)])
-        candidates = np.where(dist == np.repeat(group_min, sizes),
-                              np.arange(len(rows)), len(rows))
-        first = np.minimum.reduceat(candidates, starts)
-        idx = np.searchsorted(docs, sd[starts])
-        best_dist[idx] = group_min
-        best_row[idx] = rows[first]
-    return best_dist, best_row, site_ok
+    return (*_nearest_per_doc(docs, site_doc, rows, dist), site_ok)
 
 
 def _label_rank(view: IndexView, dict_name: str) -> np.ndarray:
