@@ -9,12 +9,15 @@ size.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import compress, count
+from operator import itemgetter
 from typing import Generic, NamedTuple, TypeVar
 
 from trialscout.criteria.lexicon import TOKEN, Token
 
 P = TypeVar("P")
 _JOINERS = frozenset({" ", "-", "/", " / ", " - ", "'", "  "})
+_LOW = itemgetter(0)
 
 
 class PhraseMatch(NamedTuple, Generic[P]):
@@ -105,12 +108,16 @@ class PhraseSet(Generic[P]):
 
     def __init__(self, matchers: Sequence[PhraseMatcher[P]]) -> None:
         self.matchers = list(matchers)
-        first: dict[str, list[int]] = {}
+        first: dict[str, list[tuple[int, P | None]]] = {}
         for index, matcher in enumerate(self.matchers):
+            heads = {key.split(" ", 1)[0] for key in matcher.prefixes if " " in key}
             for key in matcher.prefixes:
                 if " " not in key:
-                    first.setdefault(key, []).append(index)
-        self.first = {key: tuple(indexes) for key, indexes in first.items()}
+                    # a word that starts no longer phrase matches alone or not at all:
+                    # its payload is known here (None: look further on)
+                    single = None if key in heads else matcher.table.get(key)
+                    first.setdefault(key, []).append((index, single))
+        self.first = {key: tuple(plan) for key, plan in first.items()}
         self.first_words = frozenset(self.first)
 
     def find(self, text: str, tokens: list[Token], words: set[str] | None = None
@@ -121,12 +128,17 @@ class PhraseSet(Generic[P]):
         hits = (words if words is not None else {t.low for t in tokens}) & self.first_words
         if not hits:
             return results
-        starts = [i for i, tok in enumerate(tokens) if tok.low in hits]
+        starts = compress(count(), map(hits.__contains__, map(_LOW, tokens)))
         matchers = self.matchers
         after = [0] * len(matchers)
         for i in starts:
-            for index in first[tokens[i].low]:
+            tok = tokens[i]
+            for index, single in first[tok.low]:
                 if i < after[index]:
+                    continue
+                if single is not None:
+                    results[index].append(PhraseMatch(i, i, tok.start, tok.end, single))
+                    after[index] = i + 1
                     continue
                 match = matchers[index].longest_at(text, tokens, i)
                 if match is not None:
