@@ -202,3 +202,19 @@ def test_a_treatment_only_talked_about_in_the_note_is_not_taken() -> None:
     assert note_verdict(note, it).verdict != "NOT_MET"
     assert note_verdict("A 52-year-old woman treated with paclitaxel.", it).verdict == \
         "NOT_MET"
+
+
+def test_a_broader_denial_does_not_outweigh_a_record_of_the_concept_itself() -> None:
+    # "No chemotherapy for her metastatic disease" must not deny a taxane the note records.
+    text = ("Subjects who administrated the last dose of taxane class drug ≥12months ago as "
+            "from the first administration day.")
+    taxane = item([constraint("medication", cid="taxane", text="taxane class drug",
+                              window={"relation": "before", "amount": 12, "unit": "month",
+                                      "comparator": "ge"})], text=text)
+    recorded = ("A 54-year-old woman with metastatic breast cancer. She had not received any "
+                "chemotherapy for her metastatic disease. Her last taxane treatment was over "
+                "18 months ago as part of her initial therapy.")
+    assert note_verdict(recorded, taxane).verdict != "NOT_MET"
+    denied_only = ("A 54-year-old woman with metastatic breast cancer. She had never "
+                   "received any chemotherapy.")
+    assert note_verdict(denied_only, taxane).verdict == "NOT_MET"

@@ -194,6 +194,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
     positive_outside: list[Evidence] = []
     broader: list[Evidence] = []
     negatives: list[Evidence] = []
+    qualified: list[Evidence] = []
 
     def place(ok: bool | None, ev: Evidence, concept: str | None = None) -> None:
         if ok and undecided(concept):
@@ -202,6 +203,7 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
         if ok and (unparsed or (qualifiers and not all(
                 q in ev.text.lower() for q in qualifiers))):
             broader.append(ev)
+            qualified.append(ev)
             return
         (positive_timed if ok else positive_untimed if ok is None else positive_outside
          ).append(ev)
@@ -311,7 +313,10 @@ def _presence(facts: PatientFacts, constraint: Constraint, kind: str,
         elif window is not None and window.relation == "current":
             ok = None if hit.historical else True
         place(ok, ev, mentioned)
-    if not negatives and kind != "allergy":
+    if not negatives and not qualified and kind != "allergy":
+        # "No chemotherapy for her metastatic disease" denies a broader concept; a record
+        # of the very concept ("her last taxane was 18 months ago") shows that denial was
+        # about something narrower, so it settles nothing.
         negatives += [_note_evidence(h.sentence) for h in facts.broader_denials(ids)]
     scope = "" if window is None else _window_text(window)
     if positive_timed:
