@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from itertools import repeat
-from operator import or_
+from operator import attrgetter, or_
 from typing import Any, cast
 
 from trialscout.criteria import rules, units
@@ -46,12 +46,17 @@ _UNIT_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year":
 _STABLE = re.compile(r"\bstable\s+(?:dose|doses|dosage|regimen|therapy|treatment)\b|"
                      r"\bunchanged\s+dose", re.IGNORECASE)
 _DIAGNOSED = re.compile(r"\bdiagnos", re.IGNORECASE)
+_EXPOSURE_KINDS = {"drug": "medication", "procedure": "procedure", "condition": "condition",
+                   "observation": "condition"}
+_START = attrgetter("start")
+_END = attrgetter("end")
+_POSITION = attrgetter("start", "end")
 _CURRENT_EXPOSURE = re.compile(
     r"\b(?:currently|current|concomitant|concurrent|ongoing|on-going|taking|receiving|"
     r"using|on\s+(?:a\s+)?(?:stable\s+)?(?:dose|treatment|therapy)|on)\b", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Draft:
     kind: str
     mentions: list[Mention]
@@ -242,6 +247,7 @@ def _prefixes(ops: list[tuple[Any, Any]], constants: Any) -> set[str] | None:
 class _Kinds:
     patterns: _ItemKinds
     generic: frozenset[str]
+    performance: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -249,7 +255,8 @@ def _kinds() -> _Kinds:
     pat = rules.patterns()
     item_kinds = _ItemKinds([_ItemKind(kind, spec.triggers, spec.regex)
                              for kind, spec in pat.item_kinds.items()])
-    return _Kinds(item_kinds, frozenset(rules.entities().generic_concepts))
+    return _Kinds(item_kinds, frozenset(rules.entities().generic_concepts),
+                  frozenset(pat.performance_concepts))
 
 
 def analyze(clean: Clean, section: str, heading: str | None = None) -> tuple[list[Draft], Found]:
@@ -290,9 +297,9 @@ def build_drafts(found: Found, section: str, heading: str | None) -> list[Draft]
         drafts.append(Draft("other", [], start=0, end=len(text)))
     for d in drafts:
         if d.mentions:
-            d.start = min(d.start, *(m.start for m in d.mentions))
-            d.end = max(d.end, *(m.end for m in d.mentions))
-    drafts.sort(key=lambda d: (d.start, d.end))
+            d.start = min(d.start, *map(_START, d.mentions))
+            d.end = max(d.end, *map(_END, d.mentions))
+    drafts.sort(key=_POSITION)
     return drafts
 
 
@@ -400,9 +407,11 @@ def _gap_is_link(found: Found, a: int, b: int, skip: list[Mention]) -> bool:
 
 
 def _measurements(found: Found) -> list[Draft]:
-    perf = set(rules.patterns().performance_concepts)
-    out: list[Draft] = []
     measures = [m for m in found.concepts if m.type == "measurement" and not m.used]
+    if not measures:
+        return []
+    perf = _kinds().performance
+    out: list[Draft] = []
     values = [v for v in found.values if v.type == "value" and v.subtype != "age"]
     for m in measures:
         if m.concept_id in perf:
@@ -553,8 +562,7 @@ def _exposures_and_conditions(found: Found) -> list[Draft]:
     for m in found.concepts:
         if m.used or m.type not in {"drug", "procedure", "condition", "observation"}:
             continue
-        kind = {"drug": "medication", "procedure": "procedure", "condition": "condition",
-                "observation": "condition"}[m.type]
+        kind = _EXPOSURE_KINDS[m.type]
         draft = Draft(kind, [m], concept=m, start=m.start, end=m.end)
         window = _nearest_window(found, m)
         if window is not None:

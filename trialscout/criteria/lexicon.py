@@ -19,7 +19,6 @@ import logging
 import pickle
 import re
 from functools import lru_cache
-from itertools import compress, count
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -60,7 +59,6 @@ class LexMatch(NamedTuple):
 
 
 _new_token = tuple.__new__
-_LOW = itemgetter(0)
 _TEXT = itemgetter(1)
 
 
@@ -84,9 +82,6 @@ class Lexicon:
         self.exact: dict[str, _Stored] = {}
         self.prefixes: set[str] = set()
         self.exact_prefixes: set[str] = set()
-        # first words of the keys of more than one word (computed when first needed)
-        self._heads: frozenset[str] | None = None
-        self._exact_heads: frozenset[str] | None = None
 
     def add(self, form: str, entry: Entry, *, exact_case: bool = False,
             plurals: bool = False, key: str | None = None) -> None:
@@ -109,45 +104,31 @@ class Lexicon:
                 self.entries[k] = stored
                 self._index(k, self.prefixes)
 
-    def _index(self, key: str, prefixes: set[str]) -> None:
+    @staticmethod
+    def _index(key: str, prefixes: set[str]) -> None:
         parts = key.split(" ")
         for n in range(1, len(parts) + 1):
             prefixes.add(" ".join(parts[:n]))
-        self._heads = self._exact_heads = None
-
-    def _multi_word_heads(self) -> tuple[frozenset[str], frozenset[str]]:
-        """The words that start a key of several words, in ``entries`` and in ``exact``.
-
-        A match starting at any other word is that word alone, a single dictionary
-        lookup; only these need the walk over the following tokens.
-        """
-        if self._heads is None or self._exact_heads is None:
-            self._heads = frozenset(p.split(" ", 1)[0] for p in self.prefixes if " " in p)
-            self._exact_heads = frozenset(p.split(" ", 1)[0] for p in self.exact_prefixes
-                                          if " " in p)
-        return self._heads, self._exact_heads
 
     def find(self, text: str, tokens: list[Token], words: set[str] | None = None
              ) -> list[LexMatch]:
         """Longest non-overlapping matches, left to right (``words``: the tokens' lows)."""
         prefixes = self.prefixes
         exact_prefixes = self.exact_prefixes
-        heads, exact_heads = self._multi_word_heads()
         # the words that can start an entry, found with set operations first
         lows = (words if words is not None else {t.low for t in tokens}) & prefixes
         exact = {word for word in exact_prefixes.intersection(map(_TEXT, tokens))
                  if word != word.lower()}
-        if not lows and not exact:
-            return []
-        keys = list(map(_LOW, tokens))
         if exact:
-            texts = list(map(_TEXT, tokens))
             starts = [i for i, tok in enumerate(tokens) if tok.low in lows or tok.text in exact]
+        elif lows:
+            starts = [i for i, tok in enumerate(tokens) if tok.low in lows]
         else:
-            texts = keys
-            starts = list(compress(count(), map(lows.__contains__, keys)))
+            return []
         n = len(tokens)
         entries = self.entries
+        keys: list[str] | None = None
+        texts: list[str] | None = None
         out: list[LexMatch] = []
         after = 0
         for i in starts:
@@ -155,19 +136,14 @@ class Lexicon:
                 continue
             tok = tokens[i]
             best: tuple[int, _Stored] | None = None
-            low = keys[i]
-            if low in heads:
+            if tok.low in lows:
+                if keys is None:
+                    keys = [t.low for t in tokens]
                 best = _longest(text, tokens, n, keys, i, entries, prefixes)
-            elif low in lows:
-                stored = entries.get(low)
-                if stored is not None:
-                    best = (i, stored)
-            if exact and tok.text in exact:
-                if tok.text in exact_heads:
-                    found = _longest(text, tokens, n, texts, i, self.exact, exact_prefixes)
-                else:
-                    single = self.exact.get(tok.text)
-                    found = (i, single) if single is not None else None
+            if tok.text in exact:
+                if texts is None:
+                    texts = [t.text for t in tokens]
+                found = _longest(text, tokens, n, texts, i, self.exact, exact_prefixes)
                 if found is not None and (best is None or found[0] >= best[0]):
                     best = found
             if best is None:

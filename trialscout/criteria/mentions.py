@@ -17,7 +17,6 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress, count
 from operator import itemgetter
 
 from trialscout.criteria import rules, units
@@ -53,14 +52,11 @@ _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+")
 _ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
 _BARE_WINDOW_UNITS = frozenset({"year", "month", "week", "day"})
 _TOKEN_LOW = itemgetter(0)
-_TOKEN_START = itemgetter(2)
 _TOKEN_END = itemgetter(3)
-_ROLE_CACHE_SIZE = 200_000
-_NOT_PROCEDURE_HEADS = frozenset({"test", "tests", "testing", "assessment", "evaluation",
-                                  "screening", "sampling"})
+_SUFFIX_CACHE_SIZE = 200_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     type: str
     start: int
@@ -81,7 +77,7 @@ class Mention:
     used: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Found:
     """Everything found in one cleaned item text."""
 
@@ -149,7 +145,7 @@ class _Compiled:
     measurement_heads: frozenset[str]
     stopwords: frozenset[str]
     status: dict[str, str]
-    word_roles: dict[str, str | None] = field(default_factory=dict)
+    suffix_types: dict[str, str | None] = field(default_factory=dict)
 
 
 def _key(phrase: str) -> str:
@@ -336,7 +332,7 @@ def find(text: str, *, heading: str | None = None) -> Found:
     scope_breaks = sorted(pm.start for pm in break_cues)
     for v in values:
         covered[v.start:v.end] = b"\x01" * (v.end - v.start)
-    concepts.extend(_heuristic_concepts(text, tokens, words, covered, c, values))
+    concepts.extend(_heuristic_concepts(text, tokens, covered, c, values))
     concepts.sort(key=lambda x: x.start)
     breaks = sorted([m.start() for m in _SENTENCE_BREAK.finditer(text)]
                     + [e.start for e in exceptions]
@@ -571,42 +567,21 @@ def _suffix_type(low: str, c: _Compiled) -> str | None:
     return None
 
 
-def _word_role(low: str, c: _Compiled) -> str | None:
-    """What a word can start in :func:`_heuristic_concepts`: the head of a procedure or of
-    a condition named by the words before it, a procedure or condition by its ending, or
-    nothing (None)."""
-    if len(low) < 5 or not low.isalpha():
-        return None
-    if low in c.procedure_heads and low not in _NOT_PROCEDURE_HEADS:
-        return "procedure_head"
-    if low in c.condition_heads:
-        return "condition_head"
-    return _suffix_type(low, c)
-
-
-def _heuristic_concepts(text: str, tokens: list[Token], words: set[str], covered: bytearray,
-                        c: _Compiled, values: list[Mention]) -> list[Mention]:
+def _heuristic_concepts(text: str, tokens: list[Token], covered: bytearray, c: _Compiled,
+                        values: list[Mention]) -> list[Mention]:
     """Conditions and procedures no lexicon lists, found by word shape and head words."""
     out: list[Mention] = []
-    used = list(map(covered.__getitem__, map(_TOKEN_START, tokens)))
-    # Each word's role is remembered, so only the few words that have one are visited.
-    # Marking tokens used only ever reaches back to the current one, so they can be
-    # picked before the loop.
-    roles = c.word_roles
-    missing = words.difference(roles)
-    if missing:
-        if len(roles) >= _ROLE_CACHE_SIZE:
-            roles.clear()
-            missing = words
-        for low in missing:
-            roles[low] = _word_role(low, c)
-    candidates = [i for i in compress(count(), map(roles.__getitem__, map(_TOKEN_LOW, tokens)))
-                  if not used[i]]
+    used = [bool(covered[t.start]) for t in tokens]
+    # Marking tokens used only ever reaches back to the current one, so the words worth
+    # a look can be picked before the loop.
+    candidates = [i for i, tok in enumerate(tokens)
+                  if not used[i] and len(tok.low) >= 5 and tok.low.isalpha()]
+    suffix_types = c.suffix_types
     for i in candidates:
         tok = tokens[i]
         low = tok.low
-        role = roles[low]
-        if role == "procedure_head":
+        if low in c.procedure_heads and low not in {"test", "tests", "testing", "assessment",
+                                                    "evaluation", "screening", "sampling"}:
             j = i
             while j > 0 and not used[j - 1] and tokens[j - 1].low in c.procedure_modifiers \
                     and text[tokens[j - 1].end:tokens[j].start] in (" ", "-") and i - j < 3:
@@ -618,7 +593,7 @@ def _heuristic_concepts(text: str, tokens: list[Token], words: set[str], covered
                 out.append(Mention("procedure", tokens[j].start, tok.end, slug(name),
                                    name.lower()))
             continue
-        if role == "condition_head":
+        if low in c.condition_heads:
             j = i
             while j > 0 and not used[j - 1] and tokens[j - 1].low.isalpha() and \
                     tokens[j - 1].low not in c.stopwords and \
@@ -632,9 +607,15 @@ def _heuristic_concepts(text: str, tokens: list[Token], words: set[str], covered
                 out.append(Mention("condition", tokens[j].start, tok.end, slug(name),
                                    name.lower()))
             continue
-        assert role is not None
+        mtype = suffix_types.get(low, "")
+        if mtype == "":
+            mtype = _suffix_type(low, c)
+            if len(suffix_types) < _SUFFIX_CACHE_SIZE:
+                suffix_types[low] = mtype
+        if mtype is None:
+            continue
         used[i] = True
-        out.append(Mention(role, tok.start, tok.end, slug(tok.text), low))
+        out.append(Mention(mtype, tok.start, tok.end, slug(tok.text), low))
     for v in values:
         if v.type != "value" or v.subtype == "age" or v.comparator is None or \
                 v.unit in DOSE_UNITS:

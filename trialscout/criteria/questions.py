@@ -315,9 +315,11 @@ def item_question(constraints: list[Constraint], section: str, item_text: str) -
             q = answerable[0].question
             assert q is not None
             return q
-        return Question(key="all:" + "&".join(keys),
-                        text=_template("combined").format(text=_short(item_text)),
-                        meets=meets, answerable=True)
+        # built unvalidated like the constraints' questions: every field is given, of
+        # its type (items asking several questions are common; validation cost shows)
+        return build(Question, {"key": "all:" + "&".join(keys),
+                                "text": _template("combined").format(text=_short(item_text)),
+                                "meets": meets, "answerable": True})
     if main and main[0].question is not None:
         return main[0].question
     return Question(key=f"text:{_hash(item_text)}",

@@ -38,7 +38,7 @@ _CONNECTOR_END = re.compile(
 _DECORATION = re.compile(r"^[\s\-=_*~.#|+•:]*$")
 
 
-@dataclass
+@dataclass(slots=True)
 class RawItem:
     section: str
     section_explicit: bool
@@ -54,7 +54,7 @@ class RawItem:
     first_indent: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class RawHeading:
     text: str
     start: int
@@ -62,7 +62,7 @@ class RawHeading:
     section: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Split:
     items: list[RawItem] = field(default_factory=list)
     headings: list[RawHeading] = field(default_factory=list)

@@ -33,7 +33,7 @@ _ENTITIES = {"gt": ">", "lt": "<", "amp": "&", "ge": "≥", "le": "≤", "quot":
              "#39": "'", "apos": "'"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Clean:
     """A cleaned copy of ``source[start:end]`` and its offset map."""
 
