@@ -20,6 +20,10 @@ def _sections(text: str) -> list[tuple[str, str]]:
     ("**Inclusion criteria:**", "**Exclusion criteria:**"),
     ("Inclusion Criteria (all participants):", "Main exclusion criteria:"),
     ("Criteria for inclusion", "Criteria for exclusion"),
+    # a qualifier with "for ... in ..." runs up to the colon
+    ("Inclusion Criteria for the first phase randomized control period:",
+     "Exclusion Criteria for Randomized Controlled Period in Stage I:"),
+    ("Inclusion criteria for primary study:", "Exclusion criteria FOR PATIENTS WITH PAH:"),
 ])
 def test_heading_spellings(inc: str, exc: str) -> None:
     text = f"{inc}\n* Age 50 or older\n* Osteoporosis\n{exc}\n* Prior denosumab\n"

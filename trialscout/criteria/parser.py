@@ -39,7 +39,7 @@ from trialscout.criteria.questions import item_question, question_for
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
 
-PARSER_VERSION = "1.1.0"
+PARSER_VERSION = "1.2.0"
 MAX_TEXT = 200_000
 MAX_ITEM_ANALYSIS = 4_000
 _CACHE_SIZE = 8_192

@@ -87,7 +87,7 @@ def _patterns() -> _Patterns:
         r"(?P<head>(?:" + prefix_re + r"\s+){0,2}(?P<term>" + term_re + r")"
         r"(?:\s+(?:criteria|criterion|criterias))?"
         r"(?:\s*\([^()\n]{0,80}\))?"
-        r"(?:\s+(?:for|in|of)\s+[^:\n]{1,60}?)?"
+        r"(?:\s+(?:for|in|of)\s+[^:\n]{1,60}?(?=[\s*_]*(?::|：|$)))?"
         r"(?:\s*-\s*[^:\n]{1,40}?)?)"
         r"(?P<trail>[\s*_]*+(?::|：|\.|-)?[\s*_]*+)"
     )
