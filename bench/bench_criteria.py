@@ -8,7 +8,15 @@ registry-sized corpus (about 560,000 trials) parses in under 20 minutes.
 Reported: wall-clock and CPU rates over the studies that have criteria text (the ones
 that cost anything) and over all studies, items per second, the share of items typed as
 "other", the kinds of items, and the machine's load average (other work on the same cores
-slows the wall clock; CPU seconds show the parser's own time).
+slows the wall clock; CPU seconds show the parser's own time). Texts are parsed under
+the bulk parse's garbage-collector thresholds (``criteria.parallel.bulk_collection``).
+
+The parser runs as this interpreter imports it: an editable install (the development
+setup) is pure Python; a regular install or wheel has the hot modules compiled with mypyc
+(see setup.py). The report says which. To measure the compiled build:
+
+    python3 -m venv /tmp/ts-wheel && /tmp/ts-wheel/bin/pip install .
+    /tmp/ts-wheel/bin/python bench/bench_criteria.py
 
     python bench/bench_criteria.py                # the whole file
     python bench/bench_criteria.py --limit 500    # a quick run
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import gzip
+import importlib.util
 import json
 import os
 import sys
@@ -49,10 +58,13 @@ def load_texts(path: Path, limit: int | None) -> tuple[int, list[str]]:
 
 
 def run(source: Path, limit: int | None) -> dict[str, Any]:
-    sys.path.insert(0, str(REPO))
+    if importlib.util.find_spec("trialscout") is None:
+        sys.path.insert(0, str(REPO))
     t0 = time.perf_counter()
     from trialscout.criteria import parse_criteria, units
+    from trialscout.criteria.build import compiled_modules
     from trialscout.criteria.lexicon import lexicon
+    from trialscout.criteria.parallel import bulk_collection
 
     lexicon()
     units.registry()
@@ -64,17 +76,20 @@ def run(source: Path, limit: int | None) -> dict[str, Any]:
     kinds: collections.Counter[str] = collections.Counter()
     items = 0
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    for text in texts:
-        parsed = parse_criteria(text)
-        items += len(parsed.items)
-        for item in parsed.items:
-            kinds[item.kind] += 1
+    with bulk_collection():
+        for text in texts:
+            parsed = parse_criteria(text)
+            items += len(parsed.items)
+            for item in parsed.items:
+                kinds[item.kind] += 1
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    compiled = compiled_modules()
     studies = total_studies if limit is None else len(texts)
     with_criteria_cpu = len(texts) / cpu if cpu else 0.0
     return {
         "source": str(source),
+        "build": f"compiled ({len(compiled)} modules)" if compiled else "pure Python",
         "studies_read": studies,
         "trials_with_criteria": len(texts),
         "items": items,
@@ -110,6 +125,7 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     print(f"source: {result['source']}")
+    print(f"criteria parser build: {result['build']}")
     print(f"studies read: {result['studies_read']}, with criteria: "
           f"{result['trials_with_criteria']}, items: {result['items']}")
     print(f"warm-up (rules, lexicons, unit registry): {result['warmup_s']} s")

@@ -125,3 +125,14 @@ def test_import_benchmark_smoke_run(shared_data: Path, tmp_path: Path) -> None:
         assert run["studies"] == 300 and run["rejected"] == 0
         assert run["rate"] > 0 and run["peak_rss_mb"] > 0 and run["db_size_mb"] > 0
     assert not list(tmp_path.glob("bench-*.db"))
+
+
+@pytest.mark.slow
+def test_criteria_benchmark_smoke_run(shared_data: Path) -> None:
+    done = _run("bench/bench_criteria.py", "--limit", "200", "--json")
+    assert done.returncode == 0, done.stderr + done.stdout
+    result = json.loads(done.stdout)
+    assert result["trials_with_criteria"] == 200 and result["items"] > 200
+    assert result["build"] == "pure Python"
+    assert result["trials_per_s_cpu"] > 0 and 0 <= result["other_share"] < 1
+    assert sum(result["kinds"].values()) == result["items"]

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trialscout.criteria import parse_criteria, parser, rules, units
+from trialscout.criteria.construct import build
 from trialscout.criteria.extract import _kinds
-from trialscout.criteria.lexicon import tokenize
 from trialscout.criteria.mentions import _number_starts, compiled
-from trialscout.criteria.model import Concept, Constraint, Item, Question, Span, build
+from trialscout.criteria.model import Concept, Constraint, Item, Question, Span
 from trialscout.criteria.text import _MULTI, clean
+from trialscout.criteria.tokens import tokenize
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -73,6 +73,7 @@ def test_reparse_after_parser_version_change(app: TrialScout, tmp_path: Path,
     progress: list[tuple[int, int]] = []
     report = app.reparse_criteria(on_progress=lambda done, total: progress.append((done, total)))
     assert (report.parsed, report.items) == (2, 4)
+    assert report.as_dict()["parser_build"] == "pure Python"
     assert progress[-1] == (2, 2)
     parsed = app.parsed_criteria("NCT09990001")
     assert parsed is not None and parsed.parser_version == "9.9.9"

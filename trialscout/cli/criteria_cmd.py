@@ -118,7 +118,8 @@ def reparse_command(
         return
     share = report.other / report.items if report.items else 0.0
     console.print(f"parsed {report.parsed} trials ({report.items} items, "
-                  f"{share:.1%} other) with parser {PARSER_VERSION}")
+                  f"{share:.1%} other) with parser {PARSER_VERSION} "
+                  f"({report.as_dict()['parser_build']})")
 
 
 @eval_cli.command("criteria")

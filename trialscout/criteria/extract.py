@@ -12,13 +12,14 @@ Polarity: an inclusion item's constraints are ``required`` and an exclusion item
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache, reduce
 from itertools import repeat
 from operator import attrgetter, or_
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from trialscout.criteria import rules, units
+from trialscout.criteria.construct import build, shared_span
 from trialscout.criteria.mentions import Found, Mention, compiled, find
 from trialscout.criteria.model import (
     Comparator,
@@ -26,51 +27,75 @@ from trialscout.criteria.model import (
     Constraint,
     Quantity,
     TimeWindow,
-    build,
-    shared_span,
 )
 from trialscout.criteria.questions import question_for
 from trialscout.criteria.text import Clean
 
-_OR_CONNECTOR = re.compile(r"^\s*(?:,\s*)?(?:or|and/or|/|nor)\s*(?:any\s+|other\s+)?$",
+_OR_CONNECTOR: Final = re.compile(r"^\s*(?:,\s*)?(?:or|and/or|/|nor)\s*(?:any\s+|other\s+)?$",
                            re.IGNORECASE)
-_LIST_CONNECTOR = re.compile(r"^\s*(?:,|and|&|\+)\s*(?:any\s+|other\s+)?$", re.IGNORECASE)
-_SMALL_INTS = re.compile(
+_LIST_CONNECTOR: Final = re.compile(r"^\s*(?:,|and|&|\+)\s*(?:any\s+|other\s+)?$", re.IGNORECASE)
+_SMALL_INTS: Final = re.compile(
     r"[\s:=(]*(?:(?:of|score|status|grade|class|ps|is|between|must\s+be|level)\s*)*"
     r"(?P<pre>≤|<|≥|>|less\s+than|greater\s+than|at\s+least|at\s+most|up\s+to|no\s+more\s+than)?"
     r"\s*(?P<nums>(?:\b(?:[0-9]{1,3}|IV|III|II|I)\b(?:\s*%)?(?:\s*(?:,|-|to|or|and|/)\s*)?){1,6})",
     re.IGNORECASE)
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-_SCORE_NUMBERS = re.compile(r"\d{1,3}|IV|III|II|I", re.IGNORECASE)
-_UNIT_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
-_STABLE = re.compile(r"\bstable\s+(?:dose|doses|dosage|regimen|therapy|treatment)\b|"
+_ROMAN: Final = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_SCORE_NUMBERS: Final = re.compile(r"\d{1,3}|IV|III|II|I", re.IGNORECASE)
+_UNIT_DAYS: Final = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+_STABLE: Final = re.compile(r"\bstable\s+(?:dose|doses|dosage|regimen|therapy|treatment)\b|"
                      r"\bunchanged\s+dose", re.IGNORECASE)
-_DIAGNOSED = re.compile(r"\bdiagnos", re.IGNORECASE)
-_EXPOSURE_KINDS = {"drug": "medication", "procedure": "procedure", "condition": "condition",
+_DIAGNOSED: Final = re.compile(r"\bdiagnos", re.IGNORECASE)
+_EXPOSURE_KINDS: Final = {"drug": "medication", "procedure": "procedure", "condition": "condition",
                    "observation": "condition"}
-_START = attrgetter("start")
-_END = attrgetter("end")
-_POSITION = attrgetter("start", "end")
-_CURRENT_EXPOSURE = re.compile(
+_START: Final = attrgetter("start")
+_END: Final = attrgetter("end")
+_POSITION: Final = attrgetter("start", "end")
+_CURRENT_EXPOSURE: Final = re.compile(
     r"\b(?:currently|current|concomitant|concurrent|ongoing|on-going|taking|receiving|"
     r"using|on\s+(?:a\s+)?(?:stable\s+)?(?:dose|treatment|therapy)|on)\b", re.IGNORECASE)
 
 
-@dataclass(slots=True)
 class Draft:
-    kind: str
-    mentions: list[Mention]
-    negated: bool = False
-    exception: bool = False
-    concept: Mention | None = None
-    any_of: list[Mention] = field(default_factory=list)
-    quantity: Quantity | None = None
-    qualitative: str | None = None
-    window: Mention | None = None
-    window_relation: str | None = None
-    value: str | None = None
-    start: int = 0
-    end: int = 0
+    """A constraint being built from an item's mentions (offsets into the cleaned text).
+
+    A plain class for the reason :class:`~trialscout.criteria.mentions.Mention` is one.
+    """
+
+    __slots__ = (
+        "any_of",
+        "concept",
+        "end",
+        "exception",
+        "kind",
+        "mentions",
+        "negated",
+        "qualitative",
+        "quantity",
+        "start",
+        "value",
+        "window",
+        "window_relation",
+    )
+
+    def __init__(self, kind: str, mentions: list[Mention], negated: bool = False,
+                 exception: bool = False, concept: Mention | None = None,
+                 any_of: list[Mention] | None = None, quantity: Quantity | None = None,
+                 qualitative: str | None = None, window: Mention | None = None,
+                 window_relation: str | None = None, value: str | None = None,
+                 start: int = 0, end: int = 0) -> None:
+        self.kind = kind
+        self.mentions = mentions
+        self.negated = negated
+        self.exception = exception
+        self.concept = concept
+        self.any_of: list[Mention] = [] if any_of is None else any_of
+        self.quantity = quantity
+        self.qualitative = qualitative
+        self.window = window
+        self.window_relation = window_relation
+        self.value = value
+        self.start = start
+        self.end = end
 
 
 class _ItemKind:
@@ -174,11 +199,11 @@ class _ItemKinds:
         return out
 
 
-_WORD_CACHE_SIZE = 200_000
-_ASCII = frozenset(chr(i) for i in range(128))
+_WORD_CACHE_SIZE: Final = 200_000
+_ASCII: Final = frozenset(chr(i) for i in range(128))
 # characters that case-insensitive expressions match to ASCII letters
-_ODD_CASE = frozenset("\u0130\u0131\u017f\u212a")
-_faithful_chars: dict[str, bool] = {}
+_ODD_CASE: Final = frozenset("\u0130\u0131\u017f\u212a")
+_faithful_chars: Final[dict[str, bool]] = {}
 
 
 def _ascii_faithful(text: str) -> bool:

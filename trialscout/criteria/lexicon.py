@@ -21,16 +21,16 @@ import re
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from trialscout.criteria import rules
+from trialscout.criteria.tokens import TOKEN, Token
 from trialscout.vocabulary import normalize_term, slug, vocabulary
 
-log = logging.getLogger(__name__)
+log: Final = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"[^\W_]+")
-_GAP_OK = re.compile(r"^(?:\s{1,2}|\s?[-/'+.]\s?|\s?\(|\)\s?|\s?\)\s?\(?\s?|,(?=\S))$")
-VOCAB_TYPES = {"condition": "condition", "drug": "drug", "drug_class": "drug",
+_GAP_OK: Final = re.compile(r"^(?:\s{1,2}|\s?[-/'+.]\s?|\s?\(|\)\s?|\s?\)\s?\(?\s?|,(?=\S))$")
+VOCAB_TYPES: Final = {"condition": "condition", "drug": "drug", "drug_class": "drug",
                "procedure": "procedure", "lab": "measurement", "observation": "observation"}
 
 
@@ -43,13 +43,6 @@ class Entry(NamedTuple):
     curated: bool
 
 
-class Token(NamedTuple):
-    low: str
-    text: str
-    start: int
-    end: int
-
-
 class LexMatch(NamedTuple):
     start: int
     end: int
@@ -58,14 +51,8 @@ class LexMatch(NamedTuple):
     entry: Entry
 
 
-_new_token = tuple.__new__
-_TEXT = itemgetter(1)
-
-
-def tokenize(text: str) -> list[Token]:
-    """Word tokens (letters and digits) of ``text``, lower-cased form first."""
-    return [_new_token(Token, (word.lower(), word, m.start(), m.end()))
-            for m in TOKEN.finditer(text) for word in (m.group(),)]
+_new_token: Final = tuple.__new__
+_TEXT: Final = itemgetter(1)
 
 
 # Entries are stored as plain tuples: the garbage collector stops tracking a tuple of
@@ -203,7 +190,7 @@ def _load_pickle(path: Path) -> Any:
         return pickle.load(handle)
 
 
-_EDGE_WORDS = frozenset({"of", "the", "and", "or", "in", "with", "to", "a", "an"})
+_EDGE_WORDS: Final = frozenset({"of", "the", "and", "or", "in", "with", "to", "a", "an"})
 
 
 def _keep_form(form: str, key: str, spec: rules.EntityRules, stop: frozenset[str]) -> bool:

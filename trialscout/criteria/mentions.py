@@ -18,81 +18,140 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
+from typing import Final
 
 from trialscout.criteria import rules, units
-from trialscout.criteria.lexicon import LexMatch, Token, lexicon, tokenize
+from trialscout.criteria.lexicon import LexMatch, lexicon
 from trialscout.criteria.phrases import PhraseMatch, PhraseMatcher, PhraseSet
+from trialscout.criteria.tokens import Token, tokenize
 from trialscout.vocabulary import slug
 
-NEGATION_CORE = frozenset({
+NEGATION_CORE: Final = frozenset({
     "no", "not", "without", "absence", "absent", "free", "negative", "denies", "denied", "never",
     "lack", "lacking", "none", "nor", "neither", "cannot", "unable", "inability", "non",
     "excluded", "excluding", "exclusion", "naive", "naïve", "prohibited", "ruled", "rule",
     "allowed", "permitted", "eligible", "can"})
-COMPARATOR_SIGNS = {"≥": "ge", "≤": "le", ">": "gt", "<": "lt", "=": "eq"}
-DOSE_UNITS = frozenset({"mg", "mg/day", "mg/kg", "mcg", "g", "IU", "mL", "L"})
-AGE_GROUP_WORDS = frozenset({"adults", "adult", "children", "child", "adolescents", "adolescent",
-                             "infants", "infant", "neonates", "newborns", "elderly", "minors",
-                             "minor", "older adults", "older people"})
-_AGE_LEFT = re.compile(r"\b(?:age[sd]?|aged\s+between|age\s+between|age\s+range)\b"
+COMPARATOR_SIGNS: Final = {"≥": "ge", "≤": "le", ">": "gt", "<": "lt", "=": "eq"}
+DOSE_UNITS: Final = frozenset({"mg", "mg/day", "mg/kg", "mcg", "g", "IU", "mL", "L"})
+AGE_GROUP_WORDS: Final = frozenset({
+    "adults", "adult", "children", "child", "adolescents", "adolescent", "infants", "infant",
+    "neonates", "newborns", "elderly", "minors", "minor", "older adults", "older people"})
+_AGE_LEFT: Final = re.compile(r"\b(?:age[sd]?|aged\s+between|age\s+between|age\s+range)\b"
                        r"[\s:,(]*(?:of\s+|at\s+|is\s+|between\s+|range\s+|from\s+)?"
                        r"(?:[\w≥≤<>=]+\s*){0,3}$", re.IGNORECASE)
-_AGE_RIGHT = re.compile(r"\s?(?:-\s?)?(?:of\s+age|old|olds?)\b"
+_AGE_RIGHT: Final = re.compile(r"\s?(?:-\s?)?(?:of\s+age|old|olds?)\b"
                         r"|\s?(?:years?|yrs?)\s+(?:of\s+age|old)"
                         r"|\s*(?:or|and)\s+(?:older|younger|over|above)\b", re.IGNORECASE)
-_AGE_SUFFIX = re.compile(r"\s*,?\s*(?:or|and)\s+(older|over|above|more|greater|younger|less|"
+_AGE_SUFFIX: Final = re.compile(r"\s*,?\s*(?:or|and)\s+(older|over|above|more|greater|younger|less|"
                          r"under|below)\b", re.IGNORECASE)
-_AGE_COMPARATOR = re.compile(r"\b(?:older|younger|aged)\b", re.IGNORECASE)
-_TIME_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
-_SENTENCE_BREAK = re.compile(r"[;:.](?=\s|$)")
-_DIGIT = re.compile(r"\d")
-_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+")
+_AGE_COMPARATOR: Final = re.compile(r"\b(?:older|younger|aged)\b", re.IGNORECASE)
+_TIME_DAYS: Final = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+_SENTENCE_BREAK: Final = re.compile(r"[;:.](?=\s|$)")
+_DIGIT: Final = re.compile(r"\d")
+_THOUSANDS: Final = re.compile(r"-?\d{1,3}(?:,\d{3})+")
 # Characters that case-insensitive regular expressions match to ASCII letters but whose
 # lower case is not that letter; when present, word gates below are skipped.
-_ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
-_BARE_WINDOW_UNITS = frozenset({"year", "month", "week", "day"})
-_TOKEN_LOW = itemgetter(0)
-_TOKEN_END = itemgetter(3)
-_SUFFIX_CACHE_SIZE = 200_000
+_ODD_CASE: Final = re.compile("[\u0130\u0131\u017f\u212a]")
+_BARE_WINDOW_UNITS: Final = frozenset({"year", "month", "week", "day"})
+_TOKEN_LOW: Final = itemgetter(0)
+_TOKEN_END: Final = itemgetter(3)
+_SUFFIX_CACHE_SIZE: Final = 200_000
 
 
-@dataclass(slots=True)
 class Mention:
-    type: str
-    start: int
-    end: int
-    concept_id: str | None = None
-    name: str | None = None
-    curated: bool = False
-    comparator: str | None = None
-    value: float | None = None
-    value_high: float | None = None
-    unit: str | None = None
-    time_unit: str | None = None
-    quantity: tuple[int, int] | None = None
-    numbers: list[tuple[int, int]] = field(default_factory=list)
-    relation: str | None = None
-    sex: str | None = None
-    subtype: str | None = None
-    used: bool = False
+    """One thing found in a criterion: a concept, a value, a time, a negation or a cue.
+
+    A plain class rather than a dataclass: wheels compile this module, and a compiled
+    class runs its own ``__init__``, where a dataclass's generated one is interpreted
+    (tens of thousands of mentions are made per thousand trials). Compared by identity.
+    """
+
+    __slots__ = (
+        "comparator",
+        "concept_id",
+        "curated",
+        "end",
+        "name",
+        "numbers",
+        "quantity",
+        "relation",
+        "sex",
+        "start",
+        "subtype",
+        "time_unit",
+        "type",
+        "unit",
+        "used",
+        "value",
+        "value_high",
+    )
+
+    def __init__(self, type: str, start: int, end: int, concept_id: str | None = None,
+                 name: str | None = None, curated: bool = False,
+                 comparator: str | None = None, value: float | None = None,
+                 value_high: float | None = None, unit: str | None = None,
+                 time_unit: str | None = None, quantity: tuple[int, int] | None = None,
+                 numbers: list[tuple[int, int]] | None = None, relation: str | None = None,
+                 sex: str | None = None, subtype: str | None = None,
+                 used: bool = False) -> None:
+        self.type = type
+        self.start = start
+        self.end = end
+        self.concept_id = concept_id
+        self.name = name
+        self.curated = curated
+        self.comparator = comparator
+        self.value = value
+        self.value_high = value_high
+        self.unit = unit
+        self.time_unit = time_unit
+        self.quantity = quantity
+        self.numbers: list[tuple[int, int]] = [] if numbers is None else numbers
+        self.relation = relation
+        self.sex = sex
+        self.subtype = subtype
+        self.used = used
+
+    def __repr__(self) -> str:
+        return (f"Mention({self.type!r}, {self.start}, {self.end}, "
+                f"concept_id={self.concept_id!r}, subtype={self.subtype!r})")
 
 
-@dataclass(slots=True)
 class Found:
-    """Everything found in one cleaned item text."""
+    """Everything found in one cleaned item text (a plain class, as :class:`Mention`)."""
 
-    text: str
-    tokens: list[Token]
-    concepts: list[Mention]
-    values: list[Mention]
-    temporal: list[Mention]
-    negations: list[Mention]
-    exceptions: list[Mention]
-    cues: list[Mention]
-    qualitatives: list[Mention]
-    scope_breaks: list[int]
-    clause_breaks: list[int]
-    words: set[str] = field(default_factory=set)
+    __slots__ = (
+        "clause_breaks",
+        "concepts",
+        "cues",
+        "exceptions",
+        "negations",
+        "qualitatives",
+        "scope_breaks",
+        "temporal",
+        "text",
+        "tokens",
+        "values",
+        "words",
+    )
+
+    def __init__(self, text: str, tokens: list[Token], concepts: list[Mention],
+                 values: list[Mention], temporal: list[Mention], negations: list[Mention],
+                 exceptions: list[Mention], cues: list[Mention], qualitatives: list[Mention],
+                 scope_breaks: list[int], clause_breaks: list[int],
+                 words: set[str] | None = None) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.concepts = concepts
+        self.values = values
+        self.temporal = temporal
+        self.negations = negations
+        self.exceptions = exceptions
+        self.cues = cues
+        self.qualitatives = qualitatives
+        self.scope_breaks = scope_breaks
+        self.clause_breaks = clause_breaks
+        self.words: set[str] = set() if words is None else words
 
     def all(self) -> list[Mention]:
         return sorted(self.concepts + self.values + self.temporal + self.negations

@@ -7,7 +7,7 @@ span of their own evidence, which always lies inside their item's span.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,31 +25,6 @@ UNANSWERABLE_KINDS: frozenset[str] = frozenset({"consent", "administrative", "in
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-M = TypeVar("M", bound=_Model)
-_object_new = object.__new__
-# The setters of the attributes BaseModel keeps per instance (its __slots__).
-_set_dict, _set_fields, _set_extra, _set_private = (
-    BaseModel.__dict__[name].__set__ for name in (
-        "__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
-
-
-def build(cls: type[M], values: dict[str, Any]) -> M:
-    """``cls(**values)`` without validating ``values``: the parser's own, already valid.
-
-    What :meth:`~pydantic.BaseModel.model_construct` does for a model whose every field
-    is given (in declaration order, as validation would store them), only faster: the
-    result equals the validated model, fields set included (tests check both). The
-    parser builds its models from values of the right types; validating them again took
-    about a seventh of the parse. Quantity and TimeWindow are still validated.
-    """
-    model = _object_new(cls)
-    _set_dict(model, values)
-    _set_fields(model, set(values))
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
 
 
 class Span(_Model):
@@ -178,22 +153,3 @@ class ParsedCriteria(_Model):
                 seen.add(item.question.key)
                 out.append(item.question)
         return out
-
-
-# Parses share equal spans: fewer objects to build, and fewer for the garbage collector
-# to walk while analyses stay memoized (:mod:`trialscout.criteria.parser`). Parsed models
-# are read-only, so sharing is safe. The table stops growing at SHARED_SPANS entries;
-# spans first seen after that are simply not shared.
-SHARED_SPANS = 8_192
-_spans: dict[tuple[int, int], Span] = {}
-
-
-def shared_span(start: int, end: int) -> Span:
-    """``Span(start=start, end=end)``, the same object for the same offsets."""
-    key = (start, end)
-    span = _spans.get(key)
-    if span is None:
-        span = build(Span, {"start": start, "end": end})
-        if len(_spans) < SHARED_SPANS:
-            _spans[key] = span
-    return span

@@ -10,10 +10,12 @@ costs about two seconds.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from trialscout.criteria.parser import parse_criteria
 
 QUESTION_KEY_LIMIT = 400
 INLINE_LIMIT = 2_000
+BULK_GC_THRESHOLD = (10_000, 50, 100)
 Chunk = list[tuple[str, "str | None"]]
 
 
@@ -48,9 +51,27 @@ def rows_for(nct_id: str, result: ParsedCriteria) -> ParsedRows:
                    for item in result.items])
 
 
+@contextmanager
+def bulk_collection() -> Iterator[None]:
+    """Fewer garbage-collector passes while many texts are parsed, as in ``parse_chunk``.
+
+    A parse allocates thousands of short-lived containers, and at the default thresholds
+    the collector's passes over them (and over the memoized analyses they are added to)
+    took about a tenth of bulk parsing. Freed objects are still freed at once; cycles
+    wait a little longer. The previous thresholds come back afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(*BULK_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def parse_chunk(chunk: Chunk) -> list[tuple[str | None, ParsedRows]]:
     """Parse ``(nct_id, text)`` pairs; runs in a worker process or inline."""
-    return [(text, rows_for(nct_id, parse_criteria(text))) for nct_id, text in chunk]
+    with bulk_collection():
+        return [(text, rows_for(nct_id, parse_criteria(text))) for nct_id, text in chunk]
 
 
 def _warm_up() -> None:

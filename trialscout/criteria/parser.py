@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from typing import Final
 
+from trialscout.criteria.construct import build
 from trialscout.criteria.extract import analyze, finalize
 from trialscout.criteria.model import (
     Constraint,
@@ -33,25 +35,24 @@ from trialscout.criteria.model import (
     ParsedCriteria,
     Question,
     Span,
-    build,
 )
 from trialscout.criteria.questions import item_question, question_for
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
 
 PARSER_VERSION = "1.2.0"
-MAX_TEXT = 200_000
-MAX_ITEM_ANALYSIS = 4_000
-_CACHE_SIZE = 8_192
+MAX_TEXT: Final = 200_000
+MAX_ITEM_ANALYSIS: Final = 4_000
+_CACHE_SIZE: Final = 8_192
 _Analysis = tuple[list[Constraint], str, Question]
-_cache: OrderedDict[tuple[str, str, str | None], _Analysis] = OrderedDict()
+_cache: Final[OrderedDict[tuple[str, str, str | None], _Analysis]] = OrderedDict()
 # Hashes of the items seen (an item is memoized the second time it is seen).
-_SEEN_LIMIT = 200_000
-_seen: set[int] = set()
-log = logging.getLogger(__name__)
+_SEEN_LIMIT: Final = 200_000
+_seen: Final[set[int]] = set()
+log: Final = logging.getLogger(__name__)
 
 
-_UNANSWERABLE_ORDER = {"consent": 0, "investigator": 1, "administrative": 2}
+_UNANSWERABLE_ORDER: Final = {"consent": 0, "investigator": 1, "administrative": 2}
 
 
 def _item_kind(constraints: list[Constraint]) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import compress, count
 from operator import itemgetter
-from typing import Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
-from trialscout.criteria.lexicon import TOKEN, Token
+from trialscout.criteria.tokens import TOKEN, Token
 
 P = TypeVar("P")
-_JOINERS = frozenset({" ", "-", "/", " / ", " - ", "'", "  "})
-_LOW = itemgetter(0)
+_JOINERS: Final = frozenset({" ", "-", "/", " / ", " - ", "'", "  "})
+_LOW: Final = itemgetter(0)
 
 
 class PhraseMatch(NamedTuple, Generic[P]):

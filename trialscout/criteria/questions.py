@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from typing import Final
 
 from trialscout.criteria import rules
+from trialscout.criteria.construct import build
 from trialscout.criteria.model import (
     Answer,
     Comparator,
@@ -23,11 +25,10 @@ from trialscout.criteria.model import (
     Quantity,
     Question,
     TimeWindow,
-    build,
 )
 
-_NOT_WORD = re.compile(r"[^\w\s]")
-UNIT_WORDS = {"hour": ("hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
+_NOT_WORD: Final = re.compile(r"[^\w\s]")
+UNIT_WORDS: Final = {"hour": ("hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
               "month": ("month", "months"), "year": ("year", "years")}
 
 
@@ -45,7 +46,7 @@ def number(value: float, digits: int = 3) -> str:
     return text
 
 
-_numbers: dict[tuple[float, int], str] = {}
+_numbers: Final[dict[tuple[float, int], str]] = {}
 
 
 def window_key(window: TimeWindow) -> str:
@@ -127,7 +128,7 @@ def _template(kind: str, slot: str | None = None) -> str:
     return entry[slot or "ever"]
 
 
-_GROUPABLE = frozenset({"condition", "medication", "procedure", "allergy"})
+_GROUPABLE: Final = frozenset({"condition", "medication", "procedure", "allergy"})
 
 
 def key_for(c: Constraint) -> str:
@@ -197,9 +198,10 @@ def question_for(c: Constraint, item_text: str) -> Question:
 
 # Questions by what they depend on, for the kinds whose question does not quote the
 # criterion's text: the same constraint recurs in many trials.
-_ASKED_LIMIT = 8_192
-_asked: dict[tuple[object, ...], Question] = {}
-_TEXT_FREE = frozenset({"condition", "medication", "procedure", "disease_duration", "allergy",
+_ASKED_LIMIT: Final = 8_192
+_asked: Final[dict[tuple[object, ...], Question]] = {}
+_TEXT_FREE: Final = frozenset({"condition", "medication", "procedure", "disease_duration",
+                        "allergy",
                         "measurement", "performance_status", "age", "sex", "pregnancy",
                         "lactation", "menopause"})
 

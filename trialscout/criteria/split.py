@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 from trialscout.criteria import rules
 
-MAX_DEPTH = 6
+MAX_DEPTH: Final = 6
 
-_LINE = re.compile(r"[^\r\n]*")
-_BULLET_CHARS = "-*+•●○◦▪▫■□▸►‣⁃∙·➢➤→✓✔"
-_MARKER = re.compile(
+_LINE: Final = re.compile(r"[^\r\n]*")
+_BULLET_CHARS: Final = "-*+•●○◦▪▫■□▸►‣⁃∙·➢➤→✓✔"
+_MARKER: Final = re.compile(
     r"(?P<bullet>(?:[" + re.escape(_BULLET_CHARS) + r"]|o(?=\s))(?:\s*[•●○◦▪·*])?)(?![-*=_])\s*"
     r"|(?P<dotted>\d{1,2}(?:\.\d{1,2})+)\.?\)?\s+"
     r"|\(?(?P<num>\d{1,3})(?:[.)]|\s?-\s)(?!\d)\s*"
@@ -27,31 +28,56 @@ _MARKER = re.compile(
     r"|\(?(?P<roman>(?:i{1,3}|iv|vi{0,3}|ix|x))[.)]\s+"
     r"|\(?(?P<alpha>[a-zA-Z])[.)](?![a-zA-Z]\.)\s+"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z0-9])")
-_ABBREV_END = re.compile(
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z0-9])")
+_ABBREV_END: Final = re.compile(
     r"(?:\b(?:e\.g|i\.e|vs|approx|etc|Dr|Drs|Mr|Mrs|Ms|St|No|Fig|incl|al|resp|min|max|ca|cf|Inc|Ltd|Jr|Sr|Prof|"
     r"mg|ml|dl|U\.S|u\.s|Ph|ref)\.|\b[A-Z]\.|\d\.)$")
-_CONNECTOR_END = re.compile(
+_CONNECTOR_END: Final = re.compile(
     r"(?:\b(?:and|or|of|with|the|to|in|for|than|a|an|by|from|on|at|as|who|which|that|including|"
     r"than|if|but|nor|per|via|without|within|between|after|before|least|any|such)|[,(/&+-])\s*$",
     re.IGNORECASE)
-_DECORATION = re.compile(r"^[\s\-=_*~.#|+•:]*$")
+_DECORATION: Final = re.compile(r"^[\s\-=_*~.#|+•:]*$")
 
 
-@dataclass(slots=True)
 class RawItem:
-    section: str
-    section_explicit: bool
-    heading: str | None
-    start: int
-    end: int
-    depth: int = 0
-    parent: int | None = None
-    marker: str | None = None
-    marker_start: int | None = None
-    marker_end: int | None = None
-    paragraph: bool = False
-    first_indent: int = 0
+    """One item as split: its section, heading, offsets, marker and nesting.
+
+    A plain class rather than a dataclass, as :class:`~trialscout.criteria.mentions.Mention`
+    (one is made per item).
+    """
+
+    __slots__ = (
+        "depth",
+        "end",
+        "first_indent",
+        "heading",
+        "marker",
+        "marker_end",
+        "marker_start",
+        "paragraph",
+        "parent",
+        "section",
+        "section_explicit",
+        "start",
+    )
+
+    def __init__(self, section: str, section_explicit: bool, heading: str | None, start: int,
+                 end: int, depth: int = 0, parent: int | None = None,
+                 marker: str | None = None, marker_start: int | None = None,
+                 marker_end: int | None = None, paragraph: bool = False,
+                 first_indent: int = 0) -> None:
+        self.section = section
+        self.section_explicit = section_explicit
+        self.heading = heading
+        self.start = start
+        self.end = end
+        self.depth = depth
+        self.parent = parent
+        self.marker = marker
+        self.marker_start = marker_start
+        self.marker_end = marker_end
+        self.paragraph = paragraph
+        self.first_indent = first_indent
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
+from trialscout.criteria.build import parser_build
 from trialscout.criteria.model import ParsedCriteria
 from trialscout.criteria.parallel import (
     INLINE_LIMIT,
@@ -44,7 +45,7 @@ class ReparseReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"parsed": self.parsed, "items": self.items, "other": self.other,
-                "parser_version": PARSER_VERSION}
+                "parser_version": PARSER_VERSION, "parser_build": parser_build()}
 
 
 def text_hash(text: str | None) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import Final
 
-_ONE_TO_ONE = str.maketrans({
+_ONE_TO_ONE: Final = str.maketrans({
     "\n": " ", "\r": " ", "\t": " ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
     "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-", "﹣": "-", "－": "-",
     "＞": ">", "＜": "<", "≧": "≥", "≦": "≤", "⩾": "≥", "⩽": "≤", "＝": "=",
@@ -20,29 +20,38 @@ _ONE_TO_ONE = str.maketrans({
     "µ": "u", "μ": "u", "²": "2", "³": "3", "⁹": "9", "⁶": "6", "¹": "1", "⁰": "0", "⁻": "-",
     "：": ":", "；": ";", "，": ",", "（": "(", "）": ")", "·": ".", "・": " ", "º": "°",
 })
-_MULTI = re.compile(
+_MULTI: Final = re.compile(
     r"(?P<ge>\\?>\s?/?\s?\\?=|=\s?\\?>|\\?>\s?or\s?=)"
     r"|(?P<le>\\?<\s?/?\s?\\?=|=\s?\\?<|\\?<\s?or\s?=)"
     r"|\\(?P<esc>[<>=*_#+\-.()\[\]!~^|&%$'\"/])"
     r"|&(?P<ent>gt|lt|amp|ge|le|quot|nbsp|#39|apos);"
     r"|(?P<ws>\s{2,})"
 )
-_TRANSLATED = frozenset(map(chr, _ONE_TO_ONE))
-_MULTI_CHARS = re.compile(r"[<>\\&]")
-_ENTITIES = {"gt": ">", "lt": "<", "amp": "&", "ge": "≥", "le": "≤", "quot": '"', "nbsp": " ",
+_TRANSLATED: Final = frozenset(map(chr, _ONE_TO_ONE))
+_MULTI_CHARS: Final = re.compile(r"[<>\\&]")
+_ENTITIES: Final = {"gt": ">", "lt": "<", "amp": "&", "ge": "≥", "le": "≤", "quot": '"',
+             "nbsp": " ",
              "#39": "'", "apos": "'"}
 
 
-@dataclass(slots=True)
 class Clean:
-    """A cleaned copy of ``source[start:end]`` and its offset map."""
+    """A cleaned copy of ``source[start:end]`` and its offset map.
 
-    text: str
-    start: int
-    _norm: list[int] | None = None
-    _src: list[int] | None = None
-    _src_end: list[int] | None = None
-    _literal: list[bool] | None = None
+    A plain class rather than a dataclass, as :class:`~trialscout.criteria.mentions.Mention`
+    (one is made per item).
+    """
+
+    __slots__ = ("_literal", "_norm", "_src", "_src_end", "start", "text")
+
+    def __init__(self, text: str, start: int, norm: list[int] | None = None,
+                 src: list[int] | None = None, src_end: list[int] | None = None,
+                 literal: list[bool] | None = None) -> None:
+        self.text = text
+        self.start = start
+        self._norm = norm
+        self._src = src
+        self._src_end = src_end
+        self._literal = literal
 
     def span(self, a: int, b: int) -> tuple[int, int]:
         """Source offsets of the cleaned span ``[a, b)``."""

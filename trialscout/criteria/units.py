@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from trialscout.criteria import rules
 
-_SPACE_RUN = re.compile(r"\s+")
+_SPACE_RUN: Final = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
