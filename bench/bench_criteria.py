@@ -62,7 +62,7 @@ def run(source: Path, limit: int | None) -> dict[str, Any]:
         sys.path.insert(0, str(REPO))
     t0 = time.perf_counter()
     from trialscout.criteria import parse_criteria, units
-    from trialscout.criteria.build import compiled_modules
+    from trialscout.criteria.build import compiled_modules, parser_build
     from trialscout.criteria.lexicon import lexicon
     from trialscout.criteria.parallel import bulk_collection
 
@@ -84,12 +84,12 @@ def run(source: Path, limit: int | None) -> dict[str, Any]:
                 kinds[item.kind] += 1
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
-    compiled = compiled_modules()
     studies = total_studies if limit is None else len(texts)
     with_criteria_cpu = len(texts) / cpu if cpu else 0.0
     return {
         "source": str(source),
-        "build": f"compiled ({len(compiled)} modules)" if compiled else "pure Python",
+        "build": parser_build(),
+        "compiled_modules": list(compiled_modules()),
         "studies_read": studies,
         "trials_with_criteria": len(texts),
         "items": items,
@@ -125,7 +125,8 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     print(f"source: {result['source']}")
-    print(f"criteria parser build: {result['build']}")
+    print(f"criteria parser build: {result['build']} "
+          f"({len(result['compiled_modules'])} modules compiled)")
     print(f"studies read: {result['studies_read']}, with criteria: "
           f"{result['trials_with_criteria']}, items: {result['items']}")
     print(f"warm-up (rules, lexicons, unit registry): {result['warmup_s']} s")

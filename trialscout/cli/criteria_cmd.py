@@ -13,6 +13,7 @@ from rich.table import Table
 
 from trialscout.cli import app_from_context, cli, console, err_console, eval_cli, fail
 from trialscout.criteria import PARSER_VERSION, ParsedCriteria, parse_criteria
+from trialscout.criteria.build import parser_build
 from trialscout.criteria.model import Constraint
 
 criteria_cli = typer.Typer(no_args_is_help=True,
@@ -119,7 +120,7 @@ def reparse_command(
     share = report.other / report.items if report.items else 0.0
     console.print(f"parsed {report.parsed} trials ({report.items} items, "
                   f"{share:.1%} other) with parser {PARSER_VERSION} "
-                  f"({report.as_dict()['parser_build']})")
+                  f"({parser_build()})")
 
 
 @eval_cli.command("criteria")
