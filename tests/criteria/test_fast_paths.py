@@ -98,13 +98,15 @@ def test_build_equals_validation() -> None:
     cases = [
         (Span, {"start": 1, "end": 4}),
         (Concept, {"id": "x", "name": "X", "kind": "condition", "text": "x", "span": span}),
-        (Question, {"key": "k", "text": "t?", "meets": "yes", "answerable": True}),
+        (Question, {"key": "k", "text": "t?", "meets": "yes", "answerable": True,
+                    "kind": "yes_no"}),
     ]
-    question = Question(key="k", text="t?", meets="yes", answerable=True)
+    question = Question(key="k", text="t?", meets="yes", answerable=True, kind="yes_no")
     constraint_values = {
         "kind": "condition", "polarity": "required", "negated": False, "exception": False,
         "concept": None, "any_of": [], "quantity": None, "qualitative": None, "window": None,
-        "value": None, "text": "abc", "span": span, "question": question}
+        "value": None, "text": "abc", "span": span, "question": question,
+        "experiencer": "patient", "modality": "actual"}
     cases.append((Constraint, constraint_values))
     constraint = Constraint(**constraint_values)
     cases.append((Item, {

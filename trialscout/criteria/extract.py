@@ -768,6 +768,8 @@ def _finalize(d: Draft, clean: Clean, source: str, section: str) -> Constraint:
         "text": source[a:b],
         "span": shared_span(a, b),
         "question": None,
+        "experiencer": "patient",
+        "modality": "actual",
     }
     constraint = build(Constraint, values)
     values["question"] = question_for(constraint, clean.text)

@@ -21,6 +21,14 @@ ConstraintKind = Literal[
     "consent", "administrative", "investigator", "other",
 ]
 UNANSWERABLE_KINDS: frozenset[str] = frozenset({"consent", "administrative", "investigator"})
+# Whose the fact is: a parent's hip fracture is family history, not the patient's own.
+Experiencer = Literal["patient", "family"]
+# In what way the criterion speaks of it: as something that happened or holds
+# ("actual"), something to come ("planned": surgery planned during the study), a reason
+# the patient must not receive it ("contraindication": contraindication to MRI), or a
+# supposition ("hypothetical": if pregnancy occurs ...).
+Modality = Literal["actual", "planned", "contraindication", "hypothetical"]
+LogicOp = Literal["all", "any", "at_least"]
 
 
 class _Model(BaseModel):
@@ -81,6 +89,7 @@ class Question(_Model):
     text: str
     meets: Answer
     answerable: bool
+    kind: str = "yes_no"
 
 
 class Constraint(_Model):
@@ -97,6 +106,8 @@ class Constraint(_Model):
     text: str
     span: Span
     question: Question | None = None
+    experiencer: Experiencer = "patient"
+    modality: Modality = "actual"
 
     @property
     def answerable(self) -> bool:
@@ -125,10 +136,28 @@ class Item(_Model):
     question: Question
 
 
+class LogicNode(_Model):
+    """How a section's items combine: ``all`` of them, ``any`` one, or ``at_least`` ``k``.
+
+    ``items`` are indices into :attr:`ParsedCriteria.items` that are direct leaves of this
+    node; ``children`` are nested groups (a parent item "At least one of the following:"
+    with its sub-items). ``item`` is the index of the lead-in item that introduced the
+    group, if any; ``span`` its source text.
+    """
+
+    op: LogicOp
+    k: int | None = None
+    items: list[int] = Field(default_factory=list)
+    children: list[LogicNode] = Field(default_factory=list)
+    item: int | None = None
+    span: Span | None = None
+
+
 class ParsedCriteria(_Model):
     parser_version: str
     items: list[Item] = Field(default_factory=list)
     headings: list[Heading] = Field(default_factory=list)
+    logic: dict[str, LogicNode] = Field(default_factory=dict)
 
     @property
     def inclusion(self) -> list[Item]:

@@ -124,7 +124,7 @@ def parse_criteria(text: str | None) -> ParsedCriteria:
                                 "section": h.section})
                 for h in split.headings]
     return build(ParsedCriteria, {"parser_version": PARSER_VERSION, "items": items,
-                                  "headings": headings})
+                                  "headings": headings, "logic": {}})
 
 
 def _span(start: int, end: int) -> Span:

@@ -190,7 +190,7 @@ def question_for(c: Constraint, item_text: str) -> Question:
     answerable = c.answerable
     text = _question_text(c, item_text)
     question = build(Question, {"key": key, "text": text, "meets": meets,
-                               "answerable": answerable})
+                               "answerable": answerable, "kind": "yes_no"})
     if content is not None and len(_asked) < _ASKED_LIMIT:
         _asked[content] = question
     return question
@@ -321,7 +321,7 @@ def item_question(constraints: list[Constraint], section: str, item_text: str) -
         # its type (items asking several questions are common; validation cost shows)
         return build(Question, {"key": "all:" + "&".join(keys),
                                 "text": _template("combined").format(text=_short(item_text)),
-                                "meets": meets, "answerable": True})
+                                "meets": meets, "answerable": True, "kind": "yes_no"})
     if main and main[0].question is not None:
         return main[0].question
     return Question(key=f"text:{_hash(item_text)}",
