@@ -124,3 +124,41 @@ def test_real_legacy_and_json_of_one_study_newest_wins(app: TrialScout,
     assert trial is not None and trial.has_results
     report = app.import_paths([shared_data / "ctgov/samples/legacy_xml/NCT02513394.xml"])
     assert report.stale == 1
+
+
+def test_nul_characters_in_text_are_stored_cleanly_on_every_backend(
+        backend_app: TrialScout, tmp_path: Path) -> None:
+    """A ``\\u0000`` in registry text once aborted a whole PostgreSQL batch; the record is
+    stored with the character removed, and the records around it are kept."""
+    records = [study(f"NCT0999{n:04d}") for n in range(10)]
+    records.insert(5, study("NCT09998888", title="Bone\u0000 density study",
+                            conditionsModule={"conditions": ["Osteo\u0000porosis"]},
+                            eligibilityModule={"eligibilityCriteria":
+                                               "Inclusion Criteria:\n* Age\u0000 50"}))
+    report = backend_app.import_paths([_write(tmp_path / "nul.jsonl", records)])
+    assert report.imported == 11 and not report.rejected
+    trial = backend_app.trial("NCT09998888")
+    assert trial is not None
+    assert trial.brief_title == "Bone density study"
+    assert trial.conditions == ["Osteoporosis"]
+    assert "\x00" not in (trial.eligibility.criteria or "")
+
+
+def test_a_record_the_database_refuses_costs_only_itself(
+        app: TrialScout, tmp_path: Path, monkeypatch) -> None:
+    from sqlalchemy.exc import DataError
+
+    original = trials.write_batch
+
+    def refusing(conn, records):  # type: ignore[no-untyped-def]
+        if any(r.nct_id == "NCT09990003" for r in records):
+            raise DataError("INSERT", {}, Exception("invalid byte sequence"))
+        return original(conn, records)
+
+    monkeypatch.setattr("trialscout.registry.importer.write_batch", refusing)
+    path = _write(tmp_path / "a.jsonl", [study(f"NCT0999000{n}") for n in range(1, 6)])
+    report = app.import_paths([path])
+    assert report.imported == 4
+    assert [(r.nct_id, r.reason) for r in report.rejected] == [
+        ("NCT09990003", "the database refused it: invalid byte sequence")]
+    assert app.trial("NCT09990003") is None and app.trial("NCT09990004") is not None

@@ -74,7 +74,7 @@ class _Reader:
         if value is None:
             return None
         if type(value) is str:
-            return value.strip() or None
+            return clean_text(value).strip() or None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(f"{path}.{key}: expected text, got {type(value).__name__}")
         cleaned = str(value).strip()
@@ -101,7 +101,7 @@ class _Reader:
         for i, item in enumerate(self.items(parent, key, path)):
             if type(item) is not str and not isinstance(item, str):
                 raise self.fail(f"{path}.{key}[{i}]: expected text, got {type(item).__name__}")
-            stripped = item.strip()
+            stripped = clean_text(item).strip()
             if stripped:
                 out.append(stripped)
         return out
@@ -141,6 +141,16 @@ class _Reader:
         if isinstance(value, str) and value.strip().lower() in {"yes", "no", "true", "false"}:
             return value.strip().lower() in {"yes", "true"}
         raise self.fail(f"{path}.{key}: expected true or false, got {value!r}")
+
+
+def clean_text(value: str) -> str:
+    """``value`` without NUL characters.
+
+    JSON may carry ``\\u0000`` inside a string; it means nothing in registry text, and
+    PostgreSQL refuses it in a text column, which would abort the whole batch. Every
+    string the store keeps comes through here, so both backends store the same record.
+    """
+    return value.replace("\x00", "") if "\x00" in value else value
 
 
 def trial_from_api_v2(study: Any) -> Trial:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from trialscout.registry.api_v2 import trial_from_api_v2
 from trialscout.registry.errors import RecordError
@@ -159,10 +160,26 @@ def write_batches(engine: Engine, batches: Iterable[Batch], *,
         report.rejected.extend(rejected)
         if not records:
             continue
-        with engine.begin() as conn:
-            outcome = write_batch(conn, records)
-            if outcome.changed:
-                for hook in hook_list:
-                    hook(conn, outcome.changed)
-        report.add(outcome)
+        try:
+            report.add(_write_one_batch(engine, records, hook_list))
+        except DBAPIError:
+            # One record the database refuses must not cost the batch its good records:
+            # each is written on its own, and the refused ones are reported.
+            for record in records:
+                try:
+                    report.add(_write_one_batch(engine, [record], hook_list))
+                except DBAPIError as exc:
+                    reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+                    report.rejected.append(Rejection(record.source, None, record.nct_id,
+                                                     f"the database refused it: {reason}"))
     return report
+
+
+def _write_one_batch(engine: Engine, records: list[StoreRecord],
+                     hooks: list[WriteHook]) -> BatchOutcome:
+    with engine.begin() as conn:
+        outcome = write_batch(conn, records)
+        if outcome.changed:
+            for hook in hooks:
+                hook(conn, outcome.changed)
+    return outcome
