@@ -17,10 +17,10 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from trialscout.registry.api_v2 import trial_from_api_v2
+from trialscout.registry.api_v2 import nct_id_of, trial_from_api_v2
 from trialscout.registry.errors import RecordError
 from trialscout.registry.legacy_xml import parse_legacy_xml
-from trialscout.registry.sources import SourceItem
+from trialscout.registry.sources import SourceItem, nct_hint
 from trialscout.store.trials import (
     BatchOutcome,
     ParsedRecord,
@@ -74,7 +74,13 @@ class ImportReport:
 
 
 def content_hash(study: Any) -> str:
-    return hashlib.sha256(orjson.dumps(study, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        return hashlib.sha256(orjson.dumps(study, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    except TypeError as exc:
+        if "recursion" in str(exc).lower():
+            raise RecordError("the record is nested too deeply (more than 254 levels)",
+                              nct_id_of(study)) from exc
+        raise
 
 
 def parse_item(item: SourceItem) -> ParsedRecord:
@@ -112,7 +118,7 @@ def read_batches(items: Iterable[SourceItem], size: int,
             rejected.append(Rejection(item.location, item.line, exc.nct_id, exc.reason))
             continue
         except Exception as exc:  # noqa: BLE001 - a parser bug must not abort the batch
-            rejected.append(Rejection(item.location, item.line, None,
+            rejected.append(Rejection(item.location, item.line, nct_hint(item.raw),
                                       f"unexpected error: {type(exc).__name__}: {exc}"))
             continue
         if len(batch) >= size:

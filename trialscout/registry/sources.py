@@ -4,6 +4,11 @@ Handles API v2 JSON (a single study, a ``/studies`` page, a list), JSON Lines (o
 gzipped), the bulk ZIP of one JSON file per study, and legacy XML as files, directories
 and zips. A record that cannot even be read becomes an item carrying its error, so the
 importer can report it and go on.
+
+Every read is bounded: a line or a ZIP member larger than ``MAX_RECORD_BYTES`` (a real
+study, results included, is a few MB) is rejected as a record without being held in
+memory, so a small compressed file that expands to a gigabyte costs no more memory than
+one record. A ``.json`` file is read whole, up to ``MAX_DOCUMENT_BYTES``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ import orjson
 from trialscout.registry.errors import RecordError
 
 _NCT_HINT = re.compile(rb"NCT\d{8}")
+_BOM = b"\xef\xbb\xbf"
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -40,17 +49,36 @@ class SourceItem:
         return f"{self.location}:{self.line}" if self.line is not None else self.location
 
 
-def _hint(data: bytes) -> str | None:
+def nct_hint(data: bytes) -> str | None:
+    """The first NCT id written near the start of a record that could not be read."""
     match = _NCT_HINT.search(data[:4000])
     return match.group().decode() if match else None
 
 
 def _bad(location: str, line: int | None, kind: str, reason: str, data: bytes) -> SourceItem:
-    return SourceItem(location, line, kind, error=RecordError(reason, _hint(data)))
+    return SourceItem(location, line, kind, error=RecordError(reason, nct_hint(data)))
+
+
+def _too_large(location: str, line: int | None, kind: str, limit: int, head: bytes
+               ) -> SourceItem:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return _bad(location, line, kind, f"larger than {size}: not read", head)
+
+
+def _read_bounded(stream: Any, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of ``stream``, or None (the rest left unread) past that."""
+    data = stream.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def _empty(location: str) -> SourceItem:
+    return SourceItem(location, None, "unknown", error=RecordError("the file holds no records"))
 
 
 def iter_json_document(data: bytes, location: str) -> Iterator[SourceItem]:
     """A .json file: one study, a /studies page, or a list of studies."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -69,16 +97,33 @@ def iter_json_document(data: bytes, location: str) -> Iterator[SourceItem]:
 
 def iter_json_lines(stream: io.BufferedIOBase | gzip.GzipFile, location: str
                     ) -> Iterator[SourceItem]:
-    for number, line in enumerate(stream, start=1):
+    number, found = 0, False
+    while True:
+        line = stream.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            break
+        number += 1
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM):]
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            head = line[:4000]
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(_CHUNK)
+            yield _too_large(location, number, "api_v2", MAX_RECORD_BYTES, head)
+            found = True
+            continue
         stripped = line.strip()
         if not stripped:
             continue
+        found = True
         try:
             study = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
             yield _bad(location, number, "api_v2", f"malformed JSON: {exc}", stripped)
             continue
         yield SourceItem(location, number, "api_v2", payload=study, raw=stripped)
+    if not found:
+        yield _empty(location)
 
 
 def iter_xml(data: bytes, location: str) -> Iterator[SourceItem]:
@@ -103,9 +148,18 @@ def iter_zip(path: Path) -> Iterator[SourceItem]:
                         stream = gzip.GzipFile(fileobj=member) if name.endswith(".gz") else member
                         yield from iter_json_lines(stream, location)  # type: ignore[arg-type]
                     continue
+                if name.endswith(".zip"):
+                    yield SourceItem(location, None, "zip", error=RecordError(
+                        "a ZIP inside a ZIP is not read: unpack it and import it on its own"))
+                    continue
                 if not name.endswith((".json", ".xml")):
                     continue
-                data = archive.read(info)
+                with archive.open(info) as member:
+                    read = _read_bounded(member, MAX_RECORD_BYTES)
+                if read is None:
+                    yield _too_large(location, None, "zip", MAX_RECORD_BYTES, b"")
+                    continue
+                data = read
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
                 yield SourceItem(location, None, "zip",
                                  error=RecordError(f"unreadable ZIP member: {exc}"))
@@ -135,10 +189,17 @@ def iter_path(path: Path) -> Iterator[SourceItem]:
         elif name.endswith((".jsonl", ".ndjson")):
             with path.open("rb") as stream:
                 yield from iter_json_lines(stream, location)
-        elif name.endswith(".json"):
-            yield from iter_json_document(path.read_bytes(), location)
-        elif name.endswith(".xml"):
-            yield from iter_xml(path.read_bytes(), location)
+        elif name.endswith((".json", ".xml")):
+            with path.open("rb") as handle:
+                data = _read_bounded(handle, MAX_DOCUMENT_BYTES)
+            if data is None:
+                yield _too_large(location, None, "unknown", MAX_DOCUMENT_BYTES, b"")
+            elif not data.strip():
+                yield _empty(location)
+            elif name.endswith(".json"):
+                yield from iter_json_document(data, location)
+            else:
+                yield from iter_xml(data, location)
         else:
             yield SourceItem(location, None, "unknown",
                              error=RecordError("unsupported file type (expected .json, .jsonl, "
