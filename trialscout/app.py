@@ -190,7 +190,8 @@ class TrialScout:
         """Read a FHIR Bundle, profile JSON or note file and store it (a new version)."""
         from trialscout.patients.loader import load_patient_file
 
-        loaded = load_patient_file(Path(path), reference_date=reference_date)
+        loaded = load_patient_file(Path(path), reference_date=reference_date,
+                                   max_note_chars=self.settings.max_note_chars)
         return self.save_patient(loaded.profile, patient_id, source=loaded.kind)
 
     def match(self, patient: PatientProfile | int, options: MatchOptions | None = None, *,

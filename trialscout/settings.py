@@ -40,6 +40,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _note_chars(text: str) -> int:
+    value = _positive_int(text)
+    if value > 200_000:
+        raise ValueError(f"expected at most 200000 (the profile's text limit), got {text!r}")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -112,6 +119,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("max_upload_bytes", 20_000_000,
                 "Largest patient record upload (FHIR bundle or note) the profile page and "
                 "API accept.", _positive_int),
+    SettingSpec("max_note_chars", 200_000,
+                "Longest clinical note (in characters) read into a profile; a longer one is "
+                "refused with an error saying so (at most 200000).", _note_chars),
     SettingSpec("log_level", "INFO", "Python logging level for the CLI and the server."),
     SettingSpec("search_index_dir", None,
                 "Directory for the saved search index. Default: beside a SQLite file "
@@ -134,6 +144,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "Seconds of the per-visitor question window.", _positive_int),
     SettingSpec("question_daily_limit", 200,
                 "Questions accepted from all visitors together per 24 hours.", _positive_int),
+    SettingSpec("question_address_limit", 10,
+                "Questions one client address may send per question_rate_window, whatever "
+                "sessions it uses.", _positive_int),
+    SettingSpec("question_address_daily_limit", 20,
+                "Questions one client address may send per 24 hours, so that no client can "
+                "use up question_daily_limit for everyone.", _positive_int),
     SettingSpec("session_max_age_days", 30,
                 "Days an unused anonymous web session (remembered answers, profile) is kept.",
                 _positive_int),
@@ -169,6 +185,7 @@ class Settings:
     secret_key: str | None = None
     max_request_bytes: int = 1_000_000
     max_upload_bytes: int = 20_000_000
+    max_note_chars: int = 200_000
     log_level: str = "INFO"
     search_index_dir: str | None = None
     llm_base_url: str | None = None
@@ -179,6 +196,8 @@ class Settings:
     question_rate_limit: int = 5
     question_rate_window: int = 3600
     question_daily_limit: int = 200
+    question_address_limit: int = 10
+    question_address_daily_limit: int = 20
     session_max_age_days: int = 30
     web_warm_up: str = "wait"
     web_workers: int = 1

@@ -9,6 +9,7 @@ published ConText idea (Harkema et al. 2009) so it runs offline with no model.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,29 +67,30 @@ class ConText:
         blocked: list[tuple[int, int]] = []
         if self._pseudo_re is not None:
             blocked = [(m.start(), m.end()) for m in self._pseudo_re.finditer(lowered)]
-        terminators = [(m.start(), m.end()) for m in self._term_re.finditer(lowered)]
+        term_starts: list[int] = []
+        term_ends: list[int] = []
+        for found in self._term_re.finditer(lowered):
+            term_starts.append(found.start())
+            term_ends.append(found.end())
+        blocked_starts = [b0 for b0, _b1 in blocked]
         out: list[Modifier] = []
         for match in self._cue_re.finditer(lowered):
             start, end = match.start(), match.end()
-            if any(b0 <= start and end <= b1 for b0, b1 in blocked):
+            at = bisect.bisect_right(blocked_starts, start)
+            if at > 0 and end <= blocked[at - 1][1]:
                 continue
             phrase = match.group()
             category, direction = self._cues[phrase]
             window = self._windows.get(phrase)
             if direction == "forward":
-                stop = len(sentence)
-                for t0, _t1 in terminators:
-                    if t0 >= end:
-                        stop = t0
-                        break
+                at = bisect.bisect_left(term_starts, end)
+                stop = term_starts[at] if at < len(term_starts) else len(sentence)
                 if window is not None:
                     stop = min(stop, _after_words(lowered, end, window))
                 out.append(Modifier(category, phrase, start, end, end, stop))
             else:
-                begin = 0
-                for _t0, t1 in terminators:
-                    if t1 <= start:
-                        begin = t1
+                at = bisect.bisect_right(term_ends, start)
+                begin = term_ends[at - 1] if at > 0 else 0
                 if window is not None:
                     begin = max(begin, _before_words(lowered, start, window))
                 out.append(Modifier(category, phrase, start, end, begin, start))
@@ -126,10 +128,21 @@ def _after_words(text: str, position: int, count: int) -> int:
 
 
 def _before_words(text: str, position: int, count: int) -> int:
-    starts = [m.start() for m in _WORD.finditer(text, 0, position)]
-    if len(starts) <= count:
-        return 0
-    return starts[-count]
+    """Where a backward window of ``count`` words begins (0 when fewer words precede).
+
+    Reads a window that widens until it holds more than ``count`` whole words, so the
+    cost does not grow with ``position``."""
+    size = 64
+    while True:
+        low = max(0, position - size)
+        starts = [m.start() for m in _WORD.finditer(text, low, position)]
+        if low > 0 and starts and starts[0] == low:
+            starts = starts[1:]
+        if len(starts) > count:
+            return starts[-count]
+        if low == 0:
+            return 0 if len(starts) <= count else starts[-count]
+        size *= 4
 
 
 @lru_cache(maxsize=1)

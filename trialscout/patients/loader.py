@@ -54,7 +54,8 @@ def _profile_error(exc: ValidationError) -> str:
 
 
 def load_patient_text(text: str, *, reference_date: date | None = None,
-                      label: str | None = None) -> LoadedPatient:
+                      label: str | None = None, max_note_chars: int = MAX_TEXT
+                      ) -> LoadedPatient:
     """Parse patient content already decoded to text."""
     kind = detect_kind(text)
     if kind == "fhir":
@@ -71,14 +72,17 @@ def load_patient_text(text: str, *, reference_date: date | None = None,
         if label is not None:
             profile.label = label
         return LoadedPatient("profile", profile)
-    if len(text) > MAX_TEXT:
-        raise PatientFileError(f"the note is too long ({len(text)} characters; "
-                               f"at most {MAX_TEXT})")
-    return LoadedPatient("note", extract_note(text, reference_date=reference_date, label=label))
+    limit = min(max_note_chars, MAX_TEXT)
+    if len(text) > limit:
+        raise PatientFileError(f"the note is too long ({len(text):,} characters; at most "
+                               f"{limit:,}, the max_note_chars setting)")
+    return LoadedPatient("note", extract_note(text, reference_date=reference_date, label=label,
+                                              max_chars=limit))
 
 
 def load_patient_bytes(raw: bytes, *, reference_date: date | None = None,
-                       label: str | None = None) -> LoadedPatient:
+                       label: str | None = None, max_note_chars: int = MAX_TEXT
+                       ) -> LoadedPatient:
     if len(raw) > MAX_FILE_BYTES:
         raise PatientFileError(f"the file is too large ({len(raw)} bytes)")
     try:
@@ -86,12 +90,15 @@ def load_patient_bytes(raw: bytes, *, reference_date: date | None = None,
     except UnicodeDecodeError as exc:
         raise PatientFileError(f"not UTF-8 text (byte {exc.start}): expected a FHIR Bundle, "
                                "a profile JSON or a text note") from exc
-    return load_patient_text(text, reference_date=reference_date, label=label)
+    return load_patient_text(text, reference_date=reference_date, label=label,
+                             max_note_chars=max_note_chars)
 
 
-def load_patient_file(path: Path, *, reference_date: date | None = None) -> LoadedPatient:
+def load_patient_file(path: Path, *, reference_date: date | None = None,
+                      max_note_chars: int = MAX_TEXT) -> LoadedPatient:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise PatientFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return load_patient_bytes(raw, reference_date=reference_date)
+    return load_patient_bytes(raw, reference_date=reference_date,
+                              max_note_chars=max_note_chars)

@@ -8,6 +8,7 @@ itself is kept as the profile's free text, so matching can still look things up 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,88 @@ _PAST_PREGNANCY_AFTER = re.compile(r"\s*(?:loss|losses|complications?|history|-r
                                    r"related|induced)\b", _I)
 _MORE_THAN = re.compile(r"\b(?:more than|over|at least|greater than|longer than)\s*$", _I)
 _AT_AGE = re.compile(r"[\s,]*(?:\w+\s+){0,3}?at (?:the )?age (?:of )?(?P<age>\d{1,2})\b", _I)
+
+
+_HEAD_TAIL = re.compile(r"\s+(?:mellitus|type\s+(?:[12]|i{1,2})|of\s+the\s+\w+|of\s+\w+)", _I)
+_TAIL_NOT_PART = re.compile(r"\b(?:of\s+(?:the\s+)?(?:patient|her|his|life))\b", _I)
+_WORD = re.compile(r"[\w'/+-]+")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_GAP_BREAK = re.compile(r"[,;:.()]")
+
+
+def _words_before(text: str, position: int, count: int) -> list[re.Match[str]]:
+    """The last ``count`` words of ``text[:position]``, nearest first.
+
+    Reads a window that widens until it holds ``count`` whole words (or reaches the
+    start), so the cost depends on those words, not on ``position``."""
+    size = 64
+    while True:
+        low = max(0, position - size)
+        words = list(_WORD.finditer(text, low, position))
+        if low > 0 and words and words[0].start() == low:
+            words = words[1:]
+        if len(words) >= count or low == 0:
+            return words[::-1][:count]
+        size *= 4
+
+
+_FIELDS = {"condition": "conditions", "medication": "medications", "procedure": "procedures"}
+
+
+class _Spans:
+    """Spans of a sentence already claimed by a mention, for overlap tests in log time.
+
+    ``force`` records a span unconditionally (spans may then overlap); ``take`` records a
+    span only when it overlaps none recorded so far, and says whether it did."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._longest = 0
+
+    def force(self, start: int, end: int) -> None:
+        at = bisect.bisect_right(self._starts, start)
+        self._starts.insert(at, start)
+        self._ends.insert(at, end)
+        self._longest = max(self._longest, end - start)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        at = bisect.bisect_left(self._starts, end)
+        low = start - self._longest
+        while at > 0 and self._starts[at - 1] >= low:
+            at -= 1
+            if self._ends[at] > start:
+                return True
+        return False
+
+    def take(self, start: int, end: int) -> bool:
+        if self.overlaps(start, end):
+            return False
+        self.force(start, end)
+        return True
+
+
+class _Containing:
+    """Of the head spans, the first (in reading order) that strictly widens a mention."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+        self._spans = spans
+        self._order = order
+        self._starts = [spans[i][0] for i in order]
+        self._longest = max((e - s for s, e in spans), default=0)
+
+    def first(self, start: int, end: int, text: str) -> tuple[int, int] | None:
+        at = bisect.bisect_left(self._starts, start)
+        low = end - self._longest
+        best: int | None = None
+        while at > 0 and self._starts[at - 1] >= low:
+            at -= 1
+            index = self._order[at]
+            s, e = self._spans[index]
+            if end <= e and "," not in text[s:start] and (best is None or index < best):
+                best = index
+        return None if best is None else self._spans[best]
 
 
 class NoteError(ValueError):
@@ -327,20 +410,20 @@ class _Reader:
                     "source": self.source(sentence, match.start(), match.end())})
 
     def _spans(self, text: str, head: re.Pattern[str]) -> Iterator[tuple[int, int]]:
-        """Noun-phrase-like spans that end in a head word, extended left over modifiers."""
+        """Noun-phrase-like spans that end in a head word, extended left over modifiers.
+
+        At most four words are taken, so only the words just before the head are read
+        (:func:`_words_before`): the cost per head does not grow with the sentence."""
         stop = self.rules.stop_words
         for match in head.finditer(text):
             start, end = match.start(), match.end()
-            tail = re.match(r"\s+(?:mellitus|type\s+(?:[12]|i{1,2})|of\s+the\s+\w+|of\s+\w+)",
-                            text[end:], _I)
-            if tail and not re.search(r"\b(?:of\s+(?:the\s+)?(?:patient|her|his|life))\b",
-                                      tail.group(), _I):
-                end += tail.end()
-            words = list(re.finditer(r"[\w'/+-]+", text[:start]))
-            for taken, word in enumerate(reversed(words)):
+            tail = _HEAD_TAIL.match(text, end)
+            if tail and not _TAIL_NOT_PART.search(tail.group()):
+                end = tail.end()
+            for taken, word in enumerate(_words_before(text, start, 5)):
                 gap = text[word.end():start]
-                number = re.fullmatch(r"\d+(?:\.\d+)?", word.group()) is not None
-                if taken >= 4 or word.group().lower() in stop or re.search(r"[,;:.()]", gap) \
+                number = _NUMBER.fullmatch(word.group()) is not None
+                if taken >= 4 or word.group().lower() in stop or _GAP_BREAK.search(gap) \
                         or (number and taken == 0):
                     break
                 start = word.start()
@@ -349,32 +432,31 @@ class _Reader:
     def mentions(self, sentence: Sentence, mods: list[Any]) -> None:
         text = sentence.text
         heads = list(self._spans(text, self.rules.condition_head))
+        wider_heads = _Containing(heads)
         vocab = []
+        used = _Spans()
         for m in self.vocabulary.find(text):
             if m.kind in {"condition", "observation"}:
-                wider = next(((s, e) for s, e in heads
-                              if s < m.start and m.end <= e and "," not in text[s:m.start]), None)
+                wider = wider_heads.first(m.start, m.end, text)
                 if wider is not None:
                     s, e = wider
                     m = Mention(s, e, self.vocabulary.lookup(text[s:e]) or m.concept, m.kind,
                                 text[s:e])
             vocab.append(m)
-        used: list[tuple[int, int]] = [(m.start, m.end) for m in vocab]
+        for m in vocab:
+            used.force(m.start, m.end)
         extra: list[Mention] = []
         for start, end in heads:
-            if not any(s < end and start < e for s, e in used):
+            if used.take(start, end):
                 extra.append(Mention(start, end, "", "condition", text[start:end]))
-                used.append((start, end))
         for start, end in self._spans(text, self.rules.procedure_head):
-            if not any(s < end and start < e for s, e in used):
+            if used.take(start, end):
                 extra.append(Mention(start, end, "", "procedure", text[start:end]))
-                used.append((start, end))
         for pattern in (self.rules.drug_names, self.rules.drug_suffix):
             for match in pattern.finditer(text):
-                start, end = match.start(), match.end()
-                if not any(s < end and start < e for s, e in used):
-                    extra.append(Mention(start, end, "", "drug", match.group()))
-                    used.append((start, end))
+                if used.take(match.start(), match.end()):
+                    extra.append(Mention(match.start(), match.end(), "", "drug",
+                                         match.group()))
         for mention in [*vocab, *extra]:
             self.mention(sentence, mention, mods)
 
@@ -386,20 +468,25 @@ class _Reader:
         cats = self.assertion(sentence, mention.start, mention.end, mods)
         if "hypothetical" in cats:
             return
+        if "negated" in cats and "family" in cats:
+            return
+        if "family" in cats and kind != "condition":
+            return
         name = mention.text.strip()
         concept = mention.concept or self.vocabulary.lookup(name)
         key = concept or norm(name)
+        field = "denied" if "negated" in cats else "family_history" if "family" in cats \
+            else _FIELDS[kind]
+        if (field, f"{kind}:{key}" if field == "denied" else key) in self._seen:
+            return
         src = self.source(sentence, mention.start, mention.end)
         if "negated" in cats:
-            if "family" in cats:
-                return
             self.add("denied", f"{kind}:{key}", {"name": name, "concept": concept,
                                                  "kind": kind, "source": src})
             return
         if "family" in cats:
-            if kind == "condition":
-                self.add("family_history", key, {"name": name, "concept": concept,
-                                                 "source": src})
+            self.add("family_history", key, {"name": name, "concept": concept,
+                                             "source": src})
             return
         when = self.onset(sentence.text, mention.start, mention.end)
         if kind == "condition":
@@ -480,15 +567,19 @@ def implied_date(sentence: str, start: int, end: int, reference_date: date) -> d
 
 
 def extract_note(text: str, *, reference_date: date | None = None,
-                 label: str | None = None) -> PatientProfile:
+                 label: str | None = None, max_chars: int = MAX_TEXT) -> PatientProfile:
     """Build a profile from a clinical note; relative dates count back from ``reference_date``.
 
-    Raises :class:`NoteError` for input that is not usable text (empty, binary, too long).
+    Raises :class:`NoteError` for input that is not usable text (empty, binary, or longer
+    than ``max_chars``, the ``max_note_chars`` setting). Reading time is linear in the
+    note's length (see :mod:`trialscout.patients.sentences`).
     """
     if not isinstance(text, str):
         raise NoteError("a clinical note must be text")
-    if len(text) > MAX_TEXT:
-        raise NoteError(f"the note is too long ({len(text)} characters; at most {MAX_TEXT})")
+    limit = min(max_chars, MAX_TEXT)
+    if len(text) > limit:
+        raise NoteError(f"the note is too long ({len(text):,} characters; at most {limit:,}, "
+                        "the max_note_chars setting)")
     if "\x00" in text:
         raise NoteError("the note contains NUL bytes: it looks like a binary file, not text")
     cleaned = _CONTROL.sub(" ", text)
