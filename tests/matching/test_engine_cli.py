@@ -164,3 +164,44 @@ def test_matches_relax_the_garbage_collector_and_restore_it() -> None:
             pass
         assert gc.get_threshold()[0] >= relaxed_gc.threshold
     assert gc.get_threshold() == before
+
+
+MAN_NOTE = ("A 52-year-old man with osteoporosis (T-score -2.8) and a wrist fracture last "
+            "year. No diabetes.")
+
+
+def test_match_all_lists_trials_removed_by_registry_age_and_sex(sample_app: TrialScout
+                                                                ) -> None:
+    profile = extract_note(MAN_NOTE, reference_date=date(2024, 6, 1))
+    plain = sample_app.match(profile, MatchOptions(reference_date=date(2024, 6, 1)))
+    assert plain.removed == []
+    full = sample_app.match(profile, MatchOptions(reference_date=date(2024, 6, 1),
+                                                  include_removed=True, limit=50))
+    assert [m.nct_id for m in full.results][:20] == [m.nct_id for m in plain.results]
+    shown = {m.nct_id for m in full.results}
+    assert full.removed and not shown & {m.nct_id for m in full.removed}
+    for match in full.removed:
+        assert match.verdict == "not_eligible" and match.reason.startswith("removed by")
+        assert all(c.item_index < 0 and c.verdict == "NOT_MET" for c in match.criteria)
+    reasons = {m.nct_id: m.reason for m in full.removed}
+    assert "female only" in reasons["NCT09000007"]          # women with osteopenia
+    assert "age 52" in reasons["NCT09000001"]               # 55 to 85, women
+    assert [m.rank for m in full.removed] == list(range(1, len(full.removed) + 1))
+
+
+def test_cli_match_all(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    assert _invoke(db, "import", str(sample_path())).exit_code == 0
+    note = tmp_path / "note.txt"
+    note.write_text(MAN_NOTE)
+    result = _invoke(db, "match", str(note), "--all", "--json", "--date", "2024-06-01")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["removed"] and all(m["reason"].startswith("removed by the registry's")
+                                   for m in data["removed"])
+    plain = json.loads(_invoke(db, "match", str(note), "--json", "--date",
+                               "2024-06-01").stdout)
+    assert plain["removed"] == []
+    table = _invoke(db, "match", str(note), "--all", "--date", "2024-06-01")
+    assert table.exit_code == 0 and "removed before matching" in table.stdout
+    assert "female only" in table.stdout

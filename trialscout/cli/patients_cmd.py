@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from trialscout.cli import app_from_context, cli, console, err_console, eval_cli, fail
@@ -54,6 +55,9 @@ def match_command(
         "--date", help="Reference date for ages and time windows (default: today).")] = None,
     status: Annotated[list[str] | None, typer.Option(
         "--status", help="Only trials with this overall status (repeatable).")] = None,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Also list the trials the registry's age and sex fields removed "
+        "before matching, each with that reason.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Rank the stored trials for a patient, with a verdict and reasons for each."""
@@ -66,7 +70,8 @@ def match_command(
     loaded = _load(patient_file, ref)
     app = app_from_context(ctx)
     options = MatchOptions(near=near, radius_km=radius, reference_date=ref, limit=limit,
-                           status=[s.upper() for s in status or []])
+                           status=[s.upper() for s in status or []],
+                           include_removed=show_all)
     try:
         response = app.match(loaded.profile, options)
     except (SearchQueryError, ValueError) as exc:
@@ -89,6 +94,22 @@ def match_command(
     console.print(table)
     if not response.results:
         console.print("no matching trials found")
+    if show_all:
+        _print_removed(response.removed)
+
+
+def _print_removed(removed: list[Any]) -> None:
+    if not removed:
+        console.print("no trial was removed by the registry's age and sex fields")
+        return
+    table = Table("#", "trial", "km", "title / why it was removed", show_lines=True,
+                  title="removed before matching by the registry's age and sex fields",
+                  title_justify="left")
+    for match in removed:
+        table.add_row(str(match.rank), match.nct_id,
+                      "" if match.distance_km is None else f"{match.distance_km:.0f}",
+                      f"[bold]{escape(match.title)}[/]\n{escape(match.reason)}")
+    console.print(table)
 
 
 @patient_cli.command("import")

@@ -15,7 +15,7 @@ import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
@@ -25,7 +25,12 @@ from trialscout.matching.model import MatchResponse, TrialMatch
 from trialscout.matching.query import relevance_query
 from trialscout.matching.rank import combine, distance_factor, rank
 from trialscout.matching.rules import load_rules
-from trialscout.matching.trial import eligibility_score, stop_confidence, trial_verdict
+from trialscout.matching.trial import (
+    eligibility_score,
+    registry_verdicts,
+    stop_confidence,
+    trial_verdict,
+)
 from trialscout.patients.model import PatientProfile
 from trialscout.registry.model import Trial
 from trialscout.search.models import NearestSite, SearchRequest
@@ -50,6 +55,8 @@ class MatchOptions:
     status: list[str] = field(default_factory=list)
     closed_world: bool = False
     use_filters: bool = True
+    # Also list the trials the registry's age and sex fields removed (match --all).
+    include_removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,10 +278,61 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
             match = full.model_copy(update={"score": match.score, "rank": match.rank,
                                             "eligibility": match.eligibility})
         shown.append(match)
+    removed = removed_by_registry(app, profile, query, options, facts, load_trials,
+                                  patient_id=patient_id, version=version) \
+        if options.include_removed else []
     return MatchResponse(patient_id=patient_id, profile_version=version,
                          reference_date=reference_date, query=query[:500],
                          candidates=len(candidates), checked=len(checked),
-                         results=shown)
+                         results=shown, removed=removed)
+
+
+def removed_by_registry(app: TrialScout, profile: PatientProfile, query: str,
+                        options: MatchOptions, facts: PatientFacts,
+                        load_trials: Callable[[list[str]], list[Trial]] | None = None, *,
+                        patient_id: int | None = None, version: int | None = None
+                        ) -> list[TrialMatch]:
+    """The trials the search's age and sex filters kept out of matching, best first.
+
+    Matching finds its candidates with the patient's age and sex as search filters (which
+    keeps it fast), so a trial whose registry age range or sex excludes the patient is
+    never checked. A coordinator may still want to see them: this runs the same search
+    without those filters and lists, with the registry field and the reason, each hit
+    that the registry's sex or age range rules out (at most ``options.limit``).
+    """
+    if not options.use_filters or (facts.age is None and facts.profile.sex is None):
+        return []
+    unfiltered = replace(options, use_filters=False)
+    pool = options.candidates or int(load_rules("ranking")["candidates"])
+    hits = search_candidates(app, profile, query, unfiltered, facts.ref, pool)
+    hits.sort(key=lambda c: (-c.relevance, c.nct_id))
+    ids = [h.nct_id for h in hits]
+    loaded = load_trials(ids) if load_trials is not None else _load_trials(app, ids)
+    trials = {t.nct_id: t for t in loaded}
+    floor = float(load_rules("ranking")["eligibility"]["not_eligible"])
+    out: list[TrialMatch] = []
+    for hit in hits:
+        trial = trials.get(hit.nct_id)
+        if trial is None:
+            continue
+        failing = [v for v in registry_verdicts(trial, facts) if v.verdict == "NOT_MET"]
+        if not failing:
+            continue
+        fields = " and ".join(dict.fromkeys("sex" if v.kind == "sex" else "age range"
+                                            for v in failing))
+        site = hit.nearest_site
+        out.append(TrialMatch(
+            nct_id=trial.nct_id, title=trial.title, overall_status=trial.overall_status,
+            verdict="not_eligible", criteria=failing, failing=[v.item_index for v in failing],
+            reason=f"removed by the registry's {fields}: " + "; ".join(
+                v.reason for v in failing),
+            not_met=len(failing), relevance=hit.relevance, eligibility=floor,
+            distance_km=site.distance_km if site else None, nearest_site=site,
+            patient_id=patient_id, profile_version=version, reference_date=facts.ref,
+            rank=len(out) + 1, complete=False))
+        if len(out) >= options.limit:
+            break
+    return out
 
 
 def _kth(scores: list[float], limit: int) -> float | None:

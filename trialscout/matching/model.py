@@ -96,3 +96,6 @@ class MatchResponse(_Model):
     checked: int = Field(default=0, description="Candidates whose criteria were checked "
                          "before no other could enter the top results.")
     results: list[TrialMatch]
+    removed: list[TrialMatch] = Field(
+        default_factory=list, description="Only when asked for (match --all): trials the "
+        "registry's age and sex fields removed before matching, each with that reason.")

@@ -15,7 +15,13 @@ from typing import Any, Literal
 
 from fastapi import Request
 
-from trialscout.matching.engine import MatchOptions, match_trials, parsed_lookup, search_request
+from trialscout.matching.engine import (
+    MatchOptions,
+    match_trials,
+    parsed_lookup,
+    removed_by_registry,
+    search_request,
+)
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.model import TrialMatch
 from trialscout.matching.query import relevance_query
@@ -334,22 +340,29 @@ def run_matches(ctx: WebContext, state: VisitorState, query: MatchesQuery) -> Ma
     options = MatchOptions(
         lat=origin.lat if origin else None, lon=origin.lon if origin else None,
         radius_km=radius_km(radius, unit) if origin else None, limit=query.limit,
-        status=[] if query.include_closed else list(OPEN_STATUSES))
+        status=[] if query.include_closed else list(OPEN_STATUSES),
+        include_removed=query.all)
     reference_date = date.today()
+    removed: list[TrialMatch] = []
     try:
         if relevance_query(profile).strip():
             response = ctx.core.match(profile, options)
             results, page.candidates = response.results, response.candidates
             reference_date, page.ranked_by = response.reference_date, "history"
+            removed = response.removed
         else:
             results, page.candidates = _filter_matches(ctx, profile, options, origin,
                                                        reference_date)
             page.ranked_by = "filters"
+            if query.all:
+                removed = removed_by_registry(ctx.core, profile, "", options,
+                                              PatientFacts(profile, reference_date))
     except SearchQueryError as exc:
         page.place_error = str(exc)
         return page
     page.reference_date = reference_date
     page.results = [result_view(m, unit) for m in results]
+    page.removed = [result_view(m, unit) for m in removed]
     if page.ranked_by == "history":
         page.note = ("Trials found from your medical history, checked criterion by criterion "
                      "against your profile and your self-check answers, best first.")

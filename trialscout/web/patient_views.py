@@ -105,6 +105,8 @@ class MatchesQuery(EmptyMeansMissing):
     limit: int = Field(default=20, ge=1, le=50)
     include_closed: bool = Field(default=False, description="Also trials that are not "
                                  "recruiting (completed, active but closed, ...).")
+    all: bool = Field(default=False, description="Also list the trials the registry's age "
+                      "and sex fields removed before matching, each with that reason.")
 
 
 class MatchResult(TrialMatch):
@@ -132,5 +134,7 @@ class MatchesPage(BaseModel):
     reference_date: date | None = None
     candidates: int = 0
     results: list[MatchResult] = Field(default_factory=list)
+    removed: list[MatchResult] = Field(default_factory=list, description="With all=true: "
+                                       "trials the registry's age and sex fields removed.")
     place_error: str | None = None
     note: str

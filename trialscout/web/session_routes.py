@@ -204,8 +204,9 @@ def api_matches(request: Request, query: Annotated[MatchesQuery, Query()],
     """My matches: trials ranked for this session's profile (form, medical history and
     self-check answers), with the verdict of every criterion, its evidence and reason.
 
-    `near` / `radius` / `unit` override the profile's place. Without a profile, `active` is
-    false and there are no results."""
+    `near` / `radius` / `unit` override the profile's place. With `all=true`, `removed`
+    also lists the trials the registry's age and sex fields kept out of matching, each
+    with that reason. Without a profile, `active` is false and there are no results."""
     return _checked(matches(request, query, visitor))
 
 
