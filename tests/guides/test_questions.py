@@ -92,6 +92,40 @@ def test_the_whole_site_has_a_daily_cap(qapp: TrialScout) -> None:
                     now=NOW + timedelta(days=1, seconds=5))
 
 
+def test_one_address_with_a_new_session_each_time_is_limited() -> None:
+    """A fresh session per request evades the per-session limit; the address limits
+    catch it, per window and per day, and no single address can use up the site cap."""
+    app = create_app(database_url="sqlite://", question_rate_limit=2,
+                     question_rate_window=600, question_daily_limit=50,
+                     question_address_limit=3, question_address_daily_limit=5,
+                     secret_key="k")
+    try:
+        for n in range(3):
+            app.guides.ask(text=f"Fresh session {n} asks?", client_key=f"s{n}",
+                           address="192.0.2.7", now=NOW + timedelta(seconds=n))
+        with pytest.raises(RateLimited) as info:
+            app.guides.ask(text="Yet another fresh session?", client_key="s9",
+                           address="192.0.2.7", now=NOW + timedelta(seconds=5))
+        assert info.value.scope == "visitor"
+        app.guides.ask(text="Someone elsewhere asks?", client_key="t1",
+                       address="198.51.100.4", now=NOW + timedelta(seconds=6))
+        for n in range(2):
+            app.guides.ask(text=f"Back after the window {n}?", client_key=f"u{n}",
+                           address="192.0.2.7", now=NOW + timedelta(minutes=11, seconds=n))
+        with pytest.raises(RateLimited) as daily:
+            app.guides.ask(text="Beyond the daily share?", client_key="u9",
+                           address="192.0.2.7", now=NOW + timedelta(minutes=30))
+        assert daily.value.scope == "visitor"
+        assert 0 < daily.value.retry_after <= 24 * 3600
+        app.guides.ask(text="The site still takes others?", client_key="t2",
+                       address="198.51.100.4", now=NOW + timedelta(minutes=30))
+        with app.engine.connect() as conn:
+            stored = conn.execute(select(GuideQuestionRow.address_hash)).scalars().all()
+        assert stored and all(h and "192.0.2.7" not in h for h in stored)
+    finally:
+        app.close()
+
+
 def test_admin_lists_answers_publishes_and_deletes(qapp: TrialScout) -> None:
     first = qapp.guides.ask(text="How long is denosumab taken?", client_key="a",
                             email="x@example.org", guide_slug="denosumab", now=NOW)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,10 +35,16 @@ def web(core: TrialScout) -> FastAPI:
     return create_web_app(core)
 
 
+_browsers = itertools.count(1)
+
+
 @pytest.fixture
 def client(web: FastAPI) -> Iterator[TestClient]:
-    """A fresh browser: its own cookie jar, so its own anonymous session."""
-    with TestClient(web, base_url="http://127.0.0.1") as test_client:
+    """A fresh browser: its own cookie jar, so its own anonymous session, and its own
+    network address (limits per address apply as they would to separate people)."""
+    n = next(_browsers)
+    address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+    with TestClient(web, base_url="http://127.0.0.1", client=(address, 50000)) as test_client:
         yield test_client
 
 

@@ -232,6 +232,20 @@ def test_the_form_is_rate_limited_per_visitor(client: TestClient, core: TrialSco
         assert ok.status_code == 303, "another visitor is not limited"
 
 
+def test_a_new_cookie_per_request_does_not_bypass_the_limit(client: TestClient,
+                                                             core: TrialScout) -> None:
+    limit = core.guides.limits.per_address
+    statuses = []
+    for n in range(limit + 1):
+        with TestClient(client.app, base_url="http://127.0.0.1",
+                        client=("203.0.113.5", 40000 + n)) as fresh:
+            token = csrf_for(fresh)
+            statuses.append(fresh.post("/api/v1/guides/osteopenia/questions",
+                                       json={"text": f"{QUESTION} fresh {n}"},
+                                       headers={"X-CSRF-Token": token}).status_code)
+    assert statuses[:limit] == [201] * limit and statuses[-1] == 429
+
+
 def test_api_question_success_and_problems(client: TestClient, core: TrialScout) -> None:
     token = csrf_for(client)
     text = "What does a biosimilar of denosumab mean for a trial?"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, true, update
 
 from trialscout.guides.content import find_guide
 from trialscout.guides.tables import GuideQuestionRow
@@ -54,15 +54,26 @@ class RateLimited(Exception):
 
 @dataclass(frozen=True)
 class QuestionLimits:
+    """Per session and per address in a window, per address and for the site per day.
+
+    A new session per request evades the per-session limit, so the address is limited
+    too, and per day well below the site's cap: no single client can use the cap up.
+    """
+
     per_client: int = 5
     window_seconds: int = 3600
     daily_total: int = 200
+    per_address: int = 10
+    daily_per_address: int = 20
 
     @classmethod
     def from_settings(cls, settings: object) -> QuestionLimits:
         return cls(per_client=int(getattr(settings, "question_rate_limit", 5)),
                    window_seconds=int(getattr(settings, "question_rate_window", 3600)),
-                   daily_total=int(getattr(settings, "question_daily_limit", 200)))
+                   daily_total=int(getattr(settings, "question_daily_limit", 200)),
+                   per_address=int(getattr(settings, "question_address_limit", 10)),
+                   daily_per_address=int(getattr(settings, "question_address_daily_limit",
+                                                 20)))
 
 
 class Question(BaseModel):
@@ -123,26 +134,33 @@ def _row(row: Any) -> Question:
                     answered_at=row.answered_at)
 
 
-def _check_rate(conn: Connection, hashed: str, limits: QuestionLimits, now: datetime) -> None:
+def _over(conn: Connection, where: Any, limit: int, period: timedelta, now: datetime,
+          scope: str) -> None:
+    """Raise RateLimited when ``limit`` questions matching ``where`` came in ``period``."""
     table = GuideQuestionRow
-    since = now - timedelta(seconds=limits.window_seconds)
     recent = conn.execute(select(func.count(), func.min(table.created_at))
-                          .where(table.client_hash == hashed, table.created_at > since)).one()
-    if recent[0] >= limits.per_client:
-        wait = recent[1] + timedelta(seconds=limits.window_seconds) - now
-        raise RateLimited(max(1, int(wait.total_seconds()) + 1), "visitor")
-    day = now - timedelta(days=1)
-    total = conn.execute(select(func.count(), func.min(table.created_at))
-                         .where(table.created_at > day)).one()
-    if total[0] >= limits.daily_total:
-        wait = total[1] + timedelta(days=1) - now
-        raise RateLimited(max(1, int(wait.total_seconds()) + 1), "site")
+                          .where(where, table.created_at > now - period)).one()
+    if recent[0] >= limit:
+        wait = recent[1] + period - now
+        raise RateLimited(max(1, int(wait.total_seconds()) + 1), scope)
+
+
+def _check_rate(conn: Connection, hashed: str, address: str | None, limits: QuestionLimits,
+                now: datetime) -> None:
+    table = GuideQuestionRow
+    window, day = timedelta(seconds=limits.window_seconds), timedelta(days=1)
+    _over(conn, table.client_hash == hashed, limits.per_client, window, now, "visitor")
+    if address is not None:
+        _over(conn, table.address_hash == address, limits.per_address, window, now, "visitor")
+        _over(conn, table.address_hash == address, limits.daily_per_address, day, now,
+              "visitor")
+    _over(conn, true(), limits.daily_total, day, now, "site")
 
 
 def submit_question(conn: Connection, *, text: str, client_key: str, salt: str,
                     email: str | None = None, guide_slug: str | None = None,
                     nct_id: str | None = None, limits: QuestionLimits | None = None,
-                    now: datetime | None = None) -> Question:
+                    now: datetime | None = None, address: str | None = None) -> Question:
     """Validate and store a question inside the caller's transaction.
 
     Raises :class:`QuestionError` (bad input, with the field) or :class:`RateLimited`.
@@ -158,9 +176,11 @@ def submit_question(conn: Connection, *, text: str, client_key: str, salt: str,
     if not client_key:
         raise QuestionError("client_key", "Missing visitor key.")
     hashed = client_hash(client_key, salt)
-    _check_rate(conn, hashed, limits, now)
+    address_hash = client_hash("address:" + address, salt) if address else None
+    _check_rate(conn, hashed, address_hash, limits, now)
     inserted = conn.execute(insert(GuideQuestionRow).values(
         guide_slug=guide_slug, nct_id=nct_id, text=cleaned, email=email, client_hash=hashed,
+        address_hash=address_hash,
         status="open", answer=None, published=False, created_at=now, answered_at=None)
     ).inserted_primary_key
     assert inserted is not None

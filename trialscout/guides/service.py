@@ -52,12 +52,14 @@ class GuideService:
 
     def ask(self, *, text: str, client_key: str, email: str | None = None,
             guide_slug: str | None = None, nct_id: str | None = None,
-            now: datetime | None = None) -> Question:
-        """Store a visitor's question; raises QuestionError or RateLimited."""
+            now: datetime | None = None, address: str | None = None) -> Question:
+        """Store a visitor's question; raises QuestionError or RateLimited. ``address``
+        is the client's network address, limited as well as the session."""
         with self.engine.begin() as conn:
             return questions.submit_question(
                 conn, text=text, client_key=client_key, salt=self._salt, email=email,
-                guide_slug=guide_slug, nct_id=nct_id, limits=self.limits, now=now)
+                guide_slug=guide_slug, nct_id=nct_id, limits=self.limits, now=now,
+                address=address)
 
     def questions(self, status: Literal["open", "answered", "all"] = "open", *,
                   guide_slug: str | None = None, limit: int = 50, offset: int = 0

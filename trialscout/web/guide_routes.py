@@ -117,15 +117,16 @@ def _problems(text: str, email: str | None) -> dict[str, str]:
 
 def _ask(request: Request, slug: str, token: str, text: str, email: str | None
          ) -> QuestionReceipt:
-    """Store the question, validated and rate limited (per session, and per day for the
-    whole site) by trialscout.guides.questions. Raises InvalidQuestion or RateLimited."""
+    """Store the question, validated and rate limited (per session, per client address,
+    and per day for the whole site) by trialscout.guides.questions. Raises InvalidQuestion or RateLimited."""
     load_guide(request, slug)
     problems = _problems(text, email)
     if problems:
         raise InvalidQuestion(problems)
     try:
         question = web_context(request).core.guides.ask(
-            text=text, email=email, guide_slug=slug, client_key=token)
+            text=text, email=email, guide_slug=slug, client_key=token,
+            address=request.client.host if request.client else None)
     except QuestionError as exc:
         raise InvalidQuestion({exc.field: exc.message}) from None
     return QuestionReceipt(id=question.id, guide_slug=slug, status=question.status,
