@@ -1,8 +1,8 @@
 """Questions visitors send from guide and trial pages, kept for an admin to answer.
 
 The visitor is identified only by salted hashes of their session (``client_hash``) and
-of their network address (``address_hash``), which is all rate limiting needs; the email is optional and never shown
-on a public page.
+of their network address (``address_hash``), which is all rate limiting needs; the email
+is optional and never shown on a public page.
 """
 
 from __future__ import annotations
