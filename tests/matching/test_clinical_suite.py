@@ -165,7 +165,7 @@ def test_the_suite_is_large_and_covers_every_kind() -> None:
     cases = load_cases().cases
     assert len(cases) >= MIN_CASES
     assert len({c.id for c in cases}) == len(cases), "case ids must be unique"
-    by_kind = Counter(c.kind for c in cases)
+    by_kind: Counter[str] = Counter(c.kind for c in cases)
     assert set(by_kind) == set(KINDS), by_kind
     failure_kinds = [k for k in KINDS if k != "safety"]
     assert min(by_kind[k] for k in failure_kinds) >= 25, by_kind
