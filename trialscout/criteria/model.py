@@ -173,11 +173,27 @@ class ParsedCriteria(_Model):
             return 0.0
         return sum(item.kind == "other" for item in self.items) / len(self.items)
 
+    @property
+    def group_labels(self) -> frozenset[int]:
+        """Indices of the items that only introduce a group of sub-items ("At least one of
+        the following:"): not criteria of their own, never evaluated nor asked."""
+        found: set[int] = set()
+        stack = list(self.logic.values())
+        while stack:
+            node = stack.pop()
+            if node.item is not None:
+                found.add(node.item)
+            stack.extend(node.children)
+        return frozenset(found)
+
     def questions(self) -> list[Question]:
-        """Each distinct question once, in item order."""
+        """Each distinct question once, in item order (group labels ask nothing)."""
         seen: set[str] = set()
+        labels = self.group_labels
         out = []
         for item in self.items:
+            if item.index in labels:
+                continue
             if item.question.key not in seen:
                 seen.add(item.question.key)
                 out.append(item.question)

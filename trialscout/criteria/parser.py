@@ -28,6 +28,7 @@ from typing import Final
 
 from trialscout.criteria.construct import build
 from trialscout.criteria.extract import analyze, finalize
+from trialscout.criteria.logic import build_logic
 from trialscout.criteria.model import (
     Constraint,
     Heading,
@@ -40,7 +41,7 @@ from trialscout.criteria.questions import item_question, question_for
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
 
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "2.0.0"
 MAX_TEXT: Final = 200_000
 MAX_ITEM_ANALYSIS: Final = 4_000
 _CACHE_SIZE: Final = 8_192
@@ -123,8 +124,9 @@ def parse_criteria(text: str | None) -> ParsedCriteria:
     headings = [build(Heading, {"text": h.text, "span": _span(h.start, h.end),
                                 "section": h.section})
                 for h in split.headings]
+    logic = build_logic(items, [raw.blank_before for raw in split.items])
     return build(ParsedCriteria, {"parser_version": PARSER_VERSION, "items": items,
-                                  "headings": headings, "logic": {}})
+                                  "headings": headings, "logic": logic})
 
 
 def _span(start: int, end: int) -> Span:

@@ -47,8 +47,10 @@ class RawItem:
     """
 
     __slots__ = (
+        "blank_before",
         "depth",
         "end",
+        "enumeration",
         "first_indent",
         "heading",
         "marker",
@@ -78,6 +80,8 @@ class RawItem:
         self.marker_end = marker_end
         self.paragraph = paragraph
         self.first_indent = first_indent
+        self.blank_before = False
+        self.enumeration = False
 
 
 @dataclass(slots=True)
@@ -100,6 +104,9 @@ class _Patterns:
     inline_heading: re.Pattern[str]
     subheadings: frozenset[str]
     inclusion: frozenset[str]
+    bare_heading: re.Pattern[str]
+    switch: re.Pattern[str]
+    qualified: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -121,27 +128,99 @@ def _patterns() -> _Patterns:
     inline = re.compile(
         r"(?<=[.;:!?)\]])\s+(?P<head>(?:" + prefix_re + r"\s+){0,2}(?P<term>" + term_re + r")"
         r"(?:\s+(?:criteria|criterion))?(?:\s*\([^()\n]{0,60}\))?)\s*:", re.IGNORECASE)
+    # "... at the time of signing informed consent Exclusion Criteria: - ...": a heading
+    # run into the text before it with no punctuation (its case is checked where used)
+    bare = re.compile(
+        r"(?<=\S)\s+(?P<head>(?:" + prefix_re + r"\s+){0,2}(?P<term>" + term_re + r")"
+        r"\s+(?:criteria|criterion))\s*:", re.IGNORECASE)
+    logic = rules.logic()
+    who = rules.phrase_regex(logic.who)
+    clauses = [re.escape(c).replace(r"\{who\}", "\x00").replace(r"\ ", r"\s+")
+               for c in sorted(logic.inline_exclusion, key=len, reverse=True)]
+    switch = re.compile(
+        r"(?<=[;.,])\s+(?P<head>(?:" + "|".join(c.replace("\x00", who) for c in clauses)
+        + r")\b:?)", re.IGNORECASE)
+    # a heading line naming whose criteria these are: "Study A Exclusion Criteria:",
+    # "Donor inclusion criteria", "Part 2 - Key Exclusion Criteria:"
+    qualified = re.compile(
+        r"[\s#*_>|\[\]\-•]*(?P<head>(?:[\w/()'’.,&+-]+\s+){1,5}?(?:" + prefix_re + r"\s+){0,2}"
+        r"(?P<term>" + term_re + r")\s+(?:criteria|criterion)[\s*_]*(?::|：)?)[\s*_]*",
+        re.IGNORECASE)
     lower_inc = frozenset(t.casefold() for t in spec.inclusion)
     return _Patterns(section_line, inline, frozenset(s.casefold() for s in spec.subheadings),
-                     lower_inc)
+                     lower_inc, bare, switch, qualified)
 
 
 def _section_of(term: str) -> str:
     return "inclusion" if term.casefold() in _patterns().inclusion else "exclusion"
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each line, with inline section headings starting lines of their own."""
-    out: list[tuple[int, int]] = []
-    inline = _patterns().inline_heading
+_INLINE_BULLET_START: Final = re.compile(
+    r"[ \t]*(?:[^\n:]{1,60}:[ \t]*)?(?:[*•][ \t]+)?(?P<b>[-•])[ \t]+\S")
+
+
+_CAPITAL_WORD: Final = re.compile(r"\(?(?![IVX]+\b)[A-Z][\w'’-]")
+
+
+def _inline_bullets(text: str, a: int, b: int) -> list[int]:
+    """Where a flattened list ("Inclusion Criteria: - Adults. - BMI over 30 - ...") starts
+    its next items: at each " - " before a capital letter (or " • " before anything),
+    outside parentheses, on a line whose own content starts with that bullet."""
+    first = _INLINE_BULLET_START.match(text, a, b)
+    if first is None:
+        return []
+    bullet = first.group("b")
+    cuts: list[int] = []
+    depth = 0
+    position = first.end("b")
+    while True:
+        at = text.find(bullet, position, b)
+        if at < 0:
+            break
+        depth += (text.count("(", position, at) + text.count("[", position, at)
+                  - text.count(")", position, at) - text.count("]", position, at))
+        depth = max(depth, 0)
+        position = at + 1
+        if depth or at + 2 >= b or not text[at - 1].isspace() or text[at + 1] not in " \t":
+            continue
+        if bullet == "-" and not _CAPITAL_WORD.match(text, at + 2, b):
+            continue
+        cuts.append(at)
+    # one " - " on a bulleted line is a dash far more often than a second item
+    return cuts if len(cuts) >= (2 if bullet == "-" else 1) else []
+
+
+def _lines(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, switch_end) of each line. Inline section headings, inline switches to
+    the exclusions ("...; patients are excluded if they have ...", ``switch_end`` being the
+    end of that clause, else -1) and the items of a flattened list start lines of their
+    own."""
+    out: list[tuple[int, int, int]] = []
+    patterns = _patterns()
     for match in _LINE.finditer(text):
         a, b = match.span()
         if a == b and out and out[-1][1] == a:
             continue
-        cuts = [m.start("head") for m in inline.finditer(text, a, b)] if b - a > 20 else []
-        starts = [a, *cuts]
-        for i, s in enumerate(starts):
-            out.append((s, starts[i + 1] if i + 1 < len(starts) else b))
+        if b - a <= 20:
+            out.append((a, b, -1))
+            continue
+        cuts = {m.start("head"): -1 for m in patterns.inline_heading.finditer(text, a, b)}
+        for m in patterns.bare_heading.finditer(text, a, b):
+            # a short line ending in such a heading is a heading as a whole
+            if text[m.start("head")].isupper() and \
+                    _sentence_before(re.findall(r"\w[\w'’-]*", text[a:m.start("head")])):
+                cuts.setdefault(m.start("head"), -1)
+        if _MARKER.match(text, a + _indent(text, a, b), b) is None:
+            for m in patterns.switch.finditer(text, a, b):
+                cuts[m.start("head")] = m.end("head")
+        pieces = [a, *sorted(cuts)]
+        for i, s in enumerate(pieces):
+            e = pieces[i + 1] if i + 1 < len(pieces) else b
+            bullets = _inline_bullets(text, s, e)
+            starts = [s, *bullets]
+            for j, t in enumerate(starts):
+                out.append((t, starts[j + 1] if j + 1 < len(starts) else e,
+                            cuts.get(s, -1) if j == 0 else -1))
     return out
 
 
@@ -157,11 +236,27 @@ def _indent(text: str, a: int, b: int) -> int:
     return n
 
 
+def _named(words: str) -> bool:
+    """Whether the words before a heading name a part or a group ("Study A", "Donor",
+    "Part 2 -") rather than run a sentence ("not matched to")."""
+    return all(not w[:1].islower() for w in words.split())
+
+
+def _sentence_before(words: list[str]) -> bool:
+    """Whether the words before an inline heading are a criterion's text run into it."""
+    return len(words) > 8 or (len(words) > 5 and any(w[:1].islower() for w in words))
+
+
 def _match_heading(text: str, a: int, b: int) -> tuple[str, int, int, int] | None:
     """A section heading at line start: (section, heading_start, heading_end, rest_start)."""
     match = _patterns().section_line.match(text, a, b)
     if match is None:
-        return None
+        qualified = _patterns().qualified.fullmatch(text, a, b)
+        if qualified is None or not _named(text[qualified.start("head"):
+                                                 qualified.start("term")]):
+            return None
+        head_start, head_end = _trim(text, qualified.start("head"), qualified.end("head"))
+        return _section_of(qualified.group("term")), head_start, head_end, b
     rest = match.end()
     trail = match.group("trail")
     has_colon = ":" in trail or "：" in trail
@@ -237,6 +332,31 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pieces if b > a]
 
 
+def _split_enumeration(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The members of a list that an inline switch introduced ("excluded if they have A,
+    B (with C, D), E or F, or G"): split at commas and semicolons outside parentheses when
+    there are at least three members; each member keeps its own words ("or G")."""
+    cuts: list[tuple[int, int]] = []
+    depth = 0
+    for position in range(start, end):
+        ch = text[position]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch in ",;" and not depth and position + 1 < end and text[position + 1] in " \t":
+            cuts.append((position, position + 1))
+    if len(cuts) < 2:
+        return [(start, end)]
+    pieces: list[tuple[int, int]] = []
+    cursor = start
+    for a, b in cuts:
+        pieces.append((cursor, a))
+        cursor = b
+    pieces.append((cursor, end))
+    return [(a, b) for a, b in pieces if text[a:b].strip()]
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     while a < b and text[a].isspace():
         a += 1
@@ -265,9 +385,10 @@ def split_items(text: str) -> Split:
         a, b = _trim(text, a, b)
         current = RawItem(section, explicit, heading, a, b, depth, parent, marker, mstart, mend,
                           paragraph, indent)
+        current.blank_before = after_blank
         out.items.append(current)
 
-    for a, b in _lines(text):
+    for a, b, switch_end in _lines(text):
         line = text[a:b]
         if not line.strip():
             after_blank = True
@@ -275,6 +396,8 @@ def split_items(text: str) -> Split:
         indent = _indent(text, a, b)
         content_start = a + (len(line) - len(line.lstrip()))
         found = _match_heading(text, content_start, b)
+        if switch_end > 0:
+            found = ("exclusion", content_start, switch_end, switch_end)
         if found is not None:
             section, h_start, h_end, rest = found
             explicit = True
@@ -351,6 +474,8 @@ def split_items(text: str) -> Split:
         if current is not None and current.marker is None:
             stack.clear()
         start_item(content_start, b, 0, None, None, None, None, indent, True)
+        if switch_end > 0 and current is not None:
+            current.enumeration = True
         stack.clear()
         after_blank = False
     _split_paragraphs(text, out)
@@ -385,13 +510,17 @@ def _split_paragraphs(text: str, out: Split) -> None:
             items.append(item)
             continue
         pieces = _split_sentences(text, item.start, item.end)
+        if item.enumeration:
+            pieces = [part for a, b in pieces for part in _split_enumeration(text, a, b)]
         if len(pieces) == 1:
             items.append(item)
             continue
-        for a, b in pieces:
+        for number, (a, b) in enumerate(pieces):
             a, b = _trim(text, a, b)
-            items.append(RawItem(item.section, item.section_explicit, item.heading, a, b,
-                                 item.depth, None, None, None, None, True, item.first_indent))
+            piece = RawItem(item.section, item.section_explicit, item.heading, a, b,
+                            item.depth, None, None, None, None, True, item.first_indent)
+            piece.blank_before = item.blank_before and number == 0
+            items.append(piece)
     if len(items) != len(out.items):
         new_position = {id(item): index for index, item in enumerate(items)}
         remap = {old_index: new_position[id(old)] for old_index, old in enumerate(out.items)
