@@ -214,6 +214,23 @@ class EvalLabelRules(_Schema):
     corpora: dict[str, CorpusLabels]
 
 
+class LogicGroups(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    any: list[str]
+    at_least: list[str]
+    all: list[str]
+
+
+class LogicRules(_Schema):
+    tuned_on: list[str]
+    groups: LogicGroups
+    blockers: list[str]
+    numbers: dict[str, int]
+    chain_or: list[str]
+    inline_exclusion: list[str]
+    who: list[str]
+
+
 SCHEMAS: dict[str, type[_Schema]] = {
     "sections.yaml": SectionRules,
     "patterns.yaml": PatternRules,
@@ -221,6 +238,7 @@ SCHEMAS: dict[str, type[_Schema]] = {
     "entities.yaml": EntityRules,
     "questions.yaml": QuestionRules,
     "eval_labels.yaml": EvalLabelRules,
+    "logic.yaml": LogicRules,
 }
 
 
@@ -258,6 +276,10 @@ def questions() -> QuestionRules:
 
 def eval_labels() -> EvalLabelRules:
     return load("eval_labels.yaml")
+
+
+def logic() -> LogicRules:
+    return load("logic.yaml")
 
 
 def phrase_regex(phrases: list[str], *, boundary: bool = True) -> str:
