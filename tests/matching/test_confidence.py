@@ -15,8 +15,8 @@ from tests.factories import study
 from tests.matching.builders import constraint, item, parsed
 from trialscout.matching.confidence import coverage, spec
 from trialscout.matching.engine import match_trials
-from trialscout.matching.evaluate import evaluate_item
 from trialscout.matching.facts import PatientFacts
+from trialscout.matching.item import evaluate_item
 from trialscout.matching.trial import eligibility_score, failure_confidence, trial_verdict
 from trialscout.patients.model import PatientProfile
 from trialscout.patients.notes import extract_note

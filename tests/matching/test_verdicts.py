@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from tests.matching.builders import constraint, item
-from trialscout.matching.evaluate import evaluate_item
 from trialscout.matching.facts import PatientFacts
+from trialscout.matching.item import evaluate_item
 from trialscout.patients.model import PatientProfile
 from trialscout.patients.notes import extract_note
 

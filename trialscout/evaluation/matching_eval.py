@@ -157,8 +157,8 @@ def _sentence_ids(text: Any) -> set[int]:
 def criterion_matching(path: Path, *, reference_date: date | None = None
                        ) -> CriterionMatchingReport:
     from trialscout.criteria import parse_criteria
-    from trialscout.matching.evaluate import evaluate_item
     from trialscout.matching.facts import PatientFacts
+    from trialscout.matching.item import evaluate_item
     from trialscout.patients.notes import NoteError, extract_note
 
     pairs = load_annotations(path)

@@ -36,8 +36,8 @@ from trialscout.criteria.model import Constraint, Item
 from trialscout.matching.rules import load_rules
 
 if TYPE_CHECKING:
-    from trialscout.matching.evaluate import Outcome
     from trialscout.matching.facts import PatientFacts
+    from trialscout.matching.outcome import Outcome
 
 _WORDS = re.compile(r"[a-z][a-z0-9'-]{2,}")
 _FILLER = frozenset({

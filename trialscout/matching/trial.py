@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from trialscout.criteria.model import ParsedCriteria
-from trialscout.matching.evaluate import compare, evaluate_item
 from trialscout.matching.facts import PatientFacts
+from trialscout.matching.item import evaluate_item
 from trialscout.matching.model import (
     CriterionVerdict,
     Evidence,
@@ -21,6 +21,7 @@ from trialscout.matching.model import (
     TrialMatch,
     TrialVerdictLabel,
 )
+from trialscout.matching.outcome import compare
 from trialscout.registry.model import Trial
 
 DAYS_PER_YEAR = 365.25

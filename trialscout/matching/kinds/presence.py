@@ -1,0 +1,290 @@
+"""Presence of a condition, medication, procedure or allergy: structured facts, denials and
+note sentences, each checked against the criterion's concept, its time window, the
+qualifiers written before it, and the exceptions the item states."""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+from typing import Any
+
+from trialscout.criteria.model import Constraint
+from trialscout.matching.facts import PatientFacts
+from trialscout.matching.model import Evidence
+from trialscout.matching.outcome import (
+    Outcome,
+    constraint_label,
+    fact_evidence,
+    item_rules,
+    note_evidence,
+    targets,
+)
+from trialscout.matching.rules import load_rules
+from trialscout.matching.timing import timing_ok, window_days, window_text
+from trialscout.patients.notes import implied_date
+
+
+@cache
+def _generic_concepts() -> frozenset[str]:
+    return frozenset(load_rules("items").get("generic_concepts") or ())
+
+
+
+def _narrowing(constraint: Constraint, context: str) -> tuple[list[str], bool]:
+    """Qualifiers written just before the concept, and whether a number bound went unparsed."""
+    names = tuple(c.text for c in ([constraint.concept] if constraint.concept else [])
+                  + list(constraint.any_of) if c.text)
+    found, threshold = _qualifiers_in(names, context)
+    return list(found), constraint.quantity is None and threshold
+
+
+@lru_cache(maxsize=32_768)
+def _qualifiers_in(names: tuple[str, ...], context: str) -> tuple[tuple[str, ...], bool]:
+    """(qualifiers before any of ``names`` in ``context``, whether it has a number bound);
+    remembered, since every patient checked against a trial asks the same."""
+    qualifiers, threshold = item_rules()
+    found: list[str] = []
+    lowered = context.lower()
+    for name in names:
+        at = lowered.find(name.lower())
+        if at < 0:
+            continue
+        window = context[max(0, at - 40):at + len(name)]
+        found += [m.group().lower() for m in qualifiers.finditer(window)]
+    return tuple(sorted(set(found))), bool(threshold.search(context))
+
+
+def presence(facts: PatientFacts, constraint: Constraint, kind: str,
+              exceptions: list[str], context: str = "") -> Outcome:
+    ids, texts = targets(constraint)
+    label = constraint_label(constraint)
+    if not ids and not texts:
+        return Outcome(None, "nothing specific to look up", no_information=True)
+    profile = facts.profile
+    qualifiers, unparsed = _narrowing(constraint, context or constraint.text)
+    if constraint.polarity == "must_not":
+        # An exclusion of "central nervous system metastasis" excludes only that: a record
+        # of metastases that does not say where leaves it open.
+        qualifiers = sorted(set(qualifiers) | set(_modifier_before(constraint,
+                                                                   context or "")))
+    from_note = bool(facts.sentences)
+    generic = bool(ids) and all(i in _generic_concepts() for i in ids)
+    window = constraint.window
+    ref = facts.ref
+    positive_timed: list[Evidence] = []
+    positive_untimed: list[Evidence] = []
+    positive_outside: list[Evidence] = []
+    broader: list[Evidence] = []
+    negatives: list[Evidence] = []
+    qualified: list[Evidence] = []
+
+    def place(ok: bool | None, ev: Evidence, concept: str | None = None) -> None:
+        if ok and undecided(concept):
+            broader.append(ev)
+            return
+        if ok and (unparsed or (qualifiers and not all(
+                q in ev.text.lower() for q in qualifiers))):
+            broader.append(ev)
+            qualified.append(ev)
+            return
+        (positive_timed if ok else positive_untimed if ok is None else positive_outside
+         ).append(ev)
+
+    def excepted(concept: str | None, name: str) -> bool:
+        """An exception ("except skin cancer"), or, for a broad exclusion ("other bone
+        disease"), the very condition the trial studies."""
+        return bool(exceptions) and facts.best_relation(concept, name, exceptions, []) in {
+            "same", "narrower"}
+
+    def undecided(concept: str | None) -> bool:
+        """A match that cannot settle the criterion: a generic target ("any medication")
+        or, for an exclusion, the very condition the trial studies (the criterion must be
+        about some narrower form of it: "bilateral", "additional", "other")."""
+        if generic:
+            return True
+        return constraint.polarity == "must_not" and facts.studied(concept)
+
+    def noted(fact: Any) -> bool:
+        return from_note and fact.source is not None and fact.source.kind == "note"
+
+    if kind in {"condition", "other"}:
+        for cond in profile.conditions:
+            if noted(cond):
+                continue
+            rel = facts.best_relation(cond.concept, cond.name, ids, texts)
+            if rel in {"same", "narrower"} and not excepted(cond.concept, cond.name):
+                active = cond.status == "active"
+                end = cond.abatement if cond.status == "resolved" else None
+                ok = timing_ok(window, cond.onset, end, active, ref, event=True)
+                if window is not None and window.relation == "current":
+                    ok = active if cond.status == "resolved" or active else None
+                place(ok, fact_evidence(cond, f"condition: {cond.name}"), cond.concept)
+            elif rel == "broader":
+                broader.append(fact_evidence(cond, f"condition: {cond.name}"))
+    if kind in {"procedure", "other"}:
+        for proc in profile.procedures:
+            if noted(proc):
+                continue
+            rel = facts.best_relation(proc.concept, proc.name, ids, texts)
+            if rel in {"same", "narrower"}:
+                ok = timing_ok(window, proc.date, proc.date, False, ref, event=True)
+                place(ok, fact_evidence(proc, f"procedure: {proc.name}"), proc.concept)
+            elif rel == "broader":
+                broader.append(fact_evidence(proc, f"procedure: {proc.name}"))
+    if kind in {"medication", "other"}:
+        for med in profile.medications:
+            if noted(med):
+                continue
+            rel = facts.best_relation(med.concept, med.name, ids, texts)
+            if rel in {"same", "narrower"}:
+                active = med.status == "active" or (med.status == "unknown" and med.stop is None)
+                ok = timing_ok(window, med.start, med.stop, active, ref, event=False)
+                place(ok, fact_evidence(med, f"medication: {med.name}"), med.concept)
+            elif rel == "broader":
+                broader.append(fact_evidence(med, f"medication: {med.name}"))
+    if kind == "allergy":
+        for allergy in profile.allergies:
+            if noted(allergy):
+                continue
+            rel = facts.best_relation(allergy.concept, allergy.substance, ids, texts)
+            if rel in {"same", "narrower"}:
+                place(True, fact_evidence(allergy, f"allergy: {allergy.substance}"))
+    denial_kinds = {"condition": {"condition", "finding"}, "procedure": {"procedure"},
+                    "medication": {"medication"}, "allergy": {"allergy"},
+                    "other": {"condition", "finding", "procedure", "medication"}}[kind]
+    for denied in profile.denied:
+        if denied.kind not in denial_kinds:
+            continue
+        blanket = denied.name in {"any medication", "any drug allergy"}
+        if blanket and kind == "medication":
+            days = window_days(window)
+            if window is None or window.relation == "current" or (
+                    window.relation == "within" and days is not None and days <= 90):
+                negatives.append(fact_evidence(denied, f"no medications: {denied.name}"))
+            continue
+        if blanket and kind == "allergy":
+            negatives.append(fact_evidence(denied, "no known drug allergies"))
+            continue
+        if noted(denied) and not blanket:
+            continue
+        if facts.denies(denied.concept, denied.name, ids, texts):
+            # Denying "any treatment" does not settle a criterion about a generic target.
+            (broader if generic else negatives).append(
+                fact_evidence(denied, f"denied: {denied.name}"))
+    within = re.compile(r"allerg|hypersensitiv|intoleran|anaphyla", re.IGNORECASE) \
+        if kind == "allergy" else None
+    for hit in facts.note_hits(ids, texts, within=within):
+        if hit.family or hit.hypothetical:
+            continue
+        ev = note_evidence(hit.sentence)
+        if hit.negated:
+            if generic:
+                broader.append(ev)
+            elif not _narrowed(hit, context or constraint.text):
+                negatives.append(ev)
+            continue
+        mentioned = facts.index.lookup(hit.sentence.text[hit.start:hit.end])
+        if excepted(mentioned, hit.sentence.text[hit.start:hit.end]):
+            continue
+        when = implied_date(hit.sentence.text, hit.start, hit.end, ref)
+        event = kind != "medication"
+        ok = timing_ok(window, when, when if event else None, None if event else True, ref,
+                        event=event)
+        if window is not None and window.relation == "ever":
+            ok = True
+        elif window is not None and window.relation == "current":
+            ok = None if hit.historical else True
+        place(ok, ev, mentioned)
+    if not negatives and not qualified and kind != "allergy":
+        # "No chemotherapy for her metastatic disease" denies a broader concept; a record
+        # of the very concept ("her last taxane was 18 months ago") shows that denial was
+        # about something narrower, so it settles nothing.
+        negatives += [note_evidence(h.sentence) for h in facts.broader_denials(ids)]
+    scope = "" if window is None else window_text(window)
+    if positive_timed:
+        return Outcome(True, f"{label}{scope}: found in the record", positive_timed[:3])
+    if positive_untimed:
+        return Outcome(None, f"{label} is recorded, but not when{scope}", positive_untimed[:3])
+    if positive_outside:
+        return Outcome(False, f"{label} is recorded, but not{scope}", positive_outside[:3])
+    if negatives and unparsed and _upper_bound(context or constraint.text):
+        # "Neuropathy grade < 2": an absent condition is below any such bound.
+        return Outcome(True, f"{label}: recorded as absent, so below the bound", negatives[:3])
+    if negatives:
+        return Outcome(False, f"{label}: recorded as absent", negatives[:3])
+    if broader:
+        detail = f" (not whether {' / '.join(qualifiers)})" if qualifiers else \
+            " (no value given)" if unparsed else ""
+        return Outcome(None, f"{label}: the record is less specific{detail}", broader[:3])
+    return Outcome(None, f"no information about {label}", no_information=True)
+
+
+
+_FUNCTION_WORDS = frozenset({
+    "no", "not", "any", "of", "the", "a", "an", "or", "and", "nor", "with", "for", "to", "in",
+    "on", "evidence", "history", "signs", "sign", "symptoms", "symptom", "known", "prior",
+    "previous", "current", "currently", "had", "has", "have", "was", "were", "is", "are",
+    "been", "received", "receiving", "taken", "taking", "used", "her", "his", "their",
+    "without", "denies", "denied", "negative", "free", "absence", "never", "none",
+    "she", "he", "patient", "also", "all", "documented", "diagnosis", "diagnosed"})
+_WORD_BEFORE = re.compile(r"([A-Za-z][\w/+-]*)[\s-]*$")
+_UPPER_BOUND = re.compile(r"(?:[<≤]|(?:less|lower)\s+than\b|below\b|under\b)", re.IGNORECASE)
+
+
+def _narrowed(hit: Any, context: str) -> bool:
+    """A denial of something narrower than the criterion's concept: "no evidence of CNS
+    metastases" does not deny "metastatic disease", "no other malignancies" does not deny
+    the cancer the patient has. The word just before the mention narrows it, unless the
+    criterion says the same word."""
+    before = hit.sentence.text[max(0, hit.start - 40):hit.start]
+    found = _WORD_BEFORE.search(before)
+    if found is None:
+        return False
+    word = found.group(1).lower()
+    if word in _FUNCTION_WORDS or word.isdigit():
+        return False
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", context, re.IGNORECASE) is None
+
+
+_CRITERION_FILLER = _FUNCTION_WORDS | frozenset({
+    "patients", "subjects", "participants", "women", "men", "children", "adults", "people",
+    "histologically", "cytologically", "pathologically", "clinically", "radiologically",
+    "confirmed", "proven", "documented", "diagnosed", "known", "suspected", "existing",
+    "underlying", "concurrent", "concomitant", "coexisting", "presence", "evidence",
+    "history", "past", "recent", "prior", "previous", "any", "other", "all", "some",
+    "serious", "including", "such", "as", "like", "e.g", "eg", "i.e", "ie", "etc",
+    "has", "have", "had", "having", "with", "without", "who", "that", "which", "are",
+    "is", "be", "been", "being", "received", "receiving", "use", "uses", "using", "user",
+    "users", "treatment", "therapy", "ongoing", "newly", "new", "treated", "untreated",
+    "significant", "uncontrolled", "severe", "active", "acute", "chronic", "major",
+    "non", "nor", "never", "lack", "absence", "free", "negative"})
+
+
+def _modifier_before(constraint: Constraint, context: str) -> list[str]:
+    """The word written just before an exclusion's concept when it narrows it ("central
+    nervous system *metastasis*", "HER2-positive breast cancer")."""
+    out = []
+    for c in ([constraint.concept] if constraint.concept else []) + list(constraint.any_of):
+        at = c.span.start
+        # only where the parser says the concept is written (the same words may occur
+        # again, in an exception: "malignancy except skin cancer")
+        if not c.text or at <= 0 or context[at:c.span.end].lower() != c.text.lower():
+            continue
+        found = _WORD_BEFORE.search(context[max(0, at - 40):at])
+        if found is None:
+            continue
+        word = found.group(1).lower()
+        if word not in _CRITERION_FILLER and not word[:1].isdigit() and len(word) > 2:
+            out.append(word)
+    return out
+
+
+def _upper_bound(text: str) -> bool:
+    """Whether the criterion's unparsed bound is an upper bound on a grade ("grade < 2");
+    a time bound ("< 14 days") says nothing about an absent condition."""
+    found = item_rules()[1].search(text)
+    if found is None or "grade" not in found.group().lower():
+        return False
+    return bool(_UPPER_BOUND.match(re.sub(r"^grade\s*", "", found.group(),
+                                          flags=re.IGNORECASE)))
+
