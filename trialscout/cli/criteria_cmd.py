@@ -165,3 +165,25 @@ def eval_criteria_command(
                       f"{relaxed['precision']:.3f} / {relaxed['recall']:.3f} / "
                       f"{relaxed['f1']:.3f}")
     console.print(table)
+
+
+@eval_cli.command("knowledge")
+def eval_knowledge_command(
+    studies: Annotated[Path, typer.Option("--studies", help="studies.jsonl(.gz), API v2.")],
+    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+    top: Annotated[int, typer.Option("--top", min=1)] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Share of condition, drug and procedure mentions in criteria that the knowledge base
+    places in its hierarchy, and the most frequent ones it does not."""
+    from trialscout.evaluation.knowledge_eval import KnowledgeEvalError, evaluate_coverage, render
+
+    try:
+        report = evaluate_coverage(studies, limit=limit)
+    except KnowledgeEvalError as exc:
+        fail(str(exc))
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(top)))
+        return
+    for line in render(report, top):
+        console.print(line, markup=False, highlight=False)

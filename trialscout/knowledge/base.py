@@ -144,7 +144,7 @@ class KnowledgeBase:
 
     def _add_conditions(self, conditions: ConditionsFile) -> None:
         for cid, entry in conditions.conditions.items():
-            node = self._node(cid, entry.name, "condition", entry.source)
+            node = self._node(cid, entry.name, entry.kind, entry.source)
             node.source = entry.source
             node.parents.update(entry.parents)
             for form in entry.synonyms:
@@ -153,7 +153,7 @@ class KnowledgeBase:
                 self._curated_trees.add(cid)
         for cid, entry in conditions.conditions.items():
             for member in entry.members:
-                self.nodes[self._named(member, "condition", entry.source)].parents.add(cid)
+                self.nodes[self._named(member, entry.kind, entry.source)].parents.add(cid)
 
     def _add_drug_classes(self, drug_classes: DrugClassesFile) -> None:
         for cid, entry in drug_classes.classes.items():

@@ -97,6 +97,7 @@ class ConditionEntry(_Model):
     """
 
     name: str
+    kind: Literal["condition", "procedure"] = "condition"
     synonyms: list[str] = Field(default_factory=list)
     parents: list[str] = Field(default_factory=list)
     members: list[str] = Field(default_factory=list)
