@@ -9,7 +9,7 @@ LOINC table in ``rules/loinc.yaml``; names go through the shared vocabulary.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
@@ -32,6 +32,11 @@ from trialscout.patients.rules import load_rules
 from trialscout.patients.units import normalize_unit
 
 LOINC = "http://loinc.org"
+MedicationStatus = Literal["active", "completed", "stopped", "unknown"]
+# "intended" and "on-hold" say nothing about taking it now: planned, or paused.
+_MEDICATION_STATUS: dict[str, MedicationStatus] = {
+    "active": "active", "completed": "completed", "stopped": "stopped",
+    "cancelled": "stopped"}
 SUPPORTED = ("Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest",
              "Procedure", "AllergyIntolerance", "Medication")
 MAX_ENTRIES = 20_000
@@ -191,14 +196,37 @@ class _Builder:
             return
         clinical = _status_code(res.clinicalStatus)
         onset = _as_date(res.onsetDateTime) or (
-            _as_date(res.onsetPeriod.start) if res.onsetPeriod else None)
+            _as_date(res.onsetPeriod.start) if res.onsetPeriod else None) or \
+            self.at_age(res.onsetAge) or (
+                self.at_age(res.onsetRange.low) if res.onsetRange else None)
         abatement = _as_date(res.abatementDateTime) or (
-            _as_date(res.abatementPeriod.end) if res.abatementPeriod else None)
-        status: Literal["active", "resolved"] = (
-            "resolved" if clinical in {"resolved", "inactive", "remission"} else "active")
+            _as_date(res.abatementPeriod.end or res.abatementPeriod.start)
+            if res.abatementPeriod else None) or self.at_age(res.abatementAge) or (
+                self.at_age(res.abatementRange.high or res.abatementRange.low)
+                if res.abatementRange else None)
+        over = clinical in {"resolved", "inactive", "remission"} or (
+            clinical is None and (abatement is not None or bool(res.abatementString)))
+        status: Literal["active", "resolved"] = "resolved" if over else "active"
         self.data["conditions"].append(Condition(
             name=name, concept=concept, codes=_codes(res.code), onset=onset,
-            abatement=abatement, status=status, source=self.source(res, index)))
+            abatement=abatement, recorded=_as_date(res.recordedDate), status=status,
+            source=self.source(res, index)))
+
+    def at_age(self, age: Any) -> date | None:
+        """The day the patient reached an ``Age`` (years, months, weeks or days): needs the
+        Patient's birth date, else unknown."""
+        birth = self.data.get("birth_date")
+        if age is None or age.value is None or not isinstance(birth, date):
+            return None
+        unit = str(age.code or age.unit or "a").lower()
+        days = float(age.value) * next(
+            (d for prefix, d in (("mo", 30.4375), ("wk", 7.0), ("w", 7.0), ("d", 1.0),
+                                 ("a", 365.25), ("y", 365.25)) if unit.startswith(prefix)),
+            365.25)
+        try:
+            return birth + timedelta(days=days)
+        except OverflowError:
+            return None
 
     def _medication_concept(self, res: Any) -> Any:
         concept = getattr(res, "medicationCodeableConcept", None)
@@ -226,25 +254,29 @@ class _Builder:
                                                      kind="medication",
                                                      source=self.source(res, index)))
             return
-        start = stop = None
+        start = stop = last = None
+        mapped = _MEDICATION_STATUS.get(str(status), "unknown")
         if rtype == "MedicationStatement":
             start = _as_date(res.effectiveDateTime)
             if res.effectivePeriod:
                 start = _as_date(res.effectivePeriod.start) or start
                 stop = _as_date(res.effectivePeriod.end)
+            elif start is not None and mapped in {"completed", "stopped"}:
+                # A single time on a finished statement is when it was taken: the last
+                # known dose, not the start of something ongoing.
+                last, start = start, None
         else:
             start = _as_date(res.authoredOn)
             if res.dispenseRequest and res.dispenseRequest.validityPeriod:
                 stop = _as_date(res.dispenseRequest.validityPeriod.end)
-        mapped: dict[str, Literal["active", "completed", "stopped", "unknown"]] = {
-            "active": "active", "intended": "active", "on-hold": "active",
-                  "completed": "completed", "stopped": "stopped", "cancelled": "stopped"}
         self.data["medications"].append(Medication(
             name=name, concept=vocab,
             codes=[] if isinstance(concept, str) else _codes(concept), start=start, stop=stop,
-            status=mapped.get(str(status), "unknown"), source=self.source(res, index)))
+            last_dose=last, status=mapped, source=self.source(res, index)))
 
     def procedure(self, res: Any, index: int) -> None:
+        if res.status == "preparation":
+            return  # planned, not done: it has not happened yet
         if res.status in {"entered-in-error", "not-done"}:
             skipped = _name(res.code)
             if res.status == "not-done" and skipped:
@@ -256,7 +288,9 @@ class _Builder:
         if not name:
             return
         when = _as_date(res.performedDateTime) or (
-            _as_date(res.performedPeriod.start) if res.performedPeriod else None)
+            _as_date(res.performedPeriod.start or res.performedPeriod.end)
+            if res.performedPeriod else None) or self.at_age(res.performedAge) or (
+                self.at_age(res.performedRange.low) if res.performedRange else None)
         self.data["procedures"].append(Procedure(
             name=name, concept=self.vocabulary.concept_for(name), codes=_codes(res.code), date=when,
             source=self.source(res, index)))
@@ -279,7 +313,8 @@ class _Builder:
         if res.status in {"entered-in-error", "cancelled"}:
             return
         when = _as_date(res.effectiveDateTime) or (
-            _as_date(res.effectivePeriod.start) if res.effectivePeriod else None) or \
+            _as_date(res.effectivePeriod.end or res.effectivePeriod.start)
+            if res.effectivePeriod else None) or _as_date(res.effectiveInstant) or \
             _as_date(res.issued)
         loincs = [str(c.code) for c in (res.code.coding or [])
                   if c.code and (c.system or LOINC).rstrip("/") == LOINC]
@@ -419,7 +454,10 @@ def import_bundle(bundle: Any, *, label: str | None = None) -> PatientProfile:
         for contained in getattr(res, "contained", None) or []:
             if contained.get_resource_type() == "Medication" and contained.id:
                 builder.medications_by_ref[contained.id] = contained
-    handlers = {"Patient": lambda r, i: builder.patient(r), "Condition": builder.condition,
+    for _index, res in resources:
+        if res.get_resource_type() == "Patient":
+            builder.patient(res)
+    handlers = {"Condition": builder.condition,
                 "Observation": builder.observation,
                 "MedicationStatement": builder.medication,
                 "MedicationRequest": builder.medication, "Procedure": builder.procedure,

@@ -55,6 +55,9 @@ class Condition(_Fact):
     codes: list[Code] = Field(default_factory=list)
     onset: date | None = None
     abatement: date | None = None
+    recorded: date | None = Field(
+        default=None, description="When the condition was first recorded: its onset was on "
+        "or before this day, even when the onset itself is unknown.")
     status: Literal["active", "resolved"] = "active"
 
 
@@ -64,6 +67,9 @@ class Medication(_Fact):
     codes: list[Code] = Field(default_factory=list)
     start: date | None = None
     stop: date | None = None
+    last_dose: date | None = Field(
+        default=None, description="The last dose or administration, when the record gives it "
+        "(\"last injection 7 months ago\"); windows such as \"within 6 months\" use it.")
     status: Literal["active", "completed", "stopped", "unknown"] = "unknown"
 
 

@@ -32,6 +32,7 @@ from trialscout.patients.model import (
 )
 from trialscout.patients.rules import load_rules
 from trialscout.patients.sentences import Sentence, split_sentences
+from trialscout.patients.times import EventTime, event_time
 from trialscout.patients.units import normalize_unit
 
 _I = re.IGNORECASE
@@ -69,6 +70,23 @@ def _words_before(text: str, position: int, count: int) -> list[re.Match[str]]:
         if len(words) >= count or low == 0:
             return words[::-1][:count]
         size *= 4
+
+
+_STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|off|previously|prior|"
+                      r"former|past)\b", _I)
+_NOT_RELATIVES = frozenset({"family history", "family history of", "family hx of", "fhx of",
+                            "fh of", "in the family", "in his family", "in her family",
+                            "runs in the family"})
+
+
+def _relative(mods: list[Any], mention: Mention) -> str | None:
+    """The relative a family-history cue names ("mother"), if one does."""
+    for mod in mods:
+        if mod.category == "family" and mod.scope_start <= mention.start < mod.scope_end:
+            cue = str(mod.cue)
+            if cue not in _NOT_RELATIVES:
+                return cue.removeprefix("in her ").removeprefix("in his ")
+    return None
 
 
 _FIELDS = {"condition": "conditions", "medication": "medications", "procedure": "procedures"}
@@ -184,6 +202,9 @@ class _Rules:
         self.history_duration = re.compile(data["history_duration"], _I)
         self.since_year = re.compile(data["since_year"], _I)
         self.number_words = {str(k): float(v) for k, v in data["number_words"].items()}
+        self.event_phrases = [(re.compile(str(e["pattern"]), _I), str(e["name"]),
+                               {str(k): str(v) for k, v in (e.get("parts") or {}).items()})
+                              for e in data.get("event_phrases") or []]
         self.allergy = re.compile(data["allergy"], _I)
         self.no_allergies = [re.compile(p, _I) for p in data["no_allergies"]]
 
@@ -380,7 +401,7 @@ class _Reader:
                                    ("diastolic blood pressure", "dia")):
                 self.add("measurements", f"{analyte}:{match.start()}:{sentence.index}", {
                     "name": analyte, "analyte": self.vocabulary.analyte(analyte),
-                    "value": float(match.group(group)), "unit": "mm[Hg]", "text": match.group(),
+                    "value": float(match.group(group)), "unit": "mm[Hg]",
                     "source": self.source(sentence, match.start(), match.end())})
         for spec in self.rules.analytes:
             for match in spec.pattern.finditer(text):
@@ -406,7 +427,7 @@ class _Reader:
                     continue
                 self.add("measurements", f"{spec.name}:{sentence.index}:{match.start()}", {
                     "name": match.group("alias"), "analyte": spec.name, "value": value,
-                    "unit": unit, "text": match.group().strip(),
+                    "unit": unit,
                     "source": self.source(sentence, match.start(), match.end())})
 
     def _spans(self, text: str, head: re.Pattern[str]) -> Iterator[tuple[int, int]]:
@@ -457,10 +478,20 @@ class _Reader:
                 if used.take(match.start(), match.end()):
                     extra.append(Mention(match.start(), match.end(), "", "drug",
                                          match.group()))
+        for pattern, template, parts in self.rules.event_phrases:
+            for match in pattern.finditer(text):
+                if used.take(match.start(), match.end()):
+                    name = template.format(**{k: parts.get(v.lower(), v.lower()) for k, v in
+                                              match.groupdict().items() if v})
+                    extra.append(Mention(match.start(), match.end(),
+                                         self.vocabulary.lookup(name) or "", "condition",
+                                         name))
+        spans = tuple((m.start, m.end) for m in [*vocab, *extra])
         for mention in [*vocab, *extra]:
-            self.mention(sentence, mention, mods)
+            self.mention(sentence, mention, mods, spans)
 
-    def mention(self, sentence: Sentence, mention: Mention, mods: list[Any]) -> None:
+    def mention(self, sentence: Sentence, mention: Mention, mods: list[Any],
+                spans: tuple[tuple[int, int], ...] = ()) -> None:
         kind = {"condition": "condition", "observation": "condition", "drug": "medication",
                 "drug_class": "medication", "procedure": "procedure"}.get(mention.kind)
         if kind is None:
@@ -486,21 +517,42 @@ class _Reader:
             return
         if "family" in cats:
             self.add("family_history", key, {"name": name, "concept": concept,
+                                             "relative": _relative(mods, mention),
                                              "source": src})
             return
-        when = self.onset(sentence.text, mention.start, mention.end)
+        age = self.data.get("age_years")
+        when = event_time(sentence.text, mention.start, mention.end, self.ref,
+                          mentions=spans or None, kind=kind,
+                          age=float(age) if age is not None else None)
+        start = when.first_day
         if kind == "condition":
-            self.add("conditions", key, {"name": name, "concept": concept, "onset": when,
-                                         "source": src})
+            over = when.end is not None or when.current is False
+            self.add("conditions", key, {
+                "name": name, "concept": concept, "onset": start,
+                "abatement": when.end[0] if when.end else None,
+                "status": "resolved" if over else "active", "source": src})
         elif kind == "procedure":
-            self.add("procedures", key, {"name": name, "concept": concept, "date": when,
+            moment = when.start or when.end or when.last
+            self.add("procedures", key, {"name": name, "concept": concept,
+                                         "date": moment[0] if moment else None,
                                          "source": src})
         else:
-            stopped = re.search(r"\b(?:stopped|discontinued|completed|finished|off|"
-                                r"previously|prior|former|past)\b", sentence.text, _I)
             self.add("medications", key, {
-                "name": name, "concept": concept, "start": when,
-                "status": "stopped" if stopped else "active", "source": src})
+                "name": name, "concept": concept, "start": start,
+                "stop": when.end[0] if when.end else None,
+                "last_dose": when.last[0] if when.last else None,
+                "status": self.medication_status(sentence.text, when), "source": src})
+
+    def medication_status(self, sentence: str, when: EventTime) -> str:
+        """Active when the note says so ("currently takes"), stopped when it gives an end
+        or speaks of the past, otherwise unknown: a bare mention does not say."""
+        if when.end is not None or when.current is False:
+            return "stopped"
+        if _STOPPED.search(sentence):
+            return "stopped"
+        if when.current:
+            return "active"
+        return "unknown"
 
     def other_facts(self, sentence: Sentence, mods: list[Any]) -> None:
         text = sentence.text
@@ -560,10 +612,9 @@ def implied_date(sentence: str, start: int, end: int, reference_date: date) -> d
 
     Pure, and asked again for the same mention by every criterion about its concept, so
     the answers are remembered."""
-    reader = _Reader.__new__(_Reader)
-    reader.rules = _rules()
-    reader.ref = reference_date
-    return reader.onset(sentence, start, end)
+    when = event_time(sentence, start, end, reference_date)
+    moment = when.start or when.last or when.end
+    return moment[0] if moment else None
 
 
 def extract_note(text: str, *, reference_date: date | None = None,
