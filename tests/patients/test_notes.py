@@ -15,7 +15,7 @@ from trialscout.patients.sentences import split_sentences
 REF = date(2024, 6, 1)
 
 
-def concepts(items: list) -> set[str | None]:  # type: ignore[type-arg]
+def concepts(items: list) -> set[str | None]:
     return {i.concept for i in items}
 
 

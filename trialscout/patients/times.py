@@ -387,11 +387,11 @@ def _from_age(at: float, ref: date, age: float | None, birth: date | None
     if age is None or at > age:
         return None
     years = age - at
-    high = _before(ref, years * 365.25)
-    low = _before(ref, (years + 1) * 365.25)
-    if high is None or low is None:
+    latest = _before(ref, years * 365.25)
+    earliest = _before(ref, (years + 1) * 365.25)
+    if latest is None or earliest is None:
         return None
-    return low, high
+    return earliest, latest
 
 
 @lru_cache(maxsize=4096)
