@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,7 +32,13 @@ from trialscout.web import (
     trial_routes,
 )
 from trialscout.web.context import WebContext
-from trialscout.web.middleware import AccessLog, BodySizeLimit, SecurityHeaders, SessionCookie
+from trialscout.web.middleware import (
+    AccessLog,
+    BodySizeLimit,
+    RelativeRedirects,
+    SecurityHeaders,
+    SessionCookie,
+)
 from trialscout.web.page_cache import PageCache
 from trialscout.web.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -126,6 +133,12 @@ def _freeze_loaded_objects() -> None:
     gc.freeze()
 
 
+def unknown_query_params(exc: RequestValidationError) -> set[str]:
+    """The query parameters a request was refused for only because the route lacks them."""
+    return {str(e["loc"][-1]) for e in exc.errors()
+            if e.get("type") == "extra_forbidden" and e.get("loc", ())[:1] == ("query",)}
+
+
 def _error_handlers(web: FastAPI) -> None:
     def html_error(request: Request, status: int, detail: str | None,
                    errors: list[Any] | None = None) -> Response:
@@ -144,6 +157,13 @@ def _error_handlers(web: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         if wants_problem(request):
             return validation_problem(request, exc)
+        unknown = unknown_query_params(exc)
+        if request.method == "GET" and unknown and len(unknown) == len(exc.errors()):
+            # Links from elsewhere carry tracking parameters (fbclid, utm_source): a page
+            # ignores what it does not know, by sending the browser to the URL without them.
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k not in unknown]
+            target = "/" + request.url.path.lstrip("/") + (f"?{urlencode(kept)}" if kept else "")
+            return RedirectResponse(target, status_code=307)
         return html_error(request, 422, "Some of the values given are not valid.",
                           validation_errors(exc))
 
@@ -226,5 +246,6 @@ def create_web_app(app: TrialScout) -> FastAPI:
                        upload_limit=settings.max_upload_bytes,
                        upload_prefixes=UPLOAD_PATHS)
     web.add_middleware(SecurityHeaders)
+    web.add_middleware(RelativeRedirects)
     web.add_middleware(AccessLog)
     return web

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -169,5 +170,43 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            access_log.info("%s %s %d %.1fms", scope.get("method"), scope.get("path"), status,
+            access_log.info("%s %s %d %.1fms", scope.get("method"),
+                            loggable_path(scope.get("path", "")), status,
                             (time.perf_counter() - started) * 1000)
+
+
+def loggable_path(path: str) -> str:
+    """A request path as one log line: a decoded ``%0A`` could otherwise forge a line."""
+    if path.isprintable():
+        return path
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in path)
+
+
+class RelativeRedirects:
+    """Make redirects to this site relative (``/guides``, not ``http://<Host>/guides``).
+
+    Starlette's trailing-slash redirect builds an absolute URL from the request's Host
+    header, which a client chooses: a forged Host would send the browser elsewhere.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location")
+                if location is not None:
+                    parts = urlsplit(location)
+                    if parts.scheme or parts.netloc:
+                        path = parts.path or "/"
+                        headers["location"] = path + (f"?{parts.query}" if parts.query else "")
+            await send(message)
+
+        await self.app(scope, receive, send_relative)
