@@ -29,6 +29,7 @@ from trialscout.criteria.model import (
     TimeWindow,
 )
 from trialscout.criteria.questions import question_for
+from trialscout.criteria.scope import apply_context, indications, negate
 from trialscout.criteria.text import Clean
 
 _OR_CONNECTOR: Final = re.compile(r"^\s*(?:,\s*)?(?:or|and/or|/|nor)\s*(?:any\s+|other\s+)?$",
@@ -55,6 +56,14 @@ _CURRENT_EXPOSURE: Final = re.compile(
     r"using|on\s+(?:a\s+)?(?:stable\s+)?(?:dose|treatment|therapy)|on)\b", re.IGNORECASE)
 
 
+# "receiving chemotherapy", "undergoing dialysis", "on dialysis": a treatment under way
+_ONGOING_PROCEDURE: Final = re.compile(
+    r"\b(?:(?:receiving|undergoing)|(?P<on>on))\s+(?:(?:a|an|the|active|chronic|maintenance|"
+    r"regular|long-term|continuous|concurrent|systemic|stable)\s+)*$", re.IGNORECASE)
+_ONGOING_ON: Final = ("dialysis", "therapy", "chemotherapy", "radiotherapy", "ventilation",
+                      "oxygen", "treatment")
+
+
 class Draft:
     """A constraint being built from an item's mentions (offsets into the cleaned text).
 
@@ -66,8 +75,10 @@ class Draft:
         "concept",
         "end",
         "exception",
+        "experiencer",
         "kind",
         "mentions",
+        "modality",
         "negated",
         "qualitative",
         "quantity",
@@ -96,6 +107,8 @@ class Draft:
         self.value = value
         self.start = start
         self.end = end
+        self.experiencer = "patient"
+        self.modality = "actual"
 
 
 class _ItemKind:
@@ -313,7 +326,9 @@ def build_drafts(found: Found, section: str, heading: str | None) -> list[Draft]
     drafts.extend(_measurements(found))
     drafts.extend(_allergies(found))
     drafts.extend(_exposures_and_conditions(found))
-    _negate(found, drafts)
+    drafts = indications(found, drafts, _kinds().generic)
+    apply_context(found, drafts)
+    negate(found, drafts, section)
     _mark_exceptions(found, drafts)
     drafts = _group_disjunctions(found, drafts)
     drafts = _drop_generic(drafts)
@@ -455,7 +470,9 @@ def _measurements(found: Found) -> list[Draft]:
             break
         if value is not None:
             assert value.value is not None
-            unit = value.unit or units.assumed_unit(m.concept_id)
+            upper = _second_bound(found, value, values)
+            unit = value.unit or (upper.unit if upper is not None else None) or \
+                units.assumed_unit(m.concept_id)
             norm, norm_unit = units.normalize(value.value, unit, m.concept_id)
             norm_high = None
             if value.value_high is not None:
@@ -467,6 +484,27 @@ def _measurements(found: Found) -> list[Draft]:
                                 normalized_unit=norm_unit)
             value.used = True
             m.used = True
+            if upper is not None:
+                assert upper.value is not None
+                upper.used = True
+                if {quantity.comparator, upper.comparator} == {"ge", "le"}:
+                    low, high = sorted((value.value, upper.value))
+                    n_low, n_high = sorted((norm if norm is not None else low,
+                                            units.normalize(upper.value, unit,
+                                                            m.concept_id)[0] or high))
+                    quantity = Quantity(comparator="between", value=low, value_high=high,
+                                        unit=unit, normalized_value=n_low,
+                                        normalized_value_high=n_high,
+                                        normalized_unit=norm_unit)
+                    out.append(Draft("measurement", [m, value, upper], concept=m,
+                                     quantity=quantity, start=m.start, end=upper.end))
+                    continue
+                up_norm, up_unit = units.normalize(upper.value, unit, m.concept_id)
+                second = Quantity(comparator=cast(Comparator, upper.comparator),
+                                  value=upper.value, unit=unit, normalized_value=up_norm,
+                                  normalized_unit=up_unit)
+                out.append(Draft("measurement", [m, upper], concept=m, quantity=second,
+                                 start=m.start, end=upper.end))
             out.append(Draft("measurement", [m, value], concept=m, quantity=quantity,
                              start=m.start, end=value.end))
             continue
@@ -476,6 +514,31 @@ def _measurements(found: Found) -> list[Draft]:
             out.append(Draft("measurement", [m], concept=m, qualitative=qual,
                              start=m.start, end=m.end))
     return out
+
+
+_BOUND_GAP: Final = re.compile(r"\s*(?:,\s*)?(?:and|but|&|,)?\s*(?:also\s+)?$", re.IGNORECASE)
+_LOWER: Final = frozenset({"ge", "gt"})
+_UPPER: Final = frozenset({"le", "lt"})
+
+
+def _second_bound(found: Found, value: Mention, values: list[Mention]) -> Mention | None:
+    """The other end of a range written as two bounds ("≥15 and <30", "≥15 but <30")."""
+    if value.value_high is not None or value.comparator is None:
+        return None
+    first = value.comparator
+    for v in values:
+        if v.start < value.end or v is value:
+            continue
+        if v.used or v.value is None or v.value_high is not None or v.comparator is None:
+            return None
+        pair = {first, v.comparator}
+        if not (pair & _LOWER and pair & _UPPER):
+            return None
+        if not _BOUND_GAP.match(found.text, value.end, v.start) or \
+                (value.unit is not None and v.unit is not None and value.unit != v.unit):
+            return None
+        return v
+    return None
 
 
 def _performance(found: Found, m: Mention) -> Draft | None:
@@ -607,32 +670,17 @@ def _exposures_and_conditions(found: Found) -> list[Draft]:
                 left = text[max(0, m.start - 30):m.start]
                 if _CURRENT_EXPOSURE.search(left):
                     word = "current"
+            elif kind == "procedure" and word is None:
+                left = text[max(0, m.start - 30):m.start]
+                ongoing = _ONGOING_PROCEDURE.search(left)
+                if ongoing is not None and (ongoing.group("on") is None or any(
+                        part in (m.concept_id or "") for part in _ONGOING_ON)):
+                    word = "current"
             if word in {"current"}:
                 draft.window_relation = "current"
         m.used = True
         out.append(draft)
     return out
-
-
-def _negate(found: Found, drafts: list[Draft]) -> None:
-    for d in drafts:
-        if d.concept is None or d.kind in {"age", "sex"}:
-            continue
-        anchor = d.concept
-        for cue in found.negations:
-            if cue.subtype == "pre" and cue.end <= anchor.start:
-                if anchor.start - cue.end > 100 or not _same_clause(found, cue.start,
-                                                                    anchor.start):
-                    continue
-                if found.breaks_between(cue.end, anchor.start):
-                    continue
-                d.negated = not d.negated
-                d.mentions.append(cue)
-                break
-            if cue.subtype == "post" and 0 <= cue.start - anchor.end <= 2:
-                d.negated = not d.negated
-                d.mentions.append(cue)
-                break
 
 
 def _mark_exceptions(found: Found, drafts: list[Draft]) -> None:
@@ -664,7 +712,8 @@ def _group_disjunctions(found: Found, drafts: list[Draft]) -> list[Draft]:
             nxt = ordered[j]
             prev = run[-1]
             if nxt.kind != d.kind or nxt.concept is None or nxt.negated != d.negated or \
-                    nxt.exception != d.exception:
+                    nxt.exception != d.exception or nxt.modality != d.modality or \
+                    nxt.experiencer != d.experiencer:
                 break
             assert prev.concept is not None
             gap = found.text[prev.concept.end:nxt.concept.start]
@@ -702,8 +751,15 @@ def _dedupe(drafts: list[Draft]) -> list[Draft]:
         if d.concept is None or d.any_of:
             out.append(d)
             continue
-        key = (d.kind, d.concept.concept_id, d.negated, d.exception, d.value)
+        key = (d.kind, d.concept.concept_id, d.negated, d.exception, d.value, d.modality,
+               d.experiencer)
         first = seen.get(key)
+        if first is not None and first.quantity is not None and d.quantity is not None \
+                and {first.quantity.comparator, d.quantity.comparator} & _LOWER \
+                and {first.quantity.comparator, d.quantity.comparator} & _UPPER:
+            # two bounds of one range ("eGFR ≥15 and <30") both apply
+            out.append(d)
+            continue
         if first is None:
             seen[key] = d
             out.append(d)
@@ -768,8 +824,8 @@ def _finalize(d: Draft, clean: Clean, source: str, section: str) -> Constraint:
         "text": source[a:b],
         "span": shared_span(a, b),
         "question": None,
-        "experiencer": "patient",
-        "modality": "actual",
+        "experiencer": d.experiencer,
+        "modality": d.modality,
     }
     constraint = build(Constraint, values)
     values["question"] = question_for(constraint, clean.text)

@@ -56,6 +56,7 @@ _BARE_WINDOW_UNITS: Final = frozenset({"year", "month", "week", "day"})
 _TOKEN_LOW: Final = itemgetter(0)
 _TOKEN_END: Final = itemgetter(3)
 _SUFFIX_CACHE_SIZE: Final = 200_000
+_THAN: Final = re.compile(r"\s+than\b", re.IGNORECASE)
 
 
 class Mention:
@@ -123,6 +124,7 @@ class Found:
     __slots__ = (
         "clause_breaks",
         "concepts",
+        "contexts",
         "cues",
         "exceptions",
         "negations",
@@ -139,7 +141,8 @@ class Found:
                  values: list[Mention], temporal: list[Mention], negations: list[Mention],
                  exceptions: list[Mention], cues: list[Mention], qualitatives: list[Mention],
                  scope_breaks: list[int], clause_breaks: list[int],
-                 words: set[str] | None = None) -> None:
+                 words: set[str] | None = None, contexts: list[Mention] | None = None
+                 ) -> None:
         self.text = text
         self.tokens = tokens
         self.concepts = concepts
@@ -152,6 +155,11 @@ class Found:
         self.scope_breaks = scope_breaks
         self.clause_breaks = clause_breaks
         self.words: set[str] = set() if words is None else words
+        # family, planned, contraindication and hypothetical cues (rules/context.yaml):
+        # ``subtype`` the category, ``relation`` the direction ("pre", "post", "both",
+        # "link": a relative's noun that reaches on only through a link word,
+        # "conditional" / "occurs": the two ends of "if X occurs")
+        self.contexts: list[Mention] = [] if contexts is None else contexts
 
     def all(self) -> list[Mention]:
         return sorted(self.concepts + self.values + self.temporal + self.negations
@@ -204,6 +212,7 @@ class _Compiled:
     measurement_heads: frozenset[str]
     stopwords: frozenset[str]
     status: dict[str, str]
+    context_links: frozenset[str]
     suffix_types: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -264,13 +273,14 @@ def compiled() -> _Compiled:
     allergy = PhraseMatcher([(p, "allergy") for p in pat.allergy.cues])
     age_cue = PhraseMatcher([(p, "age") for p in pat.age.cues if _key(p) not in AGE_GROUP_WORDS])
     scope_breaks = PhraseMatcher([(p, "break") for p in neg.scope_breaks])
+    context, context_links = _context_matcher()
     return _Compiled(
         num_start=num_start,
         digit_start=re.compile(digit_re, re.IGNORECASE),
         word_start=re.compile(word_re, re.IGNORECASE),
         big_words=frozenset(big_words),
         cue_phrases=PhraseSet([temporal_words, negation, sex, life_stage, allergy, age_cue, qual,
-                               scope_breaks]),
+                               scope_breaks, context]),
         value_rest=value_rest,
         post=post,
         prefix_ops=PhraseMatcher(prefix_phrases),
@@ -301,7 +311,39 @@ def compiled() -> _Compiled:
         measurement_heads=frozenset(ent.measurement_heads),
         stopwords=frozenset(ent.stopwords),
         status=dict(pat.status_concepts),
+        context_links=context_links,
     )
+
+
+def _context_matcher() -> tuple[PhraseMatcher[str], frozenset[str]]:
+    """Family, planned, contraindication and hypothetical cues, payload
+    ``"<category>:<direction>"``; and the link words a relative's noun needs."""
+    spec = rules.context()
+    phrases: dict[str, tuple[str, str]] = {}
+    order: list[str] = []
+
+    def add(phrase: str, category: str, direction: str) -> None:
+        key = _key(phrase)
+        known = phrases.get(key)
+        if known is None:
+            phrases[key] = (category, direction)
+            order.append(key)
+        elif known[0] == category and known[1] != direction:
+            phrases[key] = (category, "both")
+
+    for category in ("family", "planned", "contraindication", "hypothetical"):
+        cues = getattr(spec, category)
+        for phrase in cues.pre:
+            needs_link = category == "family" and "history" not in phrase.casefold()
+            add(phrase, category, "link" if needs_link else "pre")
+        for phrase in cues.post:
+            add(phrase, category, "post")
+        for phrase in cues.conditional:
+            add(phrase, category, "conditional")
+        for phrase in cues.occurs:
+            add(phrase, category, "occurs")
+    matcher = PhraseMatcher([(key, ":".join(phrases[key])) for key in order])
+    return matcher, frozenset(_key(w) for w in spec.family.links)
 
 
 def _number(text: str, words: dict[str, float]) -> float | None:
@@ -350,7 +392,16 @@ def find(text: str, *, heading: str | None = None) -> Found:
                                     time_unit=m.group("unit").casefold(), relation="within",
                                     subtype="window"))
     (temporal_words, negation_cues, sex_cues, life_stage, allergy_cues, age_cues, qualitative,
-     break_cues) = c.cue_phrases.find(text, tokens, words)
+     break_cues, context_cues) = c.cue_phrases.find(text, tokens, words)
+    contexts = [Mention("context", pm.start, pm.end, subtype=category, relation=direction)
+                for pm in context_cues for category, _, direction in (pm.payload.partition(":"),)]
+    # "unable to undergo", "cannot receive": the negation word belongs to the
+    # contraindication cue, which says what it means
+    in_context = bytearray(len(text) + 1) if contexts else None
+    if in_context is not None:
+        for cx in contexts:
+            if cx.subtype == "contraindication":
+                in_context[cx.start:cx.end] = b"\x01" * (cx.end - cx.start)
     for pm in temporal_words:
         if in_temporal[pm.start] or covered[pm.start]:
             continue
@@ -364,7 +415,7 @@ def find(text: str, *, heading: str | None = None) -> Found:
         if pm.payload == "exception":
             exceptions.append(Mention("negation", pm.start, pm.end, subtype="exception"))
             continue
-        if covered[pm.start]:
+        if covered[pm.start] or (in_context is not None and in_context[pm.start]):
             continue
         first = next((k for k in range(pm.first, pm.last + 1)
                       if tokens[k].low in NEGATION_CORE), pm.first)
@@ -399,7 +450,7 @@ def find(text: str, *, heading: str | None = None) -> Found:
                        if text[pos:pos + 9].casefold().startswith(("but ", "however",
                                                                    "whereas", "although"))])
     return Found(text, tokens, concepts, values, temporal, negations, exceptions, cues,
-                 qualitatives, scope_breaks, breaks, words)
+                 qualitatives, scope_breaks, breaks, words, contexts)
 
 
 def _concept_mention(text: str, tokens: list[Token], match: LexMatch, c: _Compiled) -> Mention:
@@ -504,6 +555,9 @@ def _value_mention(text: str, tokens: list[Token], m: re.Match[str], c: _Compile
     if n2 is None and comparator == "between":
         comparator = None
     post = c.post.match(text, end)
+    if post is not None and _THAN.match(text, post.end()) is not None:
+        # "at least 15 and less than 30": "and less" starts the next bound
+        post = None
     qty_end = end
     if post is not None:
         comparator = c.suffix_ops.get(_key(post.group("post")), comparator)
@@ -657,6 +711,7 @@ def _heuristic_concepts(text: str, tokens: list[Token], covered: bytearray, c: _
             while j > 0 and not used[j - 1] and tokens[j - 1].low.isalpha() and \
                     tokens[j - 1].low not in c.stopwords and \
                     tokens[j - 1].low not in c.link_words and len(tokens[j - 1].low) > 3 and \
+                    tokens[j - 1].low not in NEGATION_CORE and \
                     text[tokens[j - 1].end:tokens[j].start] in (" ", "-") and i - j < 2:
                 j -= 1
             if j < i:

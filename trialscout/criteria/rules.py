@@ -214,6 +214,27 @@ class EvalLabelRules(_Schema):
     corpora: dict[str, CorpusLabels]
 
 
+class ContextCues(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pre: list[str]
+    post: list[str] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list)
+    conditional: list[str] = Field(default_factory=list)
+    occurs: list[str] = Field(default_factory=list)
+
+
+class ContextRules(_Schema):
+    tuned_on: list[str]
+    reach: dict[Literal["pre", "post"], int]
+    restart: list[str]
+    shared: list[str]
+    exclusion_no_keeps: list[str]
+    family: ContextCues
+    planned: ContextCues
+    contraindication: ContextCues
+    hypothetical: ContextCues
+
+
 class LogicGroups(BaseModel):
     model_config = ConfigDict(extra="forbid")
     any: list[str]
@@ -238,6 +259,7 @@ SCHEMAS: dict[str, type[_Schema]] = {
     "entities.yaml": EntityRules,
     "questions.yaml": QuestionRules,
     "eval_labels.yaml": EvalLabelRules,
+    "context.yaml": ContextRules,
     "logic.yaml": LogicRules,
 }
 
@@ -276,6 +298,10 @@ def questions() -> QuestionRules:
 
 def eval_labels() -> EvalLabelRules:
     return load("eval_labels.yaml")
+
+
+def context() -> ContextRules:
+    return load("context.yaml")
 
 
 def logic() -> LogicRules:
