@@ -273,9 +273,69 @@ def _fold(item: Item, results: list[_Result]) -> bool | None:
             for r in rest)) else _all(excluding)
         return _not(_all([in_scope, excluded]))
     in_scope = _all([r.passed for r in scope])
-    body = _any([r.passed for r in rest]) if disjunctive and len(rest) > 1 else \
-        _all([r.passed for r in rest])
-    return _all([in_scope, body])
+    if len(rest) > 1 and _DISJUNCTIVE.search(_outside_text(item.text)):
+        return _all([in_scope, _any([r.passed for r in rest])])
+    return _all([in_scope, _inclusion_body(item.text, rest)])
+
+
+# "50 years or older", "equal to or greater than", "with or without": no alternatives
+_NOT_ALTERNATIVES = re.compile(
+    r"\bor\s+(?:older|more|greater|higher|above|over|less|fewer|lower|below|under|younger|"
+    r"equal|later|earlier|longer|shorter|after|before|equivalent)\b|\bwith\s+or\s+without\b|"
+    r"\bwhether\s+or\s+not\b", re.IGNORECASE)
+
+
+def _parentheses(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each top-level parenthesis or bracket in ``text``."""
+    out: list[tuple[int, int]] = []
+    depth = 0
+    start = 0
+    for position, ch in enumerate(text):
+        if ch in "([":
+            if depth == 0:
+                start = position
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append((start, position + 1))
+    if depth:
+        out.append((start, len(text)))
+    return out
+
+
+def _outside_text(text: str) -> str:
+    """The item's words outside parentheses, without "or" that joins no alternatives."""
+    kept = list(text)
+    for start, end in _parentheses(text):
+        kept[start:end] = " " * (end - start)
+    return _NOT_ALTERNATIVES.sub(" ", "".join(kept))
+
+
+def _inclusion_body(text: str, rest: list[_Result]) -> bool | None:
+    """An inclusion's conditions when it lists no alternatives outside parentheses: all
+    of them, except that what a parenthesis says is another way to meet the thing named
+    just before it ("osteoporosis (T-score <= -2.5 or a prior fragility fracture)",
+    "postmenopausal (no menses for a year, or bilateral oophorectomy)")."""
+    spans = _parentheses(text)
+    groups: list[list[bool | None]] = []
+    last_outside: list[bool | None] | None = None
+    current: tuple[int, int] | None = None
+    for result in sorted(rest, key=lambda r: r.constraint.span.start):
+        start = result.constraint.span.start
+        inside = next((s for s in spans if s[0] <= start < s[1]), None)
+        if inside is None:
+            last_outside = [result.passed]
+            groups.append(last_outside)
+            current = None
+        elif last_outside is not None:
+            last_outside.append(result.passed)
+        elif current == inside and groups:
+            groups[-1].append(result.passed)
+        else:
+            groups.append([result.passed])
+            current = inside
+    return _all([_any(group) if len(group) > 1 else group[0] for group in groups])
 
 
 def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
@@ -403,9 +463,17 @@ def _permissive(item: Item) -> bool:
     return bool(re.search(load_rules("items")["permissive"], item.text, re.IGNORECASE))
 
 
+    if _CONDITIONAL.search(item.text):
+        return False
 def _age_interval(c: Constraint) -> tuple[float, float] | None:
     q = c.quantity
     if q is None:
+# "Adults with X and Y are eligible if they can consent": the conditions it lets in by
+# are requirements, not a group it waves through
+_CONDITIONAL = re.compile(r"\b(?:eligible|included|allowed|permitted|enrolled)\s+(?:only\s+)?"
+                          r"(?:if|when|provided|as\s+long\s+as)\b", re.IGNORECASE)
+
+
         return None
     high = q.value if q.value_high is None else q.value_high
     return {"ge": (q.value, math.inf), "gt": (q.value, math.inf),

@@ -14,6 +14,7 @@ from typing import Any
 from trialscout.criteria.model import ParsedCriteria
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.item import evaluate_item
+from trialscout.matching.logic import fold_trial, section_trees
 from trialscout.matching.model import (
     CriterionVerdict,
     Evidence,
@@ -88,18 +89,29 @@ def trial_concepts(trial: Trial) -> frozenset[str]:
 def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFacts, *,
                   closed_world: bool = False, stop_at_failure: bool = False,
                   stop_confidence: float | None = None) -> TrialMatch:
-    """Evaluate every criterion of ``trial`` and fold the results into one verdict.
+    """Evaluate every criterion of ``trial`` and fold the results through each section's
+    logic tree (:mod:`trialscout.matching.logic`) into one verdict.
 
-    ``stop_at_failure`` stops at the first failing checkable criterion that no later one
-    could outweigh (the patient's answer; the registry's sex and age are checked first),
-    or whose confidence reaches ``stop_confidence`` (a caller that knows the trial cannot
-    enter the results past that): enough to rank the trial, not to show all its criteria
-    (``complete`` is then False).
+    Eligible only when the inclusion tree is met and the exclusion tree is not (every
+    checkable inclusion met, no exclusion met); not eligible when the tree says so (one
+    met alternative is enough for an ``any`` group); otherwise possibly eligible. The
+    failing and open lists come from the tree: a failed alternative inside a satisfied
+    group is neither failing nor asked. Group lead-ins ("At least one of the
+    following:") are labels and are not evaluated.
+
+    ``stop_at_failure`` stops once the tree has decided the trial fails and that failure
+    is as sure as no later criterion could outdo (the patient's answer; the registry's sex
+    and age are checked first), or reaches ``stop_confidence`` (a caller that knows the
+    trial cannot enter the results past that): enough to rank the trial, not to show all
+    its criteria (``complete`` is then False).
     """
     facts.trial_concepts = trial_concepts(trial)
     facts.registry_ages = (_years(trial.eligibility.minimum_age_days),
                            _years(trial.eligibility.maximum_age_days))
     verdicts = registry_verdicts(trial, facts)
+    by_index = {v.item_index: v for v in verdicts}
+    trees = section_trees(parsed, [v.item_index for v in verdicts])
+    default = _default_confidence()
     complete = True
     surest = _surest_text_confidence()
     if stop_confidence is not None:
@@ -107,18 +119,22 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
     if any(v.verdict == "NOT_MET" for v in verdicts) and stop_at_failure:
         complete = parsed is None
     elif parsed is not None:
-        for item in parsed.items:
+        labels = parsed.group_labels
+        items = [item for item in parsed.items if item.index not in labels]
+        for position, item in enumerate(items):
             verdict = evaluate_item(item, facts, closed_world=closed_world)
             verdicts.append(verdict)
+            by_index[item.index] = verdict
             # A later criterion could still fail more surely, and ranking uses the surest.
-            if stop_at_failure and verdict.verdict == "NOT_MET" and verdict.checkable \
-                    and (verdict.confidence or 0.0) >= surest:
-                complete = item is parsed.items[-1]
-                break
-    counted = [v for v in verdicts if v.checkable]
-    failing = [v for v in counted if v.verdict == "NOT_MET"]
-    unknown = [v for v in counted if v.verdict == "UNKNOWN"]
-    met = [v for v in counted if v.verdict == "MET"]
+            if stop_at_failure and verdict.verdict == "NOT_MET" and verdict.checkable:
+                so_far = fold_trial(trees, by_index, default)
+                if so_far.fails and so_far.confidence >= surest:
+                    complete = position == len(items) - 1
+                    break
+    outcome = fold_trial(trees, by_index, default)
+    failing = [by_index[i] for i in dict.fromkeys(outcome.failing)]
+    unknown = [by_index[i] for i in dict.fromkeys(outcome.unknown)]
+    met = [v for v in verdicts if v.checkable and v.verdict == "MET"]
     questions: list[QuestionRef] = []
     seen: set[str] = set()
     for v in unknown:
@@ -126,7 +142,7 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
             seen.add(v.question.key)
             questions.append(v.question)
     label: TrialVerdictLabel
-    if failing:
+    if outcome.fails:
         label = "not_eligible"
         names = "; ".join(_short(v.text) for v in failing[:3])
         more = f" (+{len(failing) - 3} more)" if len(failing) > 3 else ""
@@ -139,6 +155,9 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
         reason = "the registry record has no criteria text to check"
         if met:
             reason = f"{len(met)} registry criteria met; " + reason
+    elif not outcome.passes:
+        label = "possibly_eligible"
+        reason = f"{len(met)} criteria met; the study team checks the rest at screening"
     else:
         label = "eligible"
         reason = f"all {len(met)} checkable criteria met" if met else \
@@ -154,6 +173,13 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
 def _short(text: str, limit: int = 80) -> str:
     one = " ".join(text.split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def _default_confidence() -> float:
+    """The confidence of a failing criterion that carries none (as failure_confidence)."""
+    from trialscout.matching.confidence import spec
+
+    return spec()["note"]
 
 
 def _surest_text_confidence() -> float:
