@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.criteria.helpers import one
-from trialscout.criteria import parse_criteria
-from trialscout.criteria.questions import number
+from trialscout.criteria import parse_criteria, rules
+from trialscout.criteria.model import Concept, Constraint, Quantity, Question, Span, TimeWindow
+from trialscout.criteria.questions import item_question, number, question_for
 
 EXC = "Exclusion Criteria:"
 
@@ -55,8 +56,9 @@ def test_every_item_has_a_question() -> None:
     for item in parse_criteria(text).items:
         assert item.question.text and item.question.key
         assert item.question.meets in {"yes", "no"}
+    # consent and a criterion nothing could be read from are for the study team
     assert [i.question.answerable for i in parse_criteria(text).items] == [
-        True, False, True, True, True]
+        True, False, False, True, True]
 
 
 def test_questions_dedupe_across_items() -> None:
@@ -89,3 +91,246 @@ def test_hip_surgery_is_asked_about_not_only_the_scan() -> None:
     assert item.question.text != "Have you ever had DXA scan?"
     assert one("Prior hip surgery", "Exclusion Criteria:").question.text == \
         "Have you ever had hip surgery?"
+
+
+# ------------------------------------------------------- questions built from constraints
+# The constraints below are built directly (as the parser would build them), so each
+# test pins the question for one reading, whatever the parser's state.
+
+def concept(cid: str, name: str, kind: str = "condition", text: str | None = None,
+            start: int = 0) -> Concept:
+    written = text or name
+    return Concept(id=cid, name=name, kind=kind, text=written,
+                   span=Span(start=start, end=start + len(written)))
+
+
+def constraint(kind: str, item_text: str, of: Concept | None = None, *,
+               any_of: list[Concept] | None = None, polarity: str = "required",
+               experiencer: str = "patient", modality: str = "actual",
+               quantity: Quantity | None = None, window: TimeWindow | None = None,
+               value: str | None = None) -> Constraint:
+    c = Constraint.model_validate({
+        "kind": kind, "polarity": polarity, "concept": of, "any_of": any_of or [],
+        "quantity": quantity, "window": window, "value": value, "text": item_text,
+        "span": Span(start=0, end=len(item_text)), "experiencer": experiencer,
+        "modality": modality})
+    c.question = question_for(c, item_text)
+    return c
+
+
+def asked(item_text: str, *cs: Constraint, section: str = "inclusion") -> Question:
+    return item_question(list(cs), section, item_text)
+
+
+def at(text: str, word: str) -> int:
+    return text.index(word)
+
+
+def test_parental_history_asks_about_relatives_not_the_patient() -> None:
+    text = "parental history of hip fracture"
+    hip = concept("hip_fracture", "hip fracture", start=at(text, "hip"))
+    c = constraint("condition", text, hip, experiencer="family")
+    q = asked(text, c)
+    assert q.text == "Has a parent, brother, sister or child of yours had hip fracture?"
+    assert (q.kind, q.key, q.answerable) == ("family_history", "family:condition:hip_fracture",
+                                            True)
+    own = constraint("condition", "prior hip fracture", concept("hip_fracture", "hip fracture"))
+    assert own.question is not None and own.question.key != q.key, \
+        "a relative's fracture must not share answers with the patient's own"
+
+
+def test_planned_procedure_asks_about_the_plan() -> None:
+    text = "Invasive dental procedure planned during the study"
+    c = constraint("procedure", text, concept("dental_surgery", "dental surgery", "procedure",
+                                              "Invasive dental procedure"),
+                   polarity="must_not", modality="planned")
+    q = asked(text, c, section="exclusion")
+    assert q.text == "Do you have dental surgery planned or scheduled?"
+    assert (q.kind, q.key, q.meets) == ("planned_procedure", "planned:procedure:dental_surgery",
+                                        "no")
+    drug = constraint("medication", "planned start of insulin",
+                      concept("insulin", "insulin", "drug"), modality="planned")
+    assert drug.question is not None and drug.question.kind == "planned_medication"
+    assert drug.question.key == "planned:drug:insulin"
+
+
+def test_contraindication_is_not_an_allergy() -> None:
+    text = "contraindication to MRI or PET"
+    mri = concept("mri", "MRI", "procedure", start=at(text, "MRI"))
+    pet = concept("pet_scan", "PET scan", "procedure", "PET", start=at(text, "PET"))
+    # read as an allergy cue by an older parser; the modality decides the question
+    c = constraint("allergy", text, mri, any_of=[mri, pet], polarity="must_not",
+                   modality="contraindication")
+    q = asked(text, c, section="exclusion")
+    assert "allergic" not in q.text and "MRI" in q.text and "PET" in q.text
+    assert q.kind == "contraindication"
+    assert q.key == "any:contraindication:mri|contraindication:pet_scan"
+    alone = constraint("procedure", "Contraindication to MRI", mri, polarity="must_not",
+                       modality="contraindication")
+    assert alone.question is not None and alone.question.key == "contraindication:mri"
+    assert "pacemaker" in alone.question.text
+    drug = constraint("medication", "contraindication to metformin",
+                      concept("metformin", "metformin", "drug"), modality="contraindication")
+    assert drug.question is not None
+    assert drug.question.text == "Is there a medical reason you cannot take metformin?"
+
+
+def test_a_generic_name_falls_back_to_what_the_study_team_checks() -> None:
+    text = "prior treatment with any anti-amyloid monoclonal antibody"
+    c = constraint("procedure", text, concept("treatment", "treatment", "procedure",
+                                              "prior treatment"), polarity="must_not")
+    q = asked(text, c, section="exclusion")
+    assert q.text != "Have you ever had treatment?"
+    assert (q.kind, q.answerable) == ("study_team", False)
+    assert q.text.startswith("The study team will check")
+    assert text not in q.text and "“" not in q.text
+    assert q.key != "procedure:treatment", "a vague question must not share answers"
+
+
+def test_a_generic_word_beside_the_named_thing_is_left_out() -> None:
+    text = "prior treatment with alendronate"
+    generic = constraint("procedure", text, concept("treatment", "treatment", "procedure"),
+                         polarity="must_not")
+    named = constraint("medication", text, concept("alendronate", "alendronate", "drug",
+                                                   start=at(text, "alendronate")),
+                       polarity="must_not")
+    q = asked(text, generic, named, section="exclusion")
+    assert (q.text, q.key) == ("Have you ever taken alendronate?", "drug:alendronate")
+    # with only "women" left there is nothing to ask that says the criterion
+    women = constraint("sex", "women who received treatment", value="female",
+                       polarity="must_not")
+    assert not asked("women who received treatment", women, generic,
+                     section="exclusion").answerable
+
+
+def test_a_truncated_name_falls_back() -> None:
+    text = "Logical Memory II score ≥ 1 SD below the mean"
+    c = constraint("measurement", text, concept("ii", "II", "lab", start=at(text, "II")),
+                   quantity=Quantity(comparator="ge", value=1))
+    q = asked(text, c)
+    assert not q.answerable and q.kind == "study_team"
+    assert "II" not in q.text and "most recent" not in q.text
+
+
+def test_a_scan_that_shows_the_finding_is_not_asked_about() -> None:
+    text = "amyloid positive by PET"
+    c = constraint("procedure", text, concept("pet_scan", "PET scan", "procedure", "PET",
+                                              start=at(text, "PET")))
+    q = asked(text, c)
+    assert q.text != "Have you ever had PET scan?"
+    assert not q.answerable
+    assert q.text == "The study team will check the results of your PET scan."
+
+
+def test_bone_density_is_asked_in_words() -> None:
+    text = ("BMD T-score ≤ -2.5 at the lumbar spine, total hip, or femoral neck by central "
+            "DXA reading")
+    score = constraint("measurement", text, concept("bmd_t_score", "T-score", "lab",
+                                                    "BMD T-score"),
+                       quantity=Quantity(comparator="le", value=-2.5))
+    dxa = constraint("procedure", text, concept("dxa_scan", "DXA scan", "procedure", "DXA",
+                                                start=at(text, "DXA")))
+    q = asked(text, score, dxa)
+    assert q.text == ("Has a bone density (DXA) scan shown a T-score of -2.5 or lower at "
+                      "your spine or hip?")
+    assert (q.key, q.kind) == ("lab:bmd_t_score:le:-2.5", "measurement")
+
+
+def test_a_score_has_its_own_kind_and_wording() -> None:
+    c = constraint("measurement", "MMSE score between 20 and 26",
+                   concept("mmse", "MMSE score", "lab"),
+                   quantity=Quantity(comparator="between", value=20, value_high=26))
+    assert c.question is not None
+    assert c.question.kind == "score"
+    assert c.question.text == ("Has a doctor or nurse told you that your MMSE score is "
+                               "between 20 and 26?")
+    assert c.question.key == "lab:mmse:between:20:26"
+    lab = constraint("measurement", "HbA1c ≥ 7%", concept("hba1c", "HbA1c", "lab"),
+                     quantity=Quantity(comparator="ge", value=7, unit="%"))
+    assert lab.question is not None and lab.question.kind == "measurement"
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Aged 18 or older", "age"), ("Women", "sex"), ("Pregnancy", "pregnancy"),
+    ("Breastfeeding", "lactation"), ("Postmenopausal", "menopause"),
+    ("Known allergy to penicillin", "allergy"), ("Prior denosumab", "medication"),
+    ("Type 2 diabetes", "condition"), ("Prior hip surgery", "procedure"),
+    ("HbA1c ≥ 7%", "measurement"), ("ECOG performance status 0-1", "performance"),
+    ("Type 2 diabetes for more than 10 years", "duration"),
+])
+def test_each_constraint_kind_has_its_question_kind(text: str, kind: str) -> None:
+    item = one(text, EXC if kind in {"pregnancy", "lactation", "allergy", "medication",
+                                     "procedure"} else "Inclusion Criteria:")
+    assert (item.question.kind, item.question.answerable) == (kind, True), item.question
+    assert item.question.text.endswith("?")
+
+
+def test_keys_are_stable_across_trials() -> None:
+    """The same question asked by two trials, in other words around it, has one key."""
+    hip = concept("hip_fracture", "hip fracture")
+    first = asked("Family history of hip fracture",
+                  constraint("condition", "Family history of hip fracture", hip,
+                             experiencer="family"))
+    second = asked("A parent with a hip fracture after age 50",
+                   constraint("condition", "A parent with a hip fracture after age 50", hip,
+                              experiencer="family"))
+    assert (first.key, first.text) == (second.key, second.text)
+
+
+def test_a_hypothetical_is_for_the_study_team() -> None:
+    c = constraint("pregnancy", "if pregnancy occurs during the study",
+                   concept("pregnancy", "pregnancy", "pregnancy"), polarity="must_not",
+                   modality="hypothetical")
+    assert c.question is not None and not c.question.answerable
+    assert c.question.text.startswith("The study team will")
+
+
+def test_several_questions_are_asked_as_one_sentence() -> None:
+    text = "Women aged 55 to 85 years"
+    women = constraint("sex", text, value="female")
+    aged = constraint("age", text, quantity=Quantity(comparator="between", value=55,
+                                                     value_high=85, unit="year"))
+    q = asked(text, women, aged)
+    assert q.text == "Are you female, and are you between 55 and 85 years old?"
+    assert (q.key, q.kind, q.answerable) == ("all:age:between:55:85&sex:female", "combined",
+                                             True)
+
+
+def test_alternatives_are_joined_with_or_and_share_the_any_key() -> None:
+    text = "Pregnant or breastfeeding women"
+    pregnant = constraint("pregnancy", text, concept("pregnancy", "pregnancy", "pregnancy"),
+                          polarity="must_not")
+    nursing = constraint("lactation", text, concept("breastfeeding", "breastfeeding",
+                                                    "lactation"), polarity="must_not")
+    women = constraint("sex", text, value="female", polarity="must_not")
+    q = asked(text, pregnant, nursing, women, section="exclusion")
+    assert q.text == "Are you pregnant, or are you breastfeeding?"
+    assert q.key == "any:lactation:breastfeeding|pregnancy:pregnancy"
+    same = [constraint("condition", "Asthma or COPD", concept(cid, name), polarity="must_not")
+            for cid, name in [("asthma", "asthma"), ("copd", "COPD")]]
+    joined = asked("Asthma or COPD", *same, section="exclusion")
+    assert joined.text == "Have you ever been diagnosed with asthma or COPD?"
+
+
+def test_what_cannot_be_one_plain_question_is_for_the_study_team() -> None:
+    text = "Adults with hypertension, without diabetes"
+    adult = constraint("age", text, quantity=Quantity(comparator="ge", value=18, unit="year"))
+    has = constraint("condition", text, concept("hypertension", "hypertension"))
+    lacks = constraint("condition", text, concept("diabetes", "diabetes"),
+                       polarity="must_not")
+    q = asked(text, adult, has, lacks)
+    assert not q.answerable and q.kind == "study_team", "answers of opposite sense"
+    many = [constraint("condition", "A, B, C and D", concept(x.lower(), f"disease {x}"))
+            for x in "ABCD"]
+    assert not asked("A, B, C and D", *many).answerable
+
+
+def test_no_question_quotes_the_raw_criterion() -> None:
+    texts = ["Something nobody can parse", "Able to attend every visit",
+             "Signed informed consent", "The investigator judges the patient unfit"]
+    for text in texts:
+        q = one(text).question
+        assert text not in q.text and "“" not in q.text, q.text
+        assert q.kind == "study_team" and not q.answerable
+    templates = str(rules.questions().templates)
+    assert "Does this describe you" not in templates

@@ -52,8 +52,7 @@ def _table(parsed: ParsedCriteria) -> Table:
     for item in parsed.items:
         indent = "  " * item.depth
         text = item.text if len(item.text) < 200 else item.text[:197] + "..."
-        question = item.question.text if item.question.answerable else \
-            "(the study team checks this)"
+        question = item.question.text
         table.add_row(str(item.index), item.section[:3], indent + text,
                       "\n".join(_describe(c) for c in item.constraints),
                       f"{question} → {item.question.meets}\n[dim]{item.question.key}[/dim]")

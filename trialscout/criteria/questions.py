@@ -6,6 +6,15 @@ denosumab within the past 6 months" and "Prolia in the last six months" both ask
 ``lab:hba1c:ge:7:%``. An answer stored under a key serves every trial that asks it. The
 answer that satisfies the criterion (``meets``) is per trial: "yes" for a requirement,
 "no" for something the trial must not see.
+
+A question must say what the criterion says, or nothing. A relative's history, a
+procedure still to come and a reason not to have a test each get their own wording and
+key (``family:``, ``planned:``, ``contraindication:``); a concept whose name is too
+general or cut short ("treatment", "II") would make a question about something else.
+Where no plain question can be made the question is a ``study_team`` statement: what the
+study team checks, in lay words, never the raw criterion; it is not answerable by the
+patient. ``Question.kind`` says which template asked (the kinds are listed in
+``rules/questions.yaml``).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from typing import Final
 from trialscout.criteria import rules
 from trialscout.criteria.construct import build
 from trialscout.criteria.model import (
+    UNANSWERABLE_KINDS,
     Answer,
     Comparator,
     Concept,
@@ -30,6 +40,22 @@ from trialscout.criteria.model import (
 _NOT_WORD: Final = re.compile(r"[^\w\s]")
 UNIT_WORDS: Final = {"hour": ("hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
               "month": ("month", "months"), "year": ("year", "years")}
+STUDY_TEAM: Final = "study_team"
+# A name that is only a numeral ("II" of "Logical Memory II") or a letter or two.
+_TRUNCATED: Final = re.compile(r"(?i)[ivx]+|[\d\s.,/+-]*|\w{0,1}")
+# Question words a merged question may continue with in lower case.
+_MERGEABLE: Final = re.compile(r"^(?:Are|Is|Have|Has|Do|Does|Did|Could|Can|Were|Was) ")
+_MERGED_LIMIT: Final = 3
+_MERGED_LENGTH: Final = 240
+_SCOPE: Final = frozenset({"sex", "age"})
+_FEMALE_STATES: Final = frozenset({"pregnancy", "lactation", "menopause"})
+_PRESENCE: Final = frozenset({"condition", "medication", "procedure", "allergy",
+                              "disease_duration", "pregnancy", "lactation"})
+# Kinds whose question names a concept: without a usable name there is no question.
+_NAMED: Final = frozenset({"condition", "medication", "procedure", "allergy",
+                           "disease_duration", "measurement", "performance_status"})
+# Question kinds of the constraint kinds whose kind says what is asked.
+_KIND_OF: Final = {"disease_duration": "duration", "performance_status": "performance"}
 
 
 def number(value: float, digits: int = 3) -> str:
@@ -128,11 +154,61 @@ def _template(kind: str, slot: str | None = None) -> str:
     return entry[slot or "ever"]
 
 
+def team_text(kind: str, name: str = "") -> str:
+    """What the study team checks for a criterion of ``kind``, in lay words."""
+    statements = rules.questions().templates[STUDY_TEAM]
+    assert isinstance(statements, dict)
+    if name and f"{kind}_named" in statements:
+        return statements[f"{kind}_named"].format(name=name)
+    return statements.get(kind) or statements["other"]
+
+
+class _Derived:
+    """Regexes and sets built once from ``rules/questions.yaml``."""
+
+    __slots__ = ("disjunctive", "generic", "method", "not_alternatives", "score", "test")
+
+    def __init__(self) -> None:
+        q = rules.questions()
+        self.generic: frozenset[str] = frozenset(n.casefold() for n in q.generic_names)
+        self.score: re.Pattern[str] = re.compile(
+            r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in q.score_words) + r")(?:$|[\s_-])",
+            re.IGNORECASE)
+        self.method: re.Pattern[str] = re.compile(
+            rules.phrase_regex(q.method_cues) + r"\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+        self.test: re.Pattern[str] = re.compile(
+            r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in q.test_words) + r")(?:$|[\s_-])",
+            re.IGNORECASE)
+        self.disjunctive: re.Pattern[str] = re.compile(
+            rules.phrase_regex(q.disjunctive_cues), re.IGNORECASE)
+        self.not_alternatives: re.Pattern[str] = re.compile(
+            rules.phrase_regex(q.not_alternatives) + r"|\([^()]*\)|\[[^\[\]]*\]",
+            re.IGNORECASE)
+
+
+_derived_rules: Final[list[_Derived]] = []
+
+
+def _derived() -> _Derived:
+    if not _derived_rules:
+        _derived_rules.append(_Derived())
+    return _derived_rules[0]
+
+
+def usable_name(concept: Concept) -> bool:
+    """Whether a question may name ``concept``: not a generic word ("treatment") and not a
+    fragment of a longer name ("II" of "Logical Memory II")."""
+    name = " ".join(concept.name.split())
+    if name.casefold() in _derived().generic:
+        return False
+    return _TRUNCATED.fullmatch(name) is None
+
+
 _GROUPABLE: Final = frozenset({"condition", "medication", "procedure", "allergy"})
 
 
 def key_for(c: Constraint) -> str:
-    """The normalized key of one constraint."""
+    """The normalized key of one constraint, read as the patient's own, actual fact."""
     if c.any_of and c.kind in _GROUPABLE:
         parts = sorted({_key_for(c, alt) for alt in c.any_of})
         return "any:" + "|".join(parts)
@@ -178,6 +254,12 @@ def _key_for(c: Constraint, concept: Concept | None) -> str:
     return f"text:{_hash(c.text)}"
 
 
+def _concepts(c: Constraint) -> list[Concept]:
+    if c.any_of and c.kind in _GROUPABLE:
+        return list(c.any_of)
+    return [c.concept] if c.concept is not None else []
+
+
 def question_for(c: Constraint, item_text: str) -> Question:
     """The question one constraint asks, with its key and the answer that satisfies it."""
     content = _content(c)
@@ -186,14 +268,31 @@ def question_for(c: Constraint, item_text: str) -> Question:
         if hit is not None:
             return hit
     meets: Answer = "yes" if c.polarity == "required" else "no"
-    key = key_for(c)
-    answerable = c.answerable
-    text = _question_text(c, item_text)
+    kind, text = _ask(c)
+    if kind == STUDY_TEAM:
+        key = (key_for(c) if c.kind in UNANSWERABLE_KINDS or c.kind == "other"
+               else "team:" + key_for(c))
+    else:
+        key = _context_key(c, kind)
     question = build(Question, {"key": key, "text": text, "meets": meets,
-                               "answerable": answerable, "kind": "yes_no"})
+                               "answerable": kind != STUDY_TEAM, "kind": kind})
     if content is not None and len(_asked) < _ASKED_LIMIT:
         _asked[content] = question
     return question
+
+
+def _context_key(c: Constraint, kind: str) -> str:
+    """The key of an answerable question: the plain key, or one marked with whose fact or
+    what kind of mention it asks about, so it never shares answers with the plain one."""
+    if kind == "family_history":
+        return "family:" + key_for(c)
+    if kind in {"planned_procedure", "planned_medication"} or \
+            (c.modality == "planned" and c.kind == "pregnancy"):
+        return "planned:" + key_for(c)
+    if kind == "contraindication":
+        parts = sorted({f"contraindication:{x.id}" for x in _concepts(c)})
+        return parts[0] if len(parts) == 1 else "any:" + "|".join(parts)
+    return key_for(c)
 
 
 # Questions by what they depend on, for the kinds whose question does not quote the
@@ -212,43 +311,124 @@ def _content(c: Constraint) -> tuple[object, ...] | None:
     if c.kind not in _TEXT_FREE:
         return None
     concept, q, w = c.concept, c.quantity, c.window
-    return (c.kind, c.polarity, c.value, c.qualitative,
-            (concept.id, concept.name) if concept is not None else None,
-            tuple((alt.id, alt.name) for alt in c.any_of) if c.any_of else None,
+    return (c.kind, c.polarity, c.value, c.qualitative, c.experiencer, c.modality,
+            (concept.id, concept.name, concept.kind) if concept is not None else None,
+            tuple((alt.id, alt.name, alt.kind) for alt in c.any_of) if c.any_of else None,
             (q.comparator, q.value, q.value_high, q.unit, q.normalized_value,
              q.normalized_value_high, q.normalized_unit) if q is not None else None,
             (w.relation, w.amount, w.unit, w.comparator) if w is not None else None)
 
 
-def _question_text(c: Constraint, item_text: str) -> str:
-    if not c.answerable:
-        return _template("unanswerable").format(text=_short(item_text))
-    if c.any_of and c.kind in _GROUPABLE:
-        names = ", ".join(dict.fromkeys(alt.name for alt in c.any_of))
-        if c.kind == "allergy":
-            return _template("allergy").format(name=_or_list(c.any_of))
-        base = _single_text(c, c.any_of[0], item_text)
-        first = c.any_of[0].name
-        if first in base:
-            return base.replace(first, _or_list(c.any_of), 1)
-        return _template("any_of").format(names=names)
-    return _single_text(c, c.concept, item_text)
+def _group(kind: str) -> str:
+    """The study-team statement for a constraint kind."""
+    if kind == "disease_duration":
+        return "condition"
+    if kind == "performance_status":
+        return "performance"
+    if kind in {"lactation", "menopause"}:
+        return "condition"
+    return kind
 
 
-def _single_text(c: Constraint, concept: Concept | None, item_text: str) -> str:
-    """The question text of ``c`` about ``concept`` alone (one alternative of ``any_of``)."""
+def _ask(c: Constraint) -> tuple[str, str]:
+    """The question kind and text of ``c``; kind ``study_team`` when nothing can be asked."""
+    kind = c.kind
+    if kind in UNANSWERABLE_KINDS or kind == "other":
+        return STUDY_TEAM, team_text(kind)
+    concepts = _concepts(c)
+    named = bool(concepts) and all(usable_name(x) for x in concepts)
+    if c.modality == "hypothetical":
+        return STUDY_TEAM, team_text("hypothetical")
+    if c.experiencer == "family":
+        if named and kind in {"condition", "disease_duration"} and (
+                c.window is None or c.window.relation in {"ever", "current"}):
+            return "family_history", _template("family_history", "condition").format(
+                name=_or_list(concepts))
+        return STUDY_TEAM, team_text("family_history")
+    if c.modality == "planned":
+        return _planned(c, concepts) if named or kind == "pregnancy" else \
+            (STUDY_TEAM, team_text("planned"))
+    if c.modality == "contraindication":
+        return _contraindication(c, concepts) if named else \
+            (STUDY_TEAM, team_text("contraindication"))
+    if not named and kind in _NAMED:
+        return STUDY_TEAM, team_text(_group(kind))
+    if c.any_of and kind in _GROUPABLE:
+        return _KIND_OF.get(kind, kind), _any_of_text(c)
+    return _single_kind(c), _single_text(c, c.concept)
+
+
+def _planned(c: Constraint, concepts: list[Concept]) -> tuple[str, str]:
+    cid = concepts[0].id if len(concepts) == 1 else None
+    custom = _concept_template(cid, "planned")
+    if custom:
+        return c.kind, custom
+    if c.kind in {"procedure", "medication"} and concepts:
+        return f"planned_{c.kind}", _template("planned", c.kind).format(name=_or_list(concepts))
+    return STUDY_TEAM, team_text("planned")
+
+
+def _contraindication(c: Constraint, concepts: list[Concept]) -> tuple[str, str]:
+    if not concepts:
+        return STUDY_TEAM, team_text("contraindication")
+    if len(concepts) == 1:
+        custom = _concept_template(concepts[0].id, "contraindication")
+        if custom:
+            return "contraindication", custom
+    drug = c.kind == "medication" or all(x.kind.startswith("drug") for x in concepts)
+    return "contraindication", _template("contraindication", "medication" if drug
+                                         else "procedure").format(name=_or_list(concepts))
+
+
+def _single_kind(c: Constraint) -> str:
+    if c.kind == "measurement" and c.concept is not None and c.quantity is not None \
+            and _concept_template(c.concept.id, "measurement") is None \
+            and _derived().score.search(f" {c.concept.name} ") is not None:
+        return "score"
+    return _KIND_OF.get(c.kind, c.kind)
+
+
+def _any_of_text(c: Constraint) -> str:
+    """One question about any of ``c``'s alternatives: the alternatives' questions are
+    asked as one when they differ only in the name."""
+    names = _or_list(c.any_of)
+    if c.kind == "allergy":
+        return _template("allergy").format(name=names)
+    merged = _same_but_name([(_single_text(c, alt), alt.name) for alt in c.any_of], names)
+    if merged is not None:
+        return merged
+    return _single_text(c, c.any_of[0], name=names, custom=False)
+
+
+def _same_but_name(asked: list[tuple[str, str]], names: str) -> str | None:
+    """``asked`` (question, name) as one question naming ``names``, if the questions
+    differ only in their names."""
+    shapes = set()
+    for text, name in asked:
+        if not name or name not in text:
+            return None
+        shapes.add(text.replace(name, "\x00", 1))
+    if len(shapes) != 1:
+        return None
+    return shapes.pop().replace("\x00", names)
+
+
+def _single_text(c: Constraint, concept: Concept | None, name: str | None = None,
+                 custom: bool = True) -> str:
+    """The question text of ``c`` about ``concept`` alone (one alternative of ``any_of``),
+    naming it ``name`` (its own name by default)."""
     q = rules.questions()
     kind = c.kind
-    name = concept.name if concept else ""
-    cid = concept.id if concept else None
+    if name is None:
+        name = concept.name if concept else ""
+    cid = concept.id if concept is not None and custom else None
     if kind in {"condition", "medication", "procedure", "disease_duration"}:
         group = "condition" if kind == "disease_duration" else kind
         window = c.window
         slot: str = window.relation if window else "ever"
         if c.value == "stable":
             slot = "stable"
-        custom = _concept_template(cid, slot)
-        template = custom or _template(group, slot)
+        template = _concept_template(cid, slot) or _template(group, slot)
         cmp_text = ""
         if window is not None and window.relation == "duration" and window.amount is not None:
             w = window_text(window)
@@ -259,15 +439,14 @@ def _single_text(c: Constraint, concept: Concept | None, item_text: str) -> str:
     if kind == "allergy":
         return (_concept_template(cid, "allergy") or _template("allergy")).format(name=name)
     if kind in {"measurement", "performance_status"}:
-        custom = _concept_template(cid, "measurement")
         if c.quantity is None:
             return _template("measurement_qualitative").format(
                 name=name, qualitative=c.qualitative or "normal")
         cmp_text = _cmp_text(q.comparators, c.quantity, c.quantity.unit)
-        if custom:
-            return custom.format(name=name, cmp=cmp_text)
-        return _template("performance_status" if kind == "performance_status"
-                         else "measurement").format(name=name, cmp=cmp_text)
+        worded = _concept_template(cid, "measurement") or _template(
+            "performance_status" if kind == "performance_status"
+            else "score" if _single_kind(c) == "score" else "measurement")
+        return worded.format(name=name, cmp=cmp_text)
     if kind == "age":
         assert c.quantity is not None
         unit = "months" if c.quantity.unit == "month" else "years"
@@ -278,24 +457,28 @@ def _single_text(c: Constraint, concept: Concept | None, item_text: str) -> str:
         return _template("sex", c.value or "any")
     if kind in {"pregnancy", "lactation", "menopause"}:
         if c.window is not None and c.window.relation == "duration":
-            custom = _concept_template(cid, "duration")
-            if custom:
+            duration = _concept_template(cid, "duration")
+            if duration:
                 w = window_text(c.window)
                 cmp_text = q.duration_comparators[c.window.comparator or "ge"].format(
                     w=w, v=number(c.window.amount or 0))
-                return custom.format(cmp=cmp_text)
-        custom = _concept_template(cid, kind)
-        if custom:
-            return custom
+                return duration.format(cmp=cmp_text)
+        state = _concept_template(cid, kind)
+        if state:
+            return state
         return _template("condition", "current").format(name=name)
-    return _template("other").format(text=_short(item_text))
+    return team_text("other")
 
 
-def _or_list(concepts: list[Concept]) -> str:
-    names = list(dict.fromkeys(alt.name for alt in concepts))
+def _or_list(concepts: list[Concept], conjunction: str = "or") -> str:
+    return _name_list([alt.name for alt in concepts], conjunction)
+
+
+def _name_list(given: list[str], conjunction: str) -> str:
+    names = list(dict.fromkeys(given))
     if len(names) == 1:
         return names[0]
-    return ", ".join(names[:-1]) + " or " + names[-1]
+    return ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -303,27 +486,159 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+# ------------------------------------------------------------------ the item's question
+
 def item_question(constraints: list[Constraint], section: str, item_text: str) -> Question:
-    """The one question an item asks: its constraint's, or the item text for several."""
-    main = [c for c in constraints if not c.exception]
-    answerable = [c for c in main if c.answerable and c.question is not None]
-    if len(answerable) == 1:
-        assert answerable[0].question is not None
-        return answerable[0].question
+    """The one question an item asks: its constraint's, its few constraints' asked as one
+    sentence, or, when no plain question covers the criterion, what the study team checks."""
     meets: Answer = "yes" if section == "inclusion" else "no"
-    if answerable:
-        keys = sorted({c.question.key for c in answerable if c.question is not None})
-        if len(keys) == 1:
-            q = answerable[0].question
-            assert q is not None
-            return q
-        # built unvalidated like the constraints' questions: every field is given, of
-        # its type (items asking several questions are common; validation cost shows)
-        return build(Question, {"key": "all:" + "&".join(keys),
-                                "text": _template("combined").format(text=_short(item_text)),
-                                "meets": meets, "answerable": True, "kind": "yes_no"})
+    main = [c for c in constraints if not c.exception and c.question is not None]
+    method = [c for c in main if _is_method(c, item_text)]
+    if len(method) < len(main):
+        method += [c for c in main if c not in method and _is_test(c)
+                   and any(o.kind not in _SCOPE and not _is_test(o) for o in main)]
+    unclear = [c for c in main if c not in method and c.kind not in UNANSWERABLE_KINDS
+               and c.question is not None and not c.question.answerable]
+    asked = [c for c in main if c not in method and c.question is not None
+             and c.question.answerable]
+    vague = [c for c in unclear if _only_vague(c)]
+    if unclear and (len(vague) < len(unclear) or not any(c.kind not in _SCOPE for c in asked)):
+        # Part of the criterion cannot be asked: a question about the rest would say
+        # something else than the criterion.
+        return _team_item(unclear[0].kind, item_text, meets)
+    asked = _implied_dropped(asked)
+    distinct: dict[str, Constraint] = {}
+    for c in asked:
+        assert c.question is not None
+        distinct.setdefault(c.question.key, c)
+    chosen = list(distinct.values())
+    if len(chosen) == 1 and chosen[0].question is not None:
+        return chosen[0].question
+    if chosen:
+        merged = _merged(chosen, section, item_text, meets)
+        if merged is not None:
+            return merged
+        kinds = {_group(c.kind) for c in chosen}
+        return _team_item(kinds.pop() if len(kinds) == 1 else "other", item_text, meets)
+    if method:
+        name = _or_list(_concepts(method[0]))
+        return build(Question, {"key": "team:" + _hash(item_text),
+                                "text": team_text("method", name if all(
+                                    usable_name(x) for x in _concepts(method[0])) else ""),
+                                "meets": meets, "answerable": False, "kind": STUDY_TEAM})
     if main and main[0].question is not None:
         return main[0].question
-    return Question(key=f"text:{_hash(item_text)}",
-                    text=_template("other").format(text=_short(item_text)),
-                    meets=meets, answerable=True)
+    return _team_item("other", item_text, meets)
+
+
+def _team_item(kind: str, item_text: str, meets: Answer) -> Question:
+    return build(Question, {"key": "team:" + _hash(item_text), "text": team_text(_group(kind)),
+                            "meets": meets, "answerable": False, "kind": STUDY_TEAM})
+
+
+def _only_vague(c: Constraint) -> bool:
+    """A constraint left unasked only for its concept's name ("prior *treatment* with
+    bisphosphonates" beside the bisphosphonates themselves)."""
+    concepts = _concepts(c)
+    return c.kind in _NAMED and c.modality == "actual" and c.experiencer == "patient" \
+        and bool(concepts) and not all(usable_name(x) for x in concepts)
+
+
+def _is_method(c: Constraint, item_text: str) -> bool:
+    """A test or scan that only says how the criterion's finding is shown ("amyloid
+    positive *by PET*")."""
+    if c.kind != "procedure" or c.concept is None or c.any_of or c.modality != "actual":
+        return False
+    at = _written_at(c.concept, item_text)
+    return at >= 0 and _derived().method.search(item_text[max(0, at - 40):at]) is not None
+
+
+def _is_test(c: Constraint) -> bool:
+    """A procedure that is a test or scan (DXA, MRI, biopsy)."""
+    concept = c.concept
+    return c.kind == "procedure" and concept is not None and not c.any_of \
+        and _derived().test.search(f" {concept.name} {concept.id} ") is not None
+
+
+def _written_at(concept: Concept, text: str) -> int:
+    """Where ``concept`` is written in ``text``, or -1."""
+    span = concept.span
+    if 0 <= span.start < span.end <= len(text) and \
+            text[span.start:span.end].casefold() == concept.text.casefold():
+        return span.start
+    return text.casefold().find(concept.text.casefold()) if concept.text else -1
+
+
+def _implied_dropped(asked: list[Constraint]) -> list[Constraint]:
+    """Without a sex that says nothing ("men and women") or that another part implies
+    ("pregnant women": being pregnant says female)."""
+    female = any(c.kind in _FEMALE_STATES for c in asked)
+    kept = [c for c in asked if not (c.kind == "sex" and (
+        c.value not in {"female", "male"} or (female and c.value == "female")))]
+    return kept or asked
+
+
+def _merged(chosen: list[Constraint], section: str, item_text: str,
+            meets: Answer) -> Question | None:
+    """Several questions asked as one sentence, joined as the item joins them ("or" where
+    the item offers alternatives), or None when that sentence would not read plainly."""
+    if len(chosen) > _MERGED_LIMIT or any(
+            c.question is None or c.question.meets != meets for c in chosen):
+        return None
+    scope = [c for c in chosen if c.kind in _SCOPE]
+    rest = [c for c in chosen if c.kind not in _SCOPE]
+    if not rest:
+        scope, rest = [], scope
+    either = len(rest) > 1 and (
+        _offers_alternatives(item_text)
+        or (section == "exclusion" and all(c.kind in _PRESENCE for c in rest)))
+    conjunction = "or" if either else "and"
+    rest_keys = sorted(c.question.key for c in rest if c.question is not None)
+    rest_text = _joined(rest, conjunction)
+    if rest_text is None:
+        return None
+    texts = [c.question.text for c in scope if c.question is not None] + [rest_text]
+    text = _sentences_joined(texts, "and") if scope else rest_text
+    if text is None or len(text) > _MERGED_LENGTH:
+        return None
+    if either:
+        rest_key = "any:" + "|".join(rest_keys)
+        keys = sorted([c.question.key for c in scope if c.question is not None] + [rest_key])
+        key = rest_key if not scope else "all:" + "&".join(keys)
+    else:
+        key = "all:" + "&".join(sorted(c.question.key for c in chosen
+                                       if c.question is not None))
+    return build(Question, {"key": key, "text": text, "meets": meets, "answerable": True,
+                            "kind": "combined"})
+
+
+def _offers_alternatives(item_text: str) -> bool:
+    """Whether the item's own words (not its parentheses) join its parts with "or"."""
+    d = _derived()
+    return d.disjunctive.search(d.not_alternatives.sub(" ", item_text)) is not None
+
+
+def _joined(cs: list[Constraint], conjunction: str) -> str | None:
+    if len(cs) == 1:
+        return cs[0].question.text if cs[0].question is not None else None
+    asked = [(c.question.text, c.concept.name if c.concept is not None and not c.any_of
+              else "") for c in cs if c.question is not None]
+    same = _same_but_name(asked, _name_list([n for _, n in asked], conjunction))
+    if same is not None:
+        return same
+    return _sentences_joined([t for t, _ in asked], conjunction)
+
+
+def _sentences_joined(texts: list[str], conjunction: str) -> str | None:
+    """"Are you female?" and "Are you 55 or older?" -> "Are you female, and are you 55
+    or older?"; None for questions that do not chain ("If you could …, will you …?")."""
+    parts = []
+    for i, text in enumerate(texts):
+        body = text.strip()
+        if not body.endswith("?") or _MERGEABLE.match(body) is None or "?" in body[:-1]:
+            return None
+        body = body[:-1]
+        parts.append(body if i == 0 else body[:1].lower() + body[1:])
+    if len(parts) == 2:
+        return f"{parts[0]}, {conjunction} {parts[1]}?"
+    return ", ".join(parts[:-1]) + f", {conjunction} {parts[-1]}?"

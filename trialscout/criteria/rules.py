@@ -196,11 +196,18 @@ class EntityRules(_Schema):
 
 
 class QuestionRules(_Schema):
+    tuned_on: list[str]
     templates: dict[str, str | dict[str, str]]
     comparators: dict[Op, str]
     age_comparators: dict[Op, str]
     duration_comparators: dict[Op, str]
     concepts: dict[str, dict[str, str]]
+    generic_names: list[str]
+    score_words: list[str]
+    method_cues: list[str]
+    test_words: list[str]
+    disjunctive_cues: list[str]
+    not_alternatives: list[str]
 
 
 class CorpusLabels(BaseModel):

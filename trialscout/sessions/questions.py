@@ -15,8 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from trialscout.criteria import PARSER_VERSION, ParsedCriteria, parse_criteria
+from trialscout.criteria.model import LogicNode
 from trialscout.registry.model import Trial
-from trialscout.sessions.selfcheck import Question
+from trialscout.sessions.selfcheck import Group, Question
 
 _MARKDOWN_ESCAPE = re.compile(r"\\([\\<>*_\[\]()#+\-.!|`{}~^=])")
 PARSER_LABEL = f"trialscout-criteria/{PARSER_VERSION}"
@@ -56,13 +57,38 @@ def questions_for(trial: Trial, stored: StoredLoader | None = None
     if not text.strip():
         return [], PARSER_LABEL
     parsed = _parsed(text, stored)
+    groups, labels = _groups(parsed)
     questions = [
         Question(item_id=f"c{item.index}", section=item.section,
                  text=display_text(item.text), question=display_text(item.question.text),
                  question_key=item.question.key, satisfying_answer=item.question.meets,
-                 answerable=item.question.answerable, depth=item.depth)
+                 answerable=item.question.answerable, depth=item.depth,
+                 groups=groups.get(item.index, ()), label=labels.get(item.index))
         for item in parsed.items]
     return questions, f"trialscout-criteria/{parsed.parser_version}"
+
+
+def _groups(parsed: ParsedCriteria) -> tuple[dict[int, tuple[Group, ...]], dict[int, Group]]:
+    """Each item's enclosing groups (outermost first) and the lead-ins that only announce
+    a group, from the parse's logic tree."""
+    groups: dict[int, tuple[Group, ...]] = {}
+    labels: dict[int, Group] = {}
+    leaves: set[int] = set()
+
+    def walk(node: LogicNode, path: tuple[Group, ...]) -> None:
+        for index in node.items:
+            groups[index] = path
+            leaves.add(index)
+        for n, child in enumerate(node.children):
+            group = Group(id=f"{'.'.join(g.id for g in path)}/{child.item}:{n}",
+                          op=child.op, k=child.k)
+            if child.item is not None:
+                labels[child.item] = group
+            walk(child, (*path, group))
+
+    for root in parsed.logic.values():
+        walk(root, ())
+    return groups, {i: g for i, g in labels.items() if i not in leaves}
 
 
 def warm_up() -> None:

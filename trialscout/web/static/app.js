@@ -37,8 +37,8 @@
       panel.setAttribute("data-verdict", verdict.status);
       panel.querySelector('[data-field="label"]').textContent = verdict.label;
       panel.querySelector('[data-field="explanation"]').textContent = verdict.explanation;
-      var counts = verdict.answered + " of " + verdict.questions + " questions answered" +
-        (verdict.unsure ? ", " + verdict.unsure + " not sure" : "") + ".";
+      var counts = verdict.counts || (verdict.answered + " of " + verdict.questions +
+        " questions answered.");
       panel.querySelector('[data-field="counts"]').textContent = counts;
     }
     checklist.items.forEach(function (item) {
