@@ -93,6 +93,7 @@ class KnowledgeBase:
         self._descendants: dict[str, frozenset[str]] = {}
         self._forms: dict[frozenset[str], frozenset[str]] = {}
         self._curated_trees: set[str] = set()
+        self._reviewed: set[str] = set()
         self._add_vocabulary(vocab)
         self._add_conditions(conditions)
         self._add_drug_classes(drug_classes)
@@ -146,6 +147,7 @@ class KnowledgeBase:
         for cid, entry in conditions.conditions.items():
             node = self._node(cid, entry.name, entry.kind, entry.source)
             node.source = entry.source
+            self._reviewed.add(cid)
             node.parents.update(entry.parents)
             for form in entry.synonyms:
                 self._form(form, cid)
@@ -159,6 +161,7 @@ class KnowledgeBase:
         for cid, entry in drug_classes.classes.items():
             node = self._node(cid, entry.name, "drug_class", entry.source)
             node.source = entry.source
+            self._reviewed.add(cid)
             node.parents.update(entry.parents)
             for form in entry.synonyms:
                 self._form(form, cid)
@@ -194,9 +197,14 @@ class KnowledgeBase:
         descriptors = mesh.diseases()
         node_of_tree: dict[str, str] = {}
         curated_kinds = frozenset({"condition", "procedure"})
+        inner = {t.rsplit(".", 1)[0] for d in descriptors.values() for t in d.trees if "." in t}
         for descriptor in descriptors.values():
             own = "mesh_" + slug(descriptor.name)
-            cid = self._link(descriptor.name, descriptor.forms, _CLINICAL,
+            # A heading with narrower headings joins a curated concept only by its own
+            # name: a variant ("osteopenia" for "Bone Diseases, Metabolic") would bring
+            # the whole subtree (osteoporosis) under that concept.
+            leaf = not any(t in inner for t in descriptor.trees)
+            cid = self._link(descriptor.name, descriptor.forms if leaf else (), _CLINICAL,
                              curated_kinds) or own
             kind = "procedure" if any(t[:1] == "E" for t in descriptor.trees) else "condition"
             node = self._node(cid, descriptor.name, kind,
@@ -342,6 +350,11 @@ class KnowledgeBase:
                     out |= self.nodes[member].forms
             found = self._forms[key] = frozenset(out)
         return found
+
+    def curated(self, cid: str) -> bool:
+        """Whether a concept is an entry of the curated knowledge files (a reviewed class
+        or condition, not a packaged MeSH heading)."""
+        return cid in self._reviewed
 
     def source(self, cid: str) -> str | None:
         node = self.node(cid)

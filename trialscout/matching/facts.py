@@ -5,6 +5,13 @@ Concept matching follows the vocabulary's is-a links: a patient with type 2 diab
 diabetes". Denials work the other way round: "denies diabetes" rules out type 1 as well.
 Note sentences are searched with every surface form of the concept and its narrower
 concepts, and each hit is checked with ConText (negated, a relative's, hypothetical).
+
+The knowledge base (:mod:`trialscout.knowledge`) extends those is-a links: a member of a
+drug class (prednisone, or its brand Deltasone) is a kind of the class (glucocorticoids), a
+MeSH descendant (Kaposi sarcoma) a kind of its ancestor (malignancy), a regimen (FOLFOX) an
+exposure to each of its drugs; the note is searched for every name of every such kind. It
+also holds the conditions a measurement defines (T-score <= -2.5: osteoporosis), used when
+the record says nothing about the condition itself.
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
+from trialscout.criteria import rules as criteria_rules
+from trialscout.knowledge import Definition, KnowledgeBase, knowledge
+from trialscout.matching.units import UnitError, convert
 from trialscout.patients.concepts import ConceptIndex, concept_index, norm
 from trialscout.patients.context import Modifier, default_context
-from trialscout.patients.model import PatientProfile
+from trialscout.patients.model import Measurement, PatientProfile
 from trialscout.patients.sentences import Sentence, split_sentences
 
 Relation = Literal["same", "narrower", "broader", "none"]
@@ -53,6 +63,13 @@ def _singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1)
+def _note_stopwords() -> frozenset[str]:
+    """Single words that are ordinary English in a note, never a concept's whole name."""
+    spec = criteria_rules.entities()
+    return frozenset(spec.stopwords) | frozenset(spec.generic_condition_heads)
+
+
 @lru_cache(maxsize=8192)
 def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members: bool = True
                    ) -> tuple[frozenset[str], frozenset[str]]:
@@ -69,6 +86,11 @@ def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members:
 
     for text in extra:
         add(text)
+    kb = knowledge()
+    stop = _note_stopwords()
+    for key in kb.forms(concept_ids, descendants=members):
+        if " " in key or key not in stop:
+            add(key)
     for cid in concept_ids:
         for member in {cid} | (index.vocab.members(cid) if members else set()):
             concept = index.vocab.concept(member)
@@ -80,6 +102,26 @@ def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members:
     return frozenset(folded), frozenset(exact)
 
 
+@lru_cache(maxsize=16_384)
+def named_concept(name: str) -> str | None:
+    """The concept a fact's name names: the whole name ("Deltasone"), else the longest run
+    of its words that names one ("prednisone 10 mg daily")."""
+    kb = knowledge()
+    whole = kb.resolve(name)
+    if whole is not None:
+        return whole
+    words = norm(name).split()
+    stop = _note_stopwords()
+    for n in range(min(len(words), MAX_GRAM), 0, -1):
+        for i in range(len(words) - n + 1):
+            if n == 1 and (words[i] in stop or len(words[i]) < 4):
+                continue
+            found = kb.resolve(" ".join(words[i:i + n]))
+            if found is not None:
+                return found
+    return None
+
+
 class PatientFacts:
     """Lookups over one profile version at one reference date; remembers facts it used."""
 
@@ -87,6 +129,7 @@ class PatientFacts:
         self.profile = profile
         self.ref = reference_date
         self.index: ConceptIndex = concept_index()
+        self.kb: KnowledgeBase = knowledge()
         self.age = profile.age_on(reference_date)
         self.sentences: list[Sentence] = (
             split_sentences(profile.free_text) if profile.free_text else [])
@@ -109,11 +152,17 @@ class PatientFacts:
             return "narrower"
         if fact_concept in self.index.vocab.ancestors(target):
             return "broader"
+        if self.kb.is_a(fact_concept, target):
+            return "narrower"
+        if self.kb.is_a(target, fact_concept):
+            return "broader"
         return "none"
 
     def best_relation(self, fact_concept: str | None, name: str, targets: Sequence[str],
                       target_texts: Sequence[str]) -> Relation:
         found: Relation = "none"
+        if fact_concept is None:
+            fact_concept = named_concept(name)
         for target in targets:
             rel = self.relation(fact_concept, target)
             if rel in {"same", "narrower"}:
@@ -130,11 +179,15 @@ class PatientFacts:
 
     def denies(self, denied_concept: str | None, name: str, targets: Sequence[str],
                target_texts: Sequence[str]) -> bool:
-        """A denial rules a target out when it is about the target or something broader."""
+        """A denial rules a target out when it is about the target or something broader
+        ("never took any osteoporosis medication" denies alendronate)."""
+        known = denied_concept if denied_concept is not None else named_concept(name)
         for target in targets:
             if denied_concept is not None and (
                     denied_concept == target
                     or denied_concept in self.index.vocab.ancestors(target)):
+                return True
+            if known is not None and self.kb.is_a(target, known):
                 return True
         if denied_concept is None:
             words = set(norm(name).split())
@@ -155,6 +208,7 @@ class PatientFacts:
         above: set[str] = set()
         for target in targets:
             above |= self.index.vocab.ancestors(target)
+            above |= {a for a in self.kb.ancestors(target) if self.kb.curated(a)}
         if not above:
             return []
         return [h for h in self.note_hits(above, members=False)
@@ -229,3 +283,98 @@ class PatientFacts:
                     found.append((sentence, match))
             self._searched[pattern] = found
         return found
+
+    # ---------------------------------------------------------------- definitions
+    def defined(self, targets: Sequence[str]) -> DefinedBy | None:
+        """A condition decided by a defining measurement of the record, or None.
+
+        A definition of the target itself decides both ways; one of a narrower condition
+        (CKD stage 4 for "chronic kidney disease") can only establish the target, one of a
+        broader condition only rule it out. Definitions that disagree decide nothing.
+        """
+        found: list[DefinedBy] = []
+        for target in targets:
+            tid = self.kb.node_id(target)
+            if tid is None:
+                continue
+            for definition in self.kb.definitions:
+                cond = definition.condition
+                relation = "same" if cond == tid else "narrower" if self.kb.is_a(cond, tid) \
+                    else "broader" if self.kb.is_a(tid, cond) else None
+                if relation is None:
+                    continue
+                decided = self._by_definition(definition)
+                if decided is None:
+                    continue
+                holds, measurement, value = decided
+                if (holds and relation == "broader") or (not holds and relation == "narrower"):
+                    continue
+                found.append(DefinedBy(holds, definition, measurement, value))
+        if not found or len({f.holds for f in found}) > 1:
+            return None
+        return found[0]
+
+    def _by_definition(self, definition: Definition
+                       ) -> tuple[bool, Measurement, float] | None:
+        if definition.sex is not None and self.profile.sex != definition.sex:
+            return None
+        values: list[tuple[Measurement, float]] = []
+        for m in self.profile.measurements:
+            if m.value is None or (m.analyte or self.index.analyte(m.name)) != definition.analyte:
+                continue
+            if definition.name_requires and definition.name_requires not in m.name.lower():
+                continue
+            try:
+                value = convert(m.value, m.unit, definition.unit, definition.analyte) \
+                    if m.unit and m.unit != definition.unit else m.value
+            except UnitError:
+                continue
+            values.append((m, value))
+        if not values:
+            return None
+        values.sort(key=lambda mv: mv[0].date or date.min)
+        states = [(definition.state(v), m, v) for m, v in values]
+        if definition.persistent:
+            present = [s for s in states if s[0] is True]
+            if present:
+                return True, present[-1][1], present[-1][2]
+            if all(s[0] is False for s in states) and not self._recorded(definition.not_when):
+                return False, states[-1][1], states[-1][2]
+            return None
+        state, measurement, value = states[-1]
+        if state is None or (state is False and self._recorded(definition.not_when)):
+            return None
+        return state, measurement, value
+
+    def _recorded(self, concepts: Sequence[str]) -> bool:
+        """Whether the record has any of ``concepts`` (a fact or a positive note mention)."""
+        if not concepts:
+            return False
+        for cond in self.profile.conditions:
+            concept = cond.concept or named_concept(cond.name)
+            if concept is not None and any(self.kb.is_a(concept, c) for c in concepts):
+                return True
+        return any(h.positive for h in self.note_hits(concepts))
+
+
+class DefinedBy:
+    """A condition's truth by definition: which definition, and the measurement used."""
+
+    __slots__ = ("definition", "holds", "measurement", "value")
+
+    def __init__(self, holds: bool, definition: Definition, measurement: Measurement,
+                 value: float) -> None:
+        self.holds = holds
+        self.definition = definition
+        self.measurement = measurement
+        self.value = value
+
+    def text(self, label: str) -> str:
+        d = self.definition
+        bands = d.present if self.holds else d.absent
+        band = next((b for b in bands if b.contains(self.value)), bands[0])
+        m = self.measurement
+        shown = f"{m.name} {m.value:g}{' ' + m.unit if m.unit and m.unit != '1' else ''}"
+        verdict = "meets" if self.holds else "rules out"
+        return (f"{label}: {shown} ({band.text()}) {verdict} the definition of "
+                f"{d.condition.replace('_', ' ')} ({d.source})")

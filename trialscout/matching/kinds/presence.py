@@ -9,7 +9,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from trialscout.criteria.model import Constraint
-from trialscout.matching.facts import PatientFacts
+from trialscout.matching.facts import PatientFacts, named_concept
 from trialscout.matching.model import Evidence
 from trialscout.matching.outcome import (
     Outcome,
@@ -20,13 +20,8 @@ from trialscout.matching.outcome import (
     targets,
 )
 from trialscout.matching.rules import load_rules
-from trialscout.matching.timing import (
-    medication_fits,
-    note_fits,
-    timing_ok,
-    window_days,
-    window_text,
-)
+from trialscout.matching.timing import timing_ok, window_days, window_text
+from trialscout.patients.notes import implied_date
 
 
 @cache
@@ -142,7 +137,8 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
                 continue
             rel = facts.best_relation(med.concept, med.name, ids, texts)
             if rel in {"same", "narrower"}:
-                ok = medication_fits(window, med, ref)
+                active = med.status == "active" or (med.status == "unknown" and med.stop is None)
+                ok = timing_ok(window, med.start, med.stop, active, ref, event=False)
                 place(ok, fact_evidence(med, f"medication: {med.name}"), med.concept)
             elif rel == "broader":
                 broader.append(fact_evidence(med, f"medication: {med.name}"))
@@ -184,13 +180,23 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         if hit.negated:
             if generic:
                 broader.append(ev)
+            elif _member_only(facts, hit, ids, texts):
+                # "Never took alendronate" says nothing of the rest of the class.
+                pass
             elif not _narrowed(hit, context or constraint.text):
                 negatives.append(ev)
             continue
         mentioned = facts.index.lookup(hit.sentence.text[hit.start:hit.end])
         if excepted(mentioned, hit.sentence.text[hit.start:hit.end]):
             continue
-        ok = note_fits(window, hit, facts, kind)
+        when = implied_date(hit.sentence.text, hit.start, hit.end, ref)
+        event = kind != "medication"
+        ok = timing_ok(window, when, when if event else None, None if event else True, ref,
+                        event=event)
+        if window is not None and window.relation == "ever":
+            ok = True
+        elif window is not None and window.relation == "current":
+            ok = None if hit.historical else True
         place(ok, ev, mentioned)
     if not negatives and not qualified and kind != "allergy":
         # "No chemotherapy for her metastatic disease" denies a broader concept; a record
@@ -209,12 +215,47 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(True, f"{label}: recorded as absent, so below the bound", negatives[:3])
     if negatives:
         return Outcome(False, f"{label}: recorded as absent", negatives[:3])
+    by_value = _by_definition(facts, constraint, kind, ids, label, unparsed or bool(qualifiers))
+    if by_value is not None:
+        return by_value
     if broader:
         detail = f" (not whether {' / '.join(qualifiers)})" if qualifiers else \
             " (no value given)" if unparsed else ""
         return Outcome(None, f"{label}: the record is less specific{detail}", broader[:3])
     return Outcome(None, f"no information about {label}", no_information=True)
 
+
+
+def _member_only(facts: PatientFacts, hit: Any, ids: list[str], texts: list[str]) -> bool:
+    """Whether a denied mention names only a narrower kind of every target (a member of
+    the class, a subtype of the condition), so its denial leaves the target open."""
+    said = hit.sentence.text[hit.start:hit.end]
+    concept = named_concept(said)
+    return concept is not None and bool(ids) and not facts.denies(concept, said, ids, texts)
+
+
+def _by_definition(facts: PatientFacts, constraint: Constraint, kind: str, ids: list[str],
+                   label: str, narrowed: bool) -> Outcome | None:
+    """A condition the record does not name, decided by a measurement that defines it
+    (T-score -2.8: osteoporosis; eGFR 22: CKD stage 4; BMI 27: not obese).
+
+    Not used when the item bounds or qualifies the condition in words the definition
+    does not know ("osteoporosis with T-score <= -3.0", "severe obesity"), when a time
+    window asks when it happened, or for an exclusion of the very condition the trial
+    studies (that criterion is about some narrower form of it).
+    """
+    if kind not in {"condition", "other"} or not ids or narrowed:
+        return None
+    window = constraint.window
+    if window is not None and window.relation not in {"current", "ever"}:
+        return None
+    if constraint.polarity == "must_not" and any(facts.studied(i) for i in ids):
+        return None
+    found = facts.defined(ids)
+    if found is None:
+        return None
+    text = found.text(label)
+    return Outcome(found.holds, text, [fact_evidence(found.measurement, text)])
 
 
 _FUNCTION_WORDS = frozenset({
