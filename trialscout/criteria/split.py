@@ -156,7 +156,7 @@ def _section_of(term: str) -> str:
 
 
 _INLINE_BULLET_START: Final = re.compile(
-    r"[ \t]*(?:[^\n:]{1,60}:[ \t]*)?(?:[*•][ \t]+)?(?P<b>[-•])[ \t]+\S")
+    r"[ \t]*(?P<head>[^\n:]{1,60}:[ \t]*)?(?:[*•][ \t]+)?(?P<b>[-•])[ \t]+\S")
 
 
 _CAPITAL_WORD: Final = re.compile(r"\(?(?![IVX]+\b)[A-Z][\w'’-]")
@@ -186,8 +186,10 @@ def _inline_bullets(text: str, a: int, b: int) -> list[int]:
         if bullet == "-" and not _CAPITAL_WORD.match(text, at + 2, b):
             continue
         cuts.append(at)
-    # one " - " on a bulleted line is a dash far more often than a second item
-    return cuts if len(cuts) >= (2 if bullet == "-" else 1) else []
+    # one " - " on a bulleted line is a dash far more often than a second item; after a
+    # heading ("Exclusion Criteria: - A. - B") the list is plain
+    needed = 2 if bullet == "-" and first.group("head") is None else 1
+    return cuts if len(cuts) >= needed else []
 
 
 def _lines(text: str) -> list[tuple[int, int, int]]:

@@ -347,8 +347,7 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     """
     if item.section == "inclusion" and _says_excluded(item.text):
         item = _as_exclusion(item)
-    # A criterion the patient cannot be asked about (a study-team statement) still counts.
-    checkable = item.kind not in UNCHECKABLE
+    checkable = item.kind not in UNCHECKABLE and item.question.answerable
     question = QuestionRef(key=item.question.key, text=item.question.text,
                            meets=item.question.meets)
     base: dict[str, Any] = {
@@ -461,20 +460,20 @@ def _permissive(item: Item) -> bool:
     clause after the excluding one ("(treated metastases are eligible)") does not count."""
     if item.section == "exclusion":
         return bool(_NOTE_ITEM.match(item.text))
+    if _CONDITIONAL.search(item.text):
+        return False
     return bool(re.search(load_rules("items")["permissive"], item.text, re.IGNORECASE))
 
 
-    if _CONDITIONAL.search(item.text):
-        return False
-def _age_interval(c: Constraint) -> tuple[float, float] | None:
-    q = c.quantity
-    if q is None:
 # "Adults with X and Y are eligible if they can consent": the conditions it lets in by
 # are requirements, not a group it waves through
 _CONDITIONAL = re.compile(r"\b(?:eligible|included|allowed|permitted|enrolled)\s+(?:only\s+)?"
                           r"(?:if|when|provided|as\s+long\s+as)\b", re.IGNORECASE)
 
 
+def _age_interval(c: Constraint) -> tuple[float, float] | None:
+    q = c.quantity
+    if q is None:
         return None
     high = q.value if q.value_high is None else q.value_high
     return {"ge": (q.value, math.inf), "gt": (q.value, math.inf),

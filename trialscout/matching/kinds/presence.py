@@ -20,8 +20,13 @@ from trialscout.matching.outcome import (
     targets,
 )
 from trialscout.matching.rules import load_rules
-from trialscout.matching.timing import timing_ok, window_days, window_text
-from trialscout.patients.notes import implied_date
+from trialscout.matching.timing import (
+    medication_fits,
+    note_fits,
+    timing_ok,
+    window_days,
+    window_text,
+)
 
 
 @cache
@@ -137,8 +142,7 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
                 continue
             rel = facts.best_relation(med.concept, med.name, ids, texts)
             if rel in {"same", "narrower"}:
-                active = med.status == "active" or (med.status == "unknown" and med.stop is None)
-                ok = timing_ok(window, med.start, med.stop, active, ref, event=False)
+                ok = medication_fits(window, med, ref)
                 place(ok, fact_evidence(med, f"medication: {med.name}"), med.concept)
             elif rel == "broader":
                 broader.append(fact_evidence(med, f"medication: {med.name}"))
@@ -189,14 +193,7 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         mentioned = facts.index.lookup(hit.sentence.text[hit.start:hit.end])
         if excepted(mentioned, hit.sentence.text[hit.start:hit.end]):
             continue
-        when = implied_date(hit.sentence.text, hit.start, hit.end, ref)
-        event = kind != "medication"
-        ok = timing_ok(window, when, when if event else None, None if event else True, ref,
-                        event=event)
-        if window is not None and window.relation == "ever":
-            ok = True
-        elif window is not None and window.relation == "current":
-            ok = None if hit.historical else True
+        ok = note_fits(window, hit, facts, kind)
         place(ok, ev, mentioned)
     if not negatives and not qualified and kind != "allergy":
         # "No chemotherapy for her metastatic disease" denies a broader concept; a record
