@@ -347,7 +347,8 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     """
     if item.section == "inclusion" and _says_excluded(item.text):
         item = _as_exclusion(item)
-    checkable = item.kind not in UNCHECKABLE and item.question.answerable
+    # A criterion the patient cannot be asked about (a study-team statement) still counts.
+    checkable = item.kind not in UNCHECKABLE
     question = QuestionRef(key=item.question.key, text=item.question.text,
                            meets=item.question.meets)
     base: dict[str, Any] = {
