@@ -21,6 +21,7 @@ from trialscout.matching.confidence import failure_confidence
 from trialscout.matching.confidence import spec as confidence_spec
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.kinds import evaluate_constraint
+from trialscout.matching.modality import modality_outcome
 from trialscout.matching.model import CriterionVerdict, Evidence, QuestionRef, Verdict
 from trialscout.matching.outcome import PRESENCE_KINDS, UNCHECKABLE, Outcome, item_rules
 from trialscout.matching.rules import load_rules
@@ -389,7 +390,8 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
         if constraint.kind in UNCHECKABLE | {"pregnancy", "lactation", "menopause"} or (
                 constraint.concept is None and not constraint.any_of):
             constraint = constraint.model_copy(update={"text": item.text})
-        outcome = evaluate_constraint(facts, constraint, exceptions, context)
+        outcome = modality_outcome(facts, constraint) or \
+            evaluate_constraint(facts, constraint, exceptions, context)
         if outcome.holds is not None and _prospective(item, constraint):
             outcome = Outcome(None, f"{outcome.reason} (the criterion is about what is to "
                               "come)", outcome.evidence)
