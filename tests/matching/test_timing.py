@@ -5,7 +5,9 @@ treatment that ended is not current. Cases written for these tests.
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +167,40 @@ def test_a_stated_duration_decides_without_dates() -> None:
                                     comparator="gt")
     assert fits(more_than_3_months, EventTime(duration_days=730.0), REF, event=False) is True
     assert fits(more_than_3_months, EventTime(duration_days=30.0), REF, event=False) is False
+
+
+def test_relative_times_count_from_the_notes_date_not_the_match_date() -> None:
+    written = date(2023, 1, 1)
+    diabetes = extract_note("A 70-year-old woman. She has had type 2 diabetes for 9 years.",
+                            reference_date=written)
+    later, same_day = PatientFacts(diabetes, date(2024, 6, 1)), PatientFacts(diabetes, written)
+    assert evaluate_item(DIABETES_OVER_10_YEARS, later).verdict == "MET"
+    assert evaluate_item(DIABETES_OVER_10_YEARS, same_day).verdict == "NOT_MET"
+    injection = extract_note("A 70-year-old woman. Her last denosumab injection was 4 "
+                             "months ago.", reference_date=written)
+    assert evaluate_item(DENOSUMAB_6_MONTHS, PatientFacts(injection, written)).verdict == \
+        "NOT_MET"
+    assert evaluate_item(DENOSUMAB_6_MONTHS, PatientFacts(injection, date(2023, 9, 1))
+                         ).verdict == "MET"
+
+
+def test_cli_match_as_of_sets_the_one_reference_date(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trialscout.cli import _load_commands, cli
+    from trialscout.sample import sample_path
+
+    _load_commands()
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert runner.invoke(cli, ["--database", db, "import", str(sample_path())]).exit_code == 0
+    note = tmp_path / "note.txt"
+    note.write_text("A 66-year-old woman with osteoporosis. Her last denosumab injection "
+                    "was 4 months ago.")
+    result = runner.invoke(cli, ["--database", db, "match", str(note), "--json",
+                                 "--as-of", "2021-03-04", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["reference_date"] == "2021-03-04"
+    bad = runner.invoke(cli, ["--database", db, "match", str(note), "--as-of", "03/04/2021"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output

@@ -25,7 +25,7 @@ def _parse_date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        fail(f"--date must be YYYY-MM-DD, got {text!r}")
+        fail(f"--as-of / --date must be YYYY-MM-DD, got {text!r}")
     return None
 
 
@@ -52,7 +52,8 @@ def match_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=500,
                                        help="How many trials to show.")] = 20,
     reference: Annotated[str | None, typer.Option(
-        "--date", help="Reference date for ages and time windows (default: today).")] = None,
+        "--as-of", "--date", help="Reference date (YYYY-MM-DD) for ages and time windows, "
+        "and the day a note file was written (default: today).")] = None,
     status: Annotated[list[str] | None, typer.Option(
         "--status", help="Only trials with this overall status (repeatable).")] = None,
     show_all: Annotated[bool, typer.Option(

@@ -152,7 +152,8 @@ def fits(window: TimeWindow | None, time: EventTime, ref: date, *, event: bool,
         return None if inside is None else not inside
     if window.relation == "duration":
         comparator = window.comparator or "ge"
-        if time.duration_days is not None:
+        if time.duration_days is not None and time.start is None:
+            # "took it for 2 years" (when is not said): the stated length is the answer
             return compare(time.duration_days, comparator, days)
         stop = (time.end or time.last) if time.current is not True else None
         if time.start is None:
@@ -214,8 +215,7 @@ def note_fits(window: TimeWindow | None, hit: NoteHit, facts: PatientFacts, kind
     if window is None or window.relation == "ever":
         return True
     exposure = kind == "medication" or _is_treatment(hit, facts)
-    time = event_time(hit.sentence.text, hit.start, hit.end, facts.ref,
-                      kind="medication" if exposure else "condition", age=facts.age)
+    time = note_time(hit, facts, "medication" if exposure else "condition")
     if window.relation == "current":
         told = fits(window, time, facts.ref, event=not exposure)
         if told is not None:
@@ -224,6 +224,15 @@ def note_fits(window: TimeWindow | None, hit: NoteHit, facts: PatientFacts, kind
             return None
         return None if hit.historical else True
     return fits(window, time, facts.ref, event=not exposure)
+
+
+def note_time(hit: NoteHit, facts: PatientFacts, kind: str = "condition") -> EventTime:
+    """The times a note sentence gives a mention. "7 months ago" counts back from the day
+    the note was written (the profile's ``recorded_on``), which a later match's reference
+    date does not move; windows are then checked at the match's reference date."""
+    written = facts.profile.recorded_on or facts.ref
+    age = facts.profile.age_on(written)
+    return event_time(hit.sentence.text, hit.start, hit.end, written, kind=kind, age=age)
 
 
 _TREATMENT = re.compile(r"(?:therapy|chemo\w*|radiation|dialysis|infusion|treatment|"

@@ -21,8 +21,8 @@ from trialscout.matching.outcome import (
     note_evidence,
     targets,
 )
-from trialscout.matching.timing import condition_time, fits, window_days
-from trialscout.patients.times import EventTime, event_time
+from trialscout.matching.timing import condition_time, fits, note_time, window_days
+from trialscout.patients.times import EventTime
 
 
 def duration(facts: PatientFacts, c: Constraint) -> Outcome:
@@ -57,8 +57,7 @@ def duration(facts: PatientFacts, c: Constraint) -> Outcome:
         for hit in facts.note_hits(ids, texts):
             if not hit.positive:
                 continue
-            time = event_time(hit.sentence.text, hit.start, hit.end, facts.ref,
-                              age=facts.age)
+            time = note_time(hit, facts)
             if time.start is None and time.duration_days is None:
                 continue
             ok = fits(window, time, facts.ref, event=True)
