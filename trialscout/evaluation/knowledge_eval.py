@@ -68,6 +68,7 @@ class CoverageReport:
             "studies": self.studies, "with_criteria": self.with_criteria,
             "mentions": total.mentions, "known": total.known, "resolved": total.resolved,
             "coverage": round(total.share(), 4),
+            "known_coverage": round(total.known / total.mentions, 4) if total.mentions else 0.0,
             "by_kind": {k: {"mentions": v.mentions, "known": v.known, "resolved": v.resolved,
                             "coverage": round(v.share(), 4)}
                         for k, v in sorted(self.kinds.items())},
@@ -137,11 +138,14 @@ def render(report: CoverageReport, top: int = 30) -> list[str]:
     data = report.as_dict(top)
     lines = [f"{data['with_criteria']} criteria texts of {data['studies']} studies: "
              f"{data['mentions']} condition, medication, procedure and allergy mentions",
-             f"resolved (placed in the hierarchy): {data['resolved']} = "
-             f"{data['coverage']:.1%}; known concept: {data['known']}"]
+             f"resolve to a known concept of the knowledge base: {data['known']} = "
+             f"{data['known_coverage']:.1%}",
+             f"placed in its hierarchy (stricter: a kind of something, or has kinds): "
+             f"{data['resolved']} = {data['coverage']:.1%}"]
     for kind, cov in data["by_kind"].items():
-        lines.append(f"  {kind}: {cov['resolved']}/{cov['mentions']} = {cov['coverage']:.1%}")
-    lines.append(f"top {top} unresolved mentions:")
+        lines.append(f"  {kind}: known {cov['known']}/{cov['mentions']}, placed "
+                     f"{cov['resolved']} = {cov['coverage']:.1%}")
+    lines.append(f"top {top} mentions not placed in the hierarchy:")
     lines += [f"  {count:6d}  {text}" for text, count in data["top_unresolved"]]
     lines.append("sets: " + "; ".join(f"{k}: {v}" for k, v in data["sets"].items()))
     lines.append(f"knowledge files tuned_on: {data['knowledge_tuned_on'] or '[]'}; "
