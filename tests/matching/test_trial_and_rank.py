@@ -140,3 +140,117 @@ def test_broad_exclusion_does_not_exclude_the_studied_condition() -> None:
         eligibilityModule={"eligibilityCriteria": "x", "sex": "ALL"}))
     assert trial_verdict(diabetes_trial, other_bone, PatientFacts(p, REF)).verdict == \
         "not_eligible"
+
+
+# ---------------------------------------------------------------------- ranking bands
+def condition_trial(nct: str, conditions: list[str], title: str = "A study"):  # type: ignore[no-untyped-def]
+    return trial_from_api_v2(study(
+        nct, identificationModule={"nctId": nct, "briefTitle": title},
+        conditionsModule={"conditions": conditions},
+        eligibilityModule={"eligibilityCriteria": "x", "sex": "ALL"}))
+
+
+def test_verdict_groups_come_first_and_relevance_orders_within_them() -> None:
+    """An eligible trial is never below a possibly eligible one, nor that below a failing
+    one, however much more relevant the lower group is; within a group relevance rules."""
+    p = profile(denied=[{"name": "CKD", "concept": "chronic_kidney_disease"},
+                        {"name": "diabetes", "concept": "diabetes"}])
+    trials = [condition_trial(f"NCT0999000{i}", ["Osteoporosis"]) for i in range(1, 6)]
+    fails = parsed(OSTEO, item([constraint("condition", cid="diabetes")], text="Diabetes"))
+    criteria = {"NCT09990001": parsed(OSTEO, NO_CKD),       # eligible, least relevant
+                "NCT09990002": parsed(OSTEO, NO_CKD),       # eligible
+                "NCT09990003": parsed(OSTEO, item([constraint("condition", cid="asthma")],
+                                                  text="Asthma")),     # open question
+                "NCT09990004": fails,                         # not eligible, most relevant
+                "NCT09990005": None}                          # no criteria text: possibly
+    relevance = {"NCT09990001": 1.0, "NCT09990002": 2.0, "NCT09990003": 3.0,
+                 "NCT09990004": 9.0, "NCT09990005": 4.0}
+    ranked = match_trials(p, trials, lambda t: criteria[t.nct_id], reference_date=REF,
+                          relevance=relevance, closed_world=False)
+    verdicts = {m.nct_id: m.verdict for m in ranked}
+    assert verdicts["NCT09990001"] == verdicts["NCT09990002"] == "eligible"
+    assert verdicts["NCT09990004"] == "not_eligible"
+    assert [m.nct_id for m in ranked] == ["NCT09990002", "NCT09990001", "NCT09990005",
+                                          "NCT09990003", "NCT09990004"]
+    assert [m.score for m in ranked] == sorted((m.score for m in ranked), reverse=True)
+    assert all(0.0 <= m.score <= 1.0 for m in ranked)
+
+
+def test_a_weak_failure_still_ranks_below_every_possibly_eligible_trial() -> None:
+    """However unsure the failing verdict, a not-eligible trial is below the possibly
+    eligible ones (the old factor let a relevant failing trial outrank them)."""
+    note = PatientProfile.model_validate({
+        "age_years": 62, "sex": "female",
+        "free_text": "Osteoporosis, T-score -2.9. She has never had asthma."})
+    weak = parsed(OSTEO, item([constraint("condition", cid="asthma")], text="Asthma"))
+    trials = [condition_trial("NCT09990001", ["Osteoporosis"]),
+              condition_trial("NCT09990002", ["Osteoporosis"]),
+              condition_trial("NCT09990003", ["Osteoporosis"])]
+    criteria = {"NCT09990001": weak, "NCT09990002": parsed(OSTEO),
+                "NCT09990003": parsed(OSTEO, NO_CKD)}
+    ranked = match_trials(note, trials, lambda t: criteria[t.nct_id], reference_date=REF,
+                          relevance={"NCT09990001": 50.0, "NCT09990002": 1.0,
+                                     "NCT09990003": 2.0})
+    failing = ranked[-1]
+    assert failing.nct_id == "NCT09990001" and failing.verdict == "not_eligible"
+    assert failing.criteria[-1].confidence is not None and failing.criteria[-1].confidence < 1
+    assert [m.verdict for m in ranked[:2]] == ["eligible", "possibly_eligible"]
+
+
+def test_trials_for_a_condition_not_recorded_rank_below_recorded_ones() -> None:
+    """An osteoporosis patient: possibly eligible trials for dementia or for HER2-positive
+    breast cancer go below the possibly eligible osteoporosis trials, however relevant."""
+    trials = [condition_trial("NCT09990001", ["Alzheimer Disease"], "Memory in dementia"),
+              condition_trial("NCT09990002", ["HER2-positive Breast Cancer"]),
+              condition_trial("NCT09990003", ["Postmenopausal Osteoporosis", "Osteoporosis"]),
+              condition_trial("NCT09990004", []),
+              condition_trial("NCT09990005", ["Osteoporosis"])]
+    relevance = {"NCT09990001": 9.0, "NCT09990002": 8.0, "NCT09990003": 2.0,
+                 "NCT09990004": 1.0, "NCT09990005": 3.0}
+    ranked = match_trials(profile(), trials, lambda t: None, reference_date=REF,
+                          relevance=relevance)
+    assert {m.verdict for m in ranked} == {"possibly_eligible"}
+    main = {m.nct_id: m.main_condition for m in ranked}
+    assert main == {"NCT09990001": "not_recorded", "NCT09990002": "not_recorded",
+                    "NCT09990003": "recorded", "NCT09990004": "undetermined",
+                    "NCT09990005": "recorded"}
+    assert [m.nct_id for m in ranked] == ["NCT09990005", "NCT09990003", "NCT09990004",
+                                          "NCT09990001", "NCT09990002"]
+
+
+def test_a_condition_named_in_the_note_counts_as_recorded_unless_denied() -> None:
+    from trialscout.matching.rank import main_condition
+
+    dementia = condition_trial("NCT09990001", ["Alzheimer Disease"])
+    rare = condition_trial("NCT09990002", ["Frobnitz syndrome"])
+    said = PatientProfile.model_validate({"free_text": "She has Frobnitz syndrome and "
+                                          "Alzheimer disease."})
+    denied = PatientProfile.model_validate({"free_text": "No Alzheimer disease. Her mother "
+                                            "had Frobnitz syndrome."})
+    for trial_, expected_said in ((dementia, "recorded"), (rare, "recorded")):
+        assert main_condition(trial_, PatientFacts(said, REF)) == expected_said
+        assert main_condition(trial_, PatientFacts(denied, REF)) == "not_recorded"
+
+
+def test_engine_early_stop_keeps_the_banded_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Checking stops early only when no unchecked trial could enter the shown results:
+    the results equal those of checking every candidate."""
+    from trialscout.app import create_app
+    from trialscout.matching.engine import MatchOptions
+    from trialscout.patients.notes import extract_note
+    from trialscout.sample import sample_path
+
+    app = create_app(database_url=f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        app.import_paths([sample_path()])
+        note = extract_note("A 68-year-old woman with osteoporosis and type 2 diabetes. "
+                            "T-score -2.9. No kidney disease.", reference_date=REF)
+        short = app.match(note, MatchOptions(reference_date=REF, limit=3))
+        full = app.match(note, MatchOptions(reference_date=REF, limit=40))
+        assert [m.nct_id for m in short.results] == [m.nct_id for m in full.results[:3]]
+        assert all(m.complete for m in short.results)
+        order = [(["eligible", "possibly_eligible", "not_eligible"].index(m.verdict),
+                  m.main_condition == "not_recorded") for m in full.results]
+        assert order == sorted(order)
+    finally:
+        app.close()

@@ -62,9 +62,8 @@ def test_matching_rules(name: str) -> None:
             for pattern in patterns:
                 re.compile(pattern)
     if name == "ranking":
-        factors = data["eligibility"]
-        assert 0 < factors["not_eligible"] < factors["possibly_min"] <= \
-            factors["possibly_max"] <= factors["eligible"] == 1.0
+        assert data["bands"]["verdicts"] == ["eligible", "possibly_eligible", "not_eligible"]
+        assert data["bands"]["main_condition"] == ["recorded", "not_recorded"]
         confidence = data["confidence"]
         # What decided a failing verdict: the patient's answer is the surest, the
         # closed-world absence the least sure; each doubt lowers the confidence.

@@ -207,6 +207,10 @@ def eval_trec(
                                           "API v2 shape).")],
     pool: Annotated[str, typer.Option("--pool", help="criteria: judged trials with criteria "
                                       "text; text: judged trials with any text.")] = "criteria",
+    errors: Annotated[bool, typer.Option(
+        "--errors", help="Also list each judged pair matching got wrong (eligible called not "
+        "eligible, excluded called eligible or possibly eligible) with its criterion, the "
+        "patient text and a failure kind.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Trial-level NDCG@10, P@10 and AUROC against BM25 and search alone."""
@@ -216,7 +220,7 @@ def eval_trec(
     if pool not in {"criteria", "text"}:
         fail("--pool must be 'criteria' or 'text'")
     try:
-        report = trec_matching(topics, qrels, studies, pool=pool,
+        report = trec_matching(topics, qrels, studies, pool=pool, errors=errors,
                                progress=None if as_json else _progress)
     except EvalInputError as exc:
         fail(str(exc))

@@ -15,6 +15,7 @@ studies; MRR and recall@10 of the target, for matching, search alone and BM25.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,14 @@ from typing import Any
 
 import orjson
 
+from trialscout.evaluation.errors import (
+    ErrorRow,
+    classify,
+    error_row,
+    errors_text,
+    kind_counts,
+    shorten,
+)
 from trialscout.evaluation.matching_eval import EvalInputError
 from trialscout.evaluation.search_eval import (
     Qrels,
@@ -37,6 +46,7 @@ from trialscout.evaluation.search_eval import (
     load_topics,
     measure,
 )
+from trialscout.evaluation.sets import SetRoles, roles_for
 
 CANDIDATES = 1000
 Progress = Callable[[str], None] | None
@@ -93,17 +103,26 @@ class TrecReport:
     pairs: int
     labels: dict[str, int]
     systems: list[SystemScores] = field(default_factory=list)
+    sets: SetRoles = field(default_factory=SetRoles)
+    errors: list[ErrorRow] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pool": self.pool_kind, "topics": self.topics, "trials": self.trials,
-                "judged_pairs": self.pairs, "labels": self.labels,
-                "systems": [{"name": s.name, "ndcg@10": round(s.ndcg10, 4),
-                             "p@10": round(s.p10, 4),
-                             "auroc": None if s.auroc is None else round(s.auroc, 4),
-                             "seconds": round(s.seconds, 1)} for s in self.systems]}
+        out: dict[str, Any] = {
+            "benchmark_sets": self.sets.as_dict(),
+            "pool": self.pool_kind, "topics": self.topics, "trials": self.trials,
+            "judged_pairs": self.pairs, "labels": self.labels,
+            "systems": [{"name": s.name, "ndcg@10": round(s.ndcg10, 4),
+                         "p@10": round(s.p10, 4),
+                         "auroc": None if s.auroc is None else round(s.auroc, 4),
+                         "seconds": round(s.seconds, 1)} for s in self.systems]}
+        if self.errors is not None:
+            out["error_kinds"] = kind_counts(self.errors)
+            out["errors"] = [e.as_dict() for e in self.errors]
+        return out
 
     def as_text(self) -> str:
-        lines = [f"pool: judged trials with {self.pool_kind} ({self.trials} trials, "
+        lines = [self.sets.as_text(), "",
+                 f"pool: judged trials with {self.pool_kind} ({self.trials} trials, "
                  f"{self.topics} topics, {self.pairs} judged pairs; labels 2/1/0 = "
                  f"{self.labels.get('2', 0)}/{self.labels.get('1', 0)}/"
                  f"{self.labels.get('0', 0)})", "",
@@ -112,6 +131,10 @@ class TrecReport:
         for s in self.systems:
             auc = "n/a" if s.auroc is None else f"{s.auroc:.3f}"
             lines.append(f"| {s.name} | {s.ndcg10:.4f} | {s.p10:.4f} | {auc} |")
+        if self.errors is not None:
+            lines += ["", errors_text(
+                "TrialScout matching, judged eligible (2) or excluded (1) pairs whose verdict "
+                "disagrees", self.errors)]
         return "\n".join(lines)
 
 
@@ -136,6 +159,8 @@ class _Matcher:
         self.ref = reference_date
         self.parsed = parsed_lookup(app)
         self.trials: dict[str, Any] = {}
+        self.matches: dict[str, Any] = {}
+        self.profile: Any = None
 
     def load(self, ids: Iterable[str]) -> None:
         from trialscout.store.trials import load_trials
@@ -150,14 +175,17 @@ class _Matcher:
         """(ranking of the retrieved candidates, scores of candidates and ``extra``)."""
         from trialscout.matching.facts import PatientFacts
         from trialscout.matching.query import relevance_query
-        from trialscout.matching.rank import combine
-        from trialscout.matching.trial import eligibility_score, trial_verdict
+        from trialscout.matching.rank import band_floor, combine, main_condition
+        from trialscout.matching.trial import trial_verdict
         from trialscout.patients.notes import NoteError, extract_note
 
+        self.matches = {}
         try:
             profile = extract_note(text, reference_date=self.ref)
         except NoteError:
+            self.profile = None
             return {}, {}
+        self.profile = profile
         query = relevance_query(profile)
         hits = self.app.search_engine.rank(query, CANDIDATES, mode="any") \
             if query.strip() else []
@@ -173,15 +201,17 @@ class _Matcher:
             if trial is None:
                 continue
             verdict = trial_verdict(trial, self.parsed(trial), facts)
+            verdict.main_condition = main_condition(trial, facts, facts.trial_concepts)
+            self.matches[nct] = verdict
             rel = relevance.get(nct, 0.0) / best if best > 0 else 0.0
-            scores[nct] = combine(rel, eligibility_score(verdict))
+            scores[nct] = combine(rel, band_floor(verdict.verdict, verdict.main_condition))
         ranking = {nct: scores[nct] for nct in relevance if nct in scores}
         return ranking, scores
 
 
 def trec_matching(topics_path: Path, qrels_path: Path, studies_path: Path, *,
                   pool: str = "criteria", reference_date: date | None = None,
-                  progress: Progress = None) -> TrecReport:
+                  progress: Progress = None, errors: bool = False) -> TrecReport:
     if pool not in {"criteria", "text"}:
         raise EvalInputError("pool must be 'criteria' or 'text'")
     say = progress or (lambda _m: None)
@@ -200,7 +230,9 @@ def trec_matching(topics_path: Path, qrels_path: Path, studies_path: Path, *,
         for label in docs.values():
             labels[str(label)] = labels.get(str(label), 0) + 1
     report = TrecReport(pool, len(queries), len(pool_ids),
-                        sum(len(d) for d in pool_qrels.values()), labels)
+                        sum(len(d) for d in pool_qrels.values()), labels,
+                        sets=roles_for([topics_path, qrels_path, studies_path]),
+                        errors=[] if errors else None)
     with tempfile.TemporaryDirectory(prefix="trialscout-match-eval-") as tmp:
         say(f"building a store of {len(pool_ids)} pool trials")
         app = build_pool_app(studies_path, pool_ids, Path(tmp))
@@ -216,6 +248,8 @@ def trec_matching(topics_path: Path, qrels_path: Path, studies_path: Path, *,
             ours_scores: dict[str, dict[str, float]] = {}
             for qid, text in queries.items():
                 ours_run[qid], ours_scores[qid] = matcher.score(text, pool_qrels[qid])
+                if report.errors is not None:
+                    report.errors += trec_errors(qid, text, pool_qrels[qid], matcher.matches)
             ours_seconds = time.perf_counter() - started
             from trialscout.search import store
 
@@ -240,6 +274,71 @@ def trec_matching(topics_path: Path, qrels_path: Path, studies_path: Path, *,
     return report
 
 
+_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in _WORD.findall(text)}
+
+
+def _closest_sentence(criterion: str, note: str) -> str:
+    """The note sentence sharing the most words with ``criterion`` ("" when none does)."""
+    wanted = _words(criterion)
+    best, best_overlap = "", 0
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", note):
+        overlap = len(wanted & _words(sentence))
+        if overlap > best_overlap:
+            best, best_overlap = sentence.strip(), overlap
+    return best
+
+
+def trec_errors(qid: str, note: str, judged: Mapping[str, int], matches: Mapping[str, Any]
+                ) -> list[ErrorRow]:
+    """The judged pairs of one topic whose verdict contradicts the judgment.
+
+    A trial judged eligible (2) that matching calls not eligible is a *false exclusion*:
+    its failing criteria are listed. A trial judged excluded (1) that matching calls
+    eligible or possibly eligible is a *missed exclusion*; which criterion excludes the
+    patient is not in the judgments, so the criterion matching left open (or passed) that
+    shares the most words with the note stands for it, a heuristic, with that note
+    sentence as the patient text.
+    """
+    rows: list[ErrorRow] = []
+    for nct, label in sorted(judged.items()):
+        match = matches.get(nct)
+        if match is None or label not in {1, 2}:
+            continue
+        pair = f"{qid} / {nct}"
+        expected = "eligible" if label == 2 else "excluded"
+        if label == 2 and match.verdict == "not_eligible":
+            failing = [v for v in match.criteria
+                       if v.verdict == "NOT_MET" and v.item_index in set(match.failing)]
+            if not failing:
+                continue
+            first = max(failing, key=lambda v: v.confidence or 0.0)
+            rows.append(error_row(pair, first.section, first.text, [first], match.verdict,
+                                  expected, what=f"false exclusion, {len(failing)} "
+                                  "failing criteria; the surest shown"))
+        elif label == 1 and match.verdict != "not_eligible":
+            open_items = [v for v in match.criteria if v.item_index >= 0 and v.checkable]
+            if not open_items:
+                rows.append(ErrorRow(pair, "", "(no checkable criterion)", "", match.verdict,
+                                     expected, "parse miss", "missed exclusion"))
+                continue
+            likely = max(open_items, key=lambda v: (len(_words(v.text) & _words(note)),
+                                                    v.verdict == "UNKNOWN",
+                                                    v.section == "exclusion"))
+            sentence = _closest_sentence(likely.text, note)
+            row = error_row(pair, likely.section, likely.text, [likely], match.verdict,
+                            expected, what="missed exclusion; likeliest criterion shown")
+            if sentence:
+                row = ErrorRow(row.pair, row.section, row.criterion, shorten(sentence, 400),
+                               row.predicted, row.expected,
+                               classify(likely.text, sentence, [likely.kind]), row.what)
+            rows.append(row)
+    return rows
+
+
 def _top(run: Run, depth: int = CANDIDATES) -> Run:
     return {q: dict(sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:depth])
             for q, d in run.items()}
@@ -261,16 +360,19 @@ class TargetReport:
     studies: int
     systems: list[TargetScores] = field(default_factory=list)
     ranks: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    sets: SetRoles = field(default_factory=SetRoles)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"patients": self.patients, "studies": self.studies,
+        return {"benchmark_sets": self.sets.as_dict(),
+                "patients": self.patients, "studies": self.studies,
                 "systems": [{"name": s.name, "mrr": round(s.mrr, 4),
                              "recall@10": round(s.recall10, 4), "found": s.found,
                              "seconds": round(s.seconds, 1)} for s in self.systems],
                 "ranks": self.ranks}
 
     def as_text(self) -> str:
-        lines = [f"{self.patients} patients, target among {self.studies} studies", "",
+        lines = [self.sets.as_text(), "",
+                 f"{self.patients} patients, target among {self.studies} studies", "",
                  "| system | MRR | recall@10 | target retrieved |", "|---|---|---|---|"]
         for s in self.systems:
             lines.append(f"| {s.name} | {s.mrr:.4f} | {s.recall10:.4f} | "
@@ -315,7 +417,8 @@ def target_trial(patients_path: Path, studies_path: Path, *,
     say = progress or (lambda _m: None)
     patients = load_patients(patients_path)
     all_ids = {nct for nct, _line in iter_studies(studies_path)}
-    report = TargetReport(len(patients), len(all_ids))
+    report = TargetReport(len(patients), len(all_ids),
+                          sets=roles_for([patients_path, studies_path]))
     runs: dict[str, dict[str, dict[str, float]]] = {}
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="trialscout-target-eval-") as tmp:

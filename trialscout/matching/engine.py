@@ -4,7 +4,9 @@
    age and sex (and distance when a place is given): this is what keeps matching fast on
    a registry-sized store.
 2. Each candidate's stored parsed criteria are evaluated against the profile.
-3. Relevance, eligibility and distance are combined (see :mod:`trialscout.matching.rank`).
+3. Trials are ordered by verdict, then by whether the patient is known to have the
+   condition they study, then by relevance and distance (see
+   :mod:`trialscout.matching.rank`).
 
 The cyclic garbage collector runs less often while a match runs (:class:`_RelaxedGC`).
 """
@@ -23,14 +25,16 @@ from trialscout.criteria.model import ParsedCriteria
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.model import MatchResponse, TrialMatch
 from trialscout.matching.query import relevance_query
-from trialscout.matching.rank import combine, distance_factor, rank
-from trialscout.matching.rules import load_rules
-from trialscout.matching.trial import (
-    eligibility_score,
-    registry_verdicts,
-    stop_confidence,
-    trial_verdict,
+from trialscout.matching.rank import (
+    band_floor,
+    best_possible,
+    combine,
+    distance_factor,
+    main_condition,
+    rank,
 )
+from trialscout.matching.rules import load_rules
+from trialscout.matching.trial import registry_verdicts, stop_confidence, trial_verdict
 from trialscout.patients.model import PatientProfile
 from trialscout.registry.model import Trial
 from trialscout.search.models import NearestSite, SearchRequest
@@ -84,6 +88,7 @@ def match_trials(profile: PatientProfile, trials: Iterable[Trial], parsed: Parse
                               stop_confidence=stop_confidence)
         site = (sites or {}).get(trial.nct_id)
         matches.append(match.model_copy(update={
+            "main_condition": main_condition(trial, facts, facts.trial_concepts),
             "relevance": float((relevance or {}).get(trial.nct_id, 0.0)),
             "nearest_site": site, "distance_km": site.distance_km if site else None,
             "patient_id": patient_id, "profile_version": version,
@@ -211,15 +216,16 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
     """Rank the store's trials for ``profile``; the first ``options.limit`` are returned.
 
     Candidates are checked in order of relevance, a chunk at a time, at most
-    ``check_limit`` of them (``rules/ranking.yaml``). Eligibility and distance can only
-    lower a trial's score below its normalized relevance, so once the next candidate's
-    relevance is below the ``limit``-th best score so far, no remaining candidate can enter
-    the top ``limit`` and checking stops early. Ranking weighs a not-eligible trial by its
-    surest failing criterion, so checking a trial stops early only at a failure nothing
-    later could outweigh (the registry's sex or age, or the patient's own answer), or at
-    one sure enough that the trial can no longer reach the ``limit``-th best score (see
-    :func:`~trialscout.matching.trial.stop_confidence`); the trials shown are then
-    checked in full, and are the same as when every trial is checked in full.
+    ``check_limit`` of them (``rules/ranking.yaml``). A trial's score is its band's floor
+    (verdict, then whether its condition is recorded) plus its relevance times distance
+    factor within the band (:mod:`trialscout.matching.rank`), so a candidate not yet
+    checked can score at most what the best band gives its relevance: once that is below
+    the ``limit``-th best score so far, it cannot enter the top ``limit`` and is skipped,
+    and checking stops when the next chunk's most relevant candidate cannot. Any failing
+    criterion puts a trial in the not-eligible bands whichever it is, so checking a trial
+    stops at its first failure (see :func:`~trialscout.matching.trial.stop_confidence`);
+    the trials shown are then checked in full, and are the same as when every trial is
+    checked in full.
     """
     options = options or MatchOptions()
     reference_date = options.reference_date or date.today()
@@ -239,15 +245,14 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
     budget = candidates[: int(load_rules("ranking")["check_limit"])]
     for start in range(0, len(budget), CHUNK):
         chunk = budget[start:start + CHUNK]
-        if _cannot_enter(chunk[0], best, scores, options.limit):
+        if _cannot_enter(chunk[0].relevance / best if best > 0 else 1.0, scores,
+                         options.limit):
             break
         ids = [c.nct_id for c in chunk]
         trials = load_trials(ids) if load_trials is not None else _load_trials(app, ids)
         by_id.update({t.nct_id: t for t in trials})
         criteria.prefetch(ids)
         for candidate in chunk:
-            if _cannot_enter(candidate, best, scores, options.limit):
-                break
             trial = by_id.get(candidate.nct_id)
             if trial is None:
                 continue
@@ -255,6 +260,8 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
             site = candidate.nearest_site
             reach = rel * (distance_factor(site.distance_km if site else None, radius)
                            if use_distance else 1.0)
+            if _cannot_enter(reach, scores, options.limit):
+                continue
             (match,) = match_trials(
                 profile, [trial], criteria, reference_date=reference_date,
                 relevance={candidate.nct_id: candidate.relevance},
@@ -262,8 +269,9 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
                 use_distance=use_distance, closed_world=options.closed_world,
                 patient_id=patient_id, version=version, facts=facts, stop_at_failure=True,
                 stop_confidence=stop_confidence(reach, _kth(scores, options.limit)))
-            scores.append(combine(rel, eligibility_score(match), match.distance_km,
-                                  use_distance=use_distance, radius_km=radius))
+            scores.append(combine(rel, band_floor(match.verdict, match.main_condition),
+                                  match.distance_km, use_distance=use_distance,
+                                  radius_km=radius))
             checked.append(match)
     ranked = rank(checked, radius_km=radius, use_distance=use_distance)[: options.limit]
     shown = []
@@ -309,7 +317,7 @@ def removed_by_registry(app: TrialScout, profile: PatientProfile, query: str,
     ids = [h.nct_id for h in hits]
     loaded = load_trials(ids) if load_trials is not None else _load_trials(app, ids)
     trials = {t.nct_id: t for t in loaded}
-    floor = float(load_rules("ranking")["eligibility"]["not_eligible"])
+    floor = band_floor("not_eligible", None)
     out: list[TrialMatch] = []
     for hit in hits:
         trial = trials.get(hit.nct_id)
@@ -342,11 +350,11 @@ def _kth(scores: list[float], limit: int) -> float | None:
     return sorted(scores, reverse=True)[limit - 1]
 
 
-def _cannot_enter(candidate: Candidate, best: float, scores: list[float], limit: int) -> bool:
-    if len(scores) < limit or best <= 0:
-        return False
-    kth = sorted(scores, reverse=True)[limit - 1]
-    return candidate.relevance / best < kth
+def _cannot_enter(reach: float, scores: list[float], limit: int) -> bool:
+    """Whether a trial whose relevance times distance factor is ``reach`` scores below the
+    ``limit``-th best so far even in the best band (eligible, its condition recorded)."""
+    kth = _kth(scores, limit)
+    return kth is not None and best_possible(reach) < kth
 
 
 def _load_trials(app: TrialScout, ids: list[str]) -> list[Trial]:

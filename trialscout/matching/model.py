@@ -77,6 +77,10 @@ class TrialMatch(_Model):
     eligibility: float = 0.0
     distance_km: float | None = None
     nearest_site: NearestSite | None = None
+    main_condition: Literal["recorded", "not_recorded", "undetermined"] | None = Field(
+        default=None, description="Whether the patient is known to have the condition the "
+        "trial studies (its registry conditions and title); within a verdict, trials for a "
+        "condition not recorded rank below the others.")
     score: float = 0.0
     rank: int = 0
     patient_id: int | None = None

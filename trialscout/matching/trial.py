@@ -190,18 +190,13 @@ def _surest_text_confidence() -> float:
 
 
 def stop_confidence(reach: float, kth: float | None) -> float | None:
-    """The failure confidence past which a trial whose score can reach at most ``reach``
-    (its normalized relevance times its distance factor) scores below ``kth``: with a
-    failure of confidence c its factor is at most possibly_max x (1 - c) + not_eligible x
-    c. None when nothing is known yet (fewer results than shown)."""
-    from trialscout.matching.rules import load_rules
+    """The failure confidence past which checking a trial can stop: 0, any failure.
 
-    if kth is None or reach <= 0:
-        return None
-    spec = load_rules("ranking")["eligibility"]
-    high, low = float(spec["possibly_max"]), float(spec["not_eligible"])
-    needed = (high - kth / reach) / (high - low)
-    return max(0.0, needed) + 1e-9
+    Ranking puts a failing trial in the not-eligible bands whichever criterion fails and
+    however sure its verdict (:mod:`trialscout.matching.rank`), so once the trial fails
+    nothing later changes its score, whatever it can ``reach`` and whatever the
+    ``limit``-th best score ``kth`` is (both kept for callers)."""
+    return 0.0
 
 
 def failure_confidence(match: TrialMatch) -> float:
@@ -218,27 +213,13 @@ def failure_confidence(match: TrialMatch) -> float:
 
 
 def eligibility_score(match: TrialMatch) -> float:
-    """The ranking factor of a verdict (``rules/ranking.yaml``).
+    """The ranking floor of a verdict: the lowest score of its band.
 
-    1 for eligible; for possibly eligible, between ``possibly_min`` and ``possibly_max`` by
-    the share of open criteria already met; for not eligible, the possibly-eligible factor
-    it would have with its failing criteria open, pulled towards ``not_eligible`` by the
-    confidence of its surest failing criterion. A registry sex or age mismatch (confidence
-    1) gives ``not_eligible``; one weak textual failure among many met criteria costs
-    little, so it cannot sink a relevant trial below an irrelevant one.
+    Bands go by verdict (eligible, possibly eligible, not eligible) and, within one, by
+    whether the patient is known to have the condition the trial studies
+    (``match.main_condition``); relevance and distance add up to one band's width on top
+    (:func:`trialscout.matching.rank.combine`).
     """
-    from trialscout.matching.rules import load_rules
+    from trialscout.matching.rank import band_floor
 
-    spec = load_rules("ranking")["eligibility"]
-    if match.verdict == "eligible":
-        return float(spec["eligible"])
-    low, high = float(spec["possibly_min"]), float(spec["possibly_max"])
-    open_total = match.met + match.unknown
-    if match.verdict == "not_eligible":
-        open_total += match.not_met
-    share = match.met / open_total if open_total else 0.0
-    possibly = low + (high - low) * share
-    if match.verdict != "not_eligible":
-        return possibly
-    confidence = failure_confidence(match)
-    return possibly * (1.0 - confidence) + float(spec["not_eligible"]) * confidence
+    return band_floor(match.verdict, match.main_condition)

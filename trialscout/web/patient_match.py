@@ -256,7 +256,8 @@ def hit_verdicts(ctx: WebContext, profile: PatientProfile, trials: Iterable[Tria
     criteria = parsed_lookup(ctx.core)
     criteria.prefetch([t.nct_id for t in listed])
     matches = match_trials(profile, listed, criteria,
-                           reference_date=reference_date or date.today(), stop_at_failure=True)
+                           reference_date=reference_date or date.today(), stop_at_failure=True,
+                           stop_confidence=0.0)
     return {m.nct_id: HitMatch(verdict=m.verdict, label=VERDICT_LABELS[m.verdict],
                                reason=display_text(m.reason)) for m in matches}
 
@@ -281,7 +282,7 @@ def _filter_matches(ctx: WebContext, profile: PatientProfile, options: MatchOpti
         "radius_km": options.radius_km or profile.travel_radius_km,
         "use_distance": origin is not None, "facts": facts}
     ranked = match_trials(profile, listed, criteria, stop_at_failure=True,
-                          **common)[: options.limit]
+                          stop_confidence=0.0, **common)[: options.limit]
     shown = []
     for match in ranked:
         if not match.complete:
