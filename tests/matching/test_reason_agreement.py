@@ -92,28 +92,41 @@ def criterion_problems(v: CriterionVerdict) -> list[str]:
 
 
 def trial_problems(match: TrialMatch) -> list[str]:
-    """What disagrees between a trial's label, reason and counts and its criteria."""
+    """What disagrees between a trial's label, reason and counts and its criteria.
+
+    The failing and open lists come from the sections' logic trees: a failed alternative
+    inside a satisfied "any of" group is neither failing nor open, so a NOT_MET inclusion
+    may stand beside an eligible trial; a failing one may not, nor an exclusion that
+    applies, nor the registry's sex or age.
+    """
     out = []
     counted = [v for v in match.criteria if v.checkable]
-    failing = [v for v in counted if v.verdict == "NOT_MET"]
-    unknown = [v for v in counted if v.verdict == "UNKNOWN"]
+    by_index = {v.item_index: v for v in counted}
     met = [v for v in counted if v.verdict == "MET"]
-    if (match.met, match.not_met, match.unknown) != (len(met), len(failing), len(unknown)):
-        out.append("counts differ from the criteria")
-    if sorted(match.failing) != sorted(v.item_index for v in failing):
-        out.append("failing list differs from the NOT_MET criteria")
+    unknown = [v for v in counted if v.verdict == "UNKNOWN"]
+    if any(by_index.get(i) is None or by_index[i].verdict != "NOT_MET"
+           for i in match.failing):
+        out.append("a failing criterion that is not a checkable NOT_MET")
+    if match.not_met != len(set(match.failing)):
+        out.append("not_met differs from the failing list")
+    if match.met != len(met):
+        out.append("met differs from the MET criteria")
+    if match.unknown > len(unknown):
+        out.append("more open criteria counted than there are UNKNOWN ones")
+    excluded = [v for v in counted if v.verdict == "NOT_MET" and
+                (v.section == "exclusion" or v.item_index < 0)]
     if match.verdict == "eligible":
-        if failing or unknown:
-            out.append("eligible with failing or open criteria")
+        if match.failing or match.unknown or excluded:
+            out.append("eligible with a failing, open or excluding criterion")
         if ELIGIBLE_FAILURE.search(match.reason):
             out.append("eligible whose reason lists failures or open criteria")
     elif match.verdict == "not_eligible":
-        if not failing:
+        if not match.failing:
             out.append("not eligible with no failing criterion")
         if not re.search(r"\bfail|not eligible|exclud", match.reason, re.IGNORECASE):
             out.append("not eligible whose reason names no failure")
     else:
-        if failing:
+        if match.failing:
             out.append("possibly eligible with a failing criterion")
         if re.search(r"\bfails\b", match.reason):
             out.append("possibly eligible whose reason lists failures")
@@ -203,7 +216,7 @@ def test_sample_reasons_agree_with_verdicts() -> None:
 
 
 # ------------------------------------------------------------------ slow tier: real texts
-PATIENTS_PER_TEXT = 3
+PATIENTS_PER_TEXT = 1
 
 
 def _real_trials(path: Path) -> list[Trial]:
