@@ -14,14 +14,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trialscout.rulefiles import RuleFile
+
 RULES_DIR = Path(__file__).with_name("rules")
 Op = Literal["lt", "le", "gt", "ge", "eq", "between"]
 TimeUnit = Literal["hour", "day", "week", "month", "year"]
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: int
+class _Schema(RuleFile):
+    """A criteria rule file: ``version``, ``tuned_on`` and its own fields."""
 
 
 def _check_regexes(patterns: list[str]) -> list[str]:
@@ -59,7 +60,6 @@ class TemporalRules(BaseModel):
     window_suffix: list[str]
     anchors: list[str]
     words: dict[Literal["ever", "current", "recent"], list[str]]
-    duration_words: list[str]
 
 
 class NegationRules(BaseModel):
@@ -87,7 +87,6 @@ class RegexList(BaseModel):
 class AgeRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cues: list[str]
-    default_unit: TimeUnit
 
 
 class SexRules(BaseModel):
@@ -103,13 +102,6 @@ class AllergyRules(BaseModel):
     links: list[str]
 
 
-class ExposureRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ever: list[str]
-    current: list[str]
-    stable: list[str]
-
-
 class PatternRules(_Schema):
     comparators: Comparators
     number_words: dict[str, float]
@@ -122,7 +114,6 @@ class PatternRules(_Schema):
     status_concepts: dict[str, Literal["pregnancy", "lactation", "menopause"]]
     performance_concepts: list[str]
     allergy: AllergyRules
-    exposure: ExposureRules
     qualitative: dict[str, list[str]]
 
 
@@ -266,8 +257,8 @@ SCHEMAS: dict[str, type[_Schema]] = {
     "entities.yaml": EntityRules,
     "questions.yaml": QuestionRules,
     "eval_labels.yaml": EvalLabelRules,
-    "context.yaml": ContextRules,
     "logic.yaml": LogicRules,
+    "context.yaml": ContextRules,
 }
 
 

@@ -6,6 +6,10 @@ the upper limit of normal, mL/min per 1.73 m², cell counts per litre) defined f
 its molar mass comes from the same file (glucose, creatinine, 25-hydroxyvitamin D, ...), as
 does the one non-linear line (HbA1c mmol/mol <-> %). Factors are cached, so the pint
 registry is built once and only when a conversion is first needed.
+
+This is the one units module: a patient's lab value (as a note or a FHIR bundle writes its
+unit, :func:`normalize_unit`) meets a criterion's bound in the same registry
+(:func:`convert_written`); ``matching.units`` and ``patients.units`` only re-export it.
 """
 
 from __future__ import annotations
@@ -177,3 +181,124 @@ def normalize(value: float, unit: str | None, analyte: str | None
     if converted is None:
         return value, source
     return converted, target
+
+
+class UnitError(ValueError):
+    """Two units that cannot be compared (different dimensions, or unknown)."""
+
+
+_UNIT_ALIASES: Final[dict[str, str]] = {
+    "%": "%", "percent": "%",
+    "mg/dl": "mg/dL", "mg/l": "mg/L", "g/dl": "g/dL", "g/l": "g/L",
+    "mmol/l": "mmol/L", "mmol/mol": "mmol/mol", "µmol/l": "umol/L", "umol/l": "umol/L",
+    "micromol/l": "umol/L", "meq/l": "mmol/L", "mmol": "mmol/L",
+    "ng/ml": "ng/mL", "ng/dl": "ng/dL", "pg/ml": "pg/mL",
+    "iu/l": "U/L", "u/l": "U/L", "miu/l": "mIU/L", "µiu/ml": "mIU/L", "uiu/ml": "mIU/L",
+    "miu/ml": "mIU/mL",
+    "ml/min/1.73m2": "mL/min/1.73m2", "ml/min/1.73 m2": "mL/min/1.73m2",
+    "ml/min/1.73m²": "mL/min/1.73m2", "ml/min/1.73 m²": "mL/min/1.73m2",
+    "ml/min/{1.73_m2}": "mL/min/1.73m2", "ml/min": "mL/min",
+    "kg/m2": "kg/m2", "kg/m²": "kg/m2", "kg/m^2": "kg/m2",
+    "kg": "kg", "lb": "lb", "lbs": "lb", "pounds": "lb", "cm": "cm", "m": "m", "in": "in",
+    "mm hg": "mm[Hg]", "mmhg": "mm[Hg]", "mm[hg]": "mm[Hg]",
+    "bpm": "/min", "/min": "/min", "beats per minute": "/min", "breaths per minute": "/min",
+    "°c": "degC", "c": "degC", "cel": "degC", "°f": "degF", "f": "degF", "[degf]": "degF",
+    "/mm3": "/uL", "/mm³": "/uL", "/µl": "/uL", "/ul": "/uL", "cells/mm3": "/uL",
+    "cells/µl": "/uL", "cells/ul": "/uL", "/l": "/L",
+    "x10^9/l": "10*9/L", "x 10^9/l": "10*9/L", "10^9/l": "10*9/L", "x109/l": "10*9/L",
+    "10*9/l": "10*9/L",
+    "x10^3/µl": "10*3/uL", "x10^3/ul": "10*3/uL", "x 10^3/ul": "10*3/uL",
+    "x 10^3/µl": "10*3/uL", "k/ul": "10*3/uL", "k/µl": "10*3/uL", "10*3/ul": "10*3/uL",
+    "10^3/ul": "10*3/uL", "10*3/µl": "10*3/uL",
+    "copies/ml": "copies/mL", "{copies}/ml": "copies/mL", "sd": "sd", "1": "1",
+    "{score}": "1", "g/cm2": "g/cm2", "mg/g": "mg/g", "mg/mmol": "mg/mmol",
+}
+# How UCUM-like record spellings are written for pint.
+_PINT_SPELLING: Final[dict[str, str]] = {
+    "mm[Hg]": "mmHg", "%": "percent", "U/L": "IU/L", "mIU/L": "milliIU/L",
+    "mIU/mL": "milliIU/mL", "/min": "1/min", "/uL": "1/uL", "/L": "1/L", "1": "dimensionless",
+    "degC": "degC", "degF": "degF", "copies/mL": "copies/mL"}
+_COUNT: Final = re.compile(r"^(?:x\s*)?10\s*(?:\*|\^|\*\*)\s*(\d+)\s*/\s*(.+)$", re.IGNORECASE)
+_BSA: Final = re.compile(r"/\s*1\.73\s*m(?:2|²|\^2)$", re.IGNORECASE)
+_NO_UNIT: Final = frozenset({"1", "", "{score}"})
+
+
+def normalize_unit(text: str | None) -> str | None:
+    """A canonical spelling for a unit as a note or a record writes it; unknown units are
+    kept as written."""
+    if text is None:
+        return None
+    key = _SPACE_RUN.sub(" ", text.strip().lower())
+    if not key:
+        return None
+    return _UNIT_ALIASES.get(key, _UNIT_ALIASES.get(key.replace(" ", ""), text.strip()))
+
+
+def _pint_spelling(unit: str) -> tuple[float, str]:
+    """A record's unit spelling as (factor, pint expression)."""
+    text = normalize_unit(unit) or unit
+    text = _BSA.sub("", text.strip())
+    factor = 1.0
+    match = _COUNT.match(text)
+    if match:
+        factor = 10.0 ** int(match.group(1))
+        text = "1/" + match.group(2)
+    text = _PINT_SPELLING.get(text, text).replace("µ", "u")
+    if text.startswith("/"):
+        text = "1" + text
+    return factor, text
+
+
+def _known_convert(value: float, source: str, target: str, analyte: str | None
+                   ) -> float | None:
+    """Through the units table, when it knows both spellings."""
+    symbols: list[str] = []
+    for written in (source, target):
+        info = lookup(written) or lookup(normalize_unit(written) or written)
+        if info is None:
+            return None
+        symbols.append(info.symbol)
+    return convert(value, symbols[0], symbols[1], analyte)
+
+
+def converts_by_analyte(analyte: str) -> bool:
+    """Whether converting this analyte's values needs the analyte (a molar mass or an
+    affine line), so that a criterion naming several analytes picks it."""
+    spec = rules.units().analytes.get(analyte)
+    return spec is not None and (spec.molar_mass is not None or bool(spec.affine))
+
+
+def convert_written(value: float, source: str | None, target: str | None,
+                    analyte: str | None = None) -> float:
+    """``value`` in ``source`` units (as a record writes them) expressed in ``target``
+    units; :class:`UnitError` when they cannot be compared."""
+    source = None if source in _NO_UNIT else source
+    target = None if target in _NO_UNIT else target
+    if not source or not target:
+        if not source and not target:
+            return value
+        raise UnitError(f"cannot compare {source or 'no unit'} with {target or 'no unit'}")
+    if (normalize_unit(source) or source) == (normalize_unit(target) or target):
+        return value
+    known = _known_convert(value, source, target, analyte)
+    if known is not None:
+        return known
+    ureg = registry()
+    src_factor, src = _pint_spelling(source)
+    tgt_factor, tgt = _pint_spelling(target)
+    spec = rules.units().analytes.get(analyte or "")
+    try:
+        quantity = ureg.Quantity(value * src_factor, src)
+        try:
+            converted = quantity.to(tgt)
+        except Exception:
+            if spec is None or spec.molar_mass is None:
+                raise
+            molar = ureg.Quantity(spec.molar_mass, "g/mol")
+            try:
+                converted = (quantity / molar).to(tgt)
+            except Exception:  # noqa: BLE001
+                converted = (quantity * molar).to(tgt)
+        return float(converted.magnitude) / tgt_factor
+    except Exception as exc:
+        raise UnitError(f"cannot convert {source} to {target}") from exc

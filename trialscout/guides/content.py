@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from trialscout.rulefiles import RuleFile, load_mapping
 from trialscout.vocabulary import vocabulary
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
@@ -91,11 +92,20 @@ class Guide(BaseModel):
         return None
 
 
-@lru_cache(maxsize=1)
+class SectionRules(RuleFile):
+    """The schema of ``rules/sections.yaml``."""
+
+    disclaimer: str
+    kinds: list[str]
+    required_sections: dict[str, list[str]]
+    faq_section: str
+    sources_section: str
+    min_faq: int
+    min_sources: int
+
+
 def section_rules() -> dict[str, Any]:
-    text = resources.files("trialscout.guides").joinpath("rules/sections.yaml").read_text()
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    return load_mapping(Path(__file__).with_name("rules") / "sections.yaml", SectionRules)
 
 
 def render_markdown(text: str) -> str:

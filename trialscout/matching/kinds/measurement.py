@@ -20,7 +20,7 @@ from trialscout.matching.outcome import (
 )
 from trialscout.matching.rules import load_rules
 from trialscout.matching.timing import window_days
-from trialscout.matching.units import UnitError, convert
+from trialscout.matching.units import UnitError, convert, converts_by_analyte
 
 
 @cache
@@ -84,7 +84,7 @@ def measurement(facts: PatientFacts, c: Constraint) -> Outcome:
     try:
         for candidate in ids:
             analyte = candidate
-            if candidate in extras.get("molar_mass", {}) or candidate in extras.get("affine", {}):
+            if converts_by_analyte(candidate):
                 break
         value = convert(latest.value, latest.unit, target_unit, analyte) \
             if (latest.unit or target_unit) else latest.value

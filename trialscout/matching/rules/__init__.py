@@ -1,21 +1,64 @@
-"""Rule files for matching (unit extras, ranking weights), loaded once."""
+"""Rule files for matching (item rules, analyte extras, ranking), each read through its
+schema (:mod:`trialscout.rulefiles`) and handed back as the mapping the code reads by key."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from trialscout.rulefiles import RuleFile, Strict, load_mapping
 
 RULES_DIR = Path(__file__).parent
 
 
-@cache
+class NoteRule(Strict):
+    when: str
+    note: str
+
+
+class ItemRules(RuleFile):
+    note_rules: list[NoteRule]
+    qualifiers: list[str]
+    unparsed_threshold: str
+    generic_concepts: list[str]
+    permissive: str
+
+
+class UpperLimit(Strict):
+    value: float
+    unit: str
+
+
+class AnalyteExtras(RuleFile):
+    uln: dict[str, UpperLimit]
+    normal_cues: dict[str, list[str]]
+
+
+class Bands(Strict):
+    verdicts: list[str]
+    main_condition: list[str]
+
+
+class Distance(Strict):
+    floor: float
+    default_reach_km: float
+
+
+class RankingRules(RuleFile):
+    bands: Bands
+    confidence: dict[str, float]
+    distance: Distance
+    candidates: int
+    check_limit: int
+
+
+SCHEMAS: dict[str, type[RuleFile]] = {
+    "items": ItemRules,
+    "analytes": AnalyteExtras,
+    "ranking": RankingRules,
+}
+
+
 def load_rules(name: str) -> dict[str, Any]:
-    path = RULES_DIR / f"{name}.yaml"
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    if not isinstance(data, dict) or "version" not in data:
-        raise ValueError(f"{path.name}: expected a mapping with a 'version'")
-    return data
+    """``rules/<name>.yaml``, validated by its schema, read once per process."""
+    return load_mapping(RULES_DIR / f"{name}.yaml", SCHEMAS[name])
