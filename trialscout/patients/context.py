@@ -96,6 +96,11 @@ class ConText:
                 out.append(Modifier(category, phrase, start, end, begin, start))
         return out
 
+    def category_of(self, phrase: str) -> Category | None:
+        """The category of a cue phrase ("mother": family), or None if it is not one."""
+        found = self._cues.get(phrase.lower())
+        return found[0] if found else None
+
     def categories(self, sentence: str, start: int, end: int,
                    modifiers: list[Modifier] | None = None) -> set[Category]:
         """Categories whose scope covers the mention ``sentence[start:end]``."""

@@ -74,18 +74,18 @@ def _words_before(text: str, position: int, count: int) -> list[re.Match[str]]:
 
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|off|previously|prior|"
                       r"former|past)\b", _I)
-_NOT_RELATIVES = frozenset({"family history", "family history of", "family hx of", "fhx of",
-                            "fh of", "in the family", "in his family", "in her family",
-                            "runs in the family"})
+_KIN_WORD = re.compile(r"[a-z][a-z-]*")
 
 
 def _relative(mods: list[Any], mention: Mention) -> str | None:
-    """The relative a family-history cue names ("mother"), if one does."""
+    """The relative a family cue names ("her mother, who": mother), if one does: a word
+    of the cue that is a family cue by itself ("family history of" names none)."""
+    context = default_context()
     for mod in mods:
         if mod.category == "family" and mod.scope_start <= mention.start < mod.scope_end:
-            cue = str(mod.cue)
-            if cue not in _NOT_RELATIVES:
-                return cue.removeprefix("in her ").removeprefix("in his ")
+            for word in _KIN_WORD.findall(str(mod.cue)):
+                if word != "family" and context.category_of(word) == "family":
+                    return word
     return None
 
 
