@@ -277,3 +277,14 @@ def test_fhir_observation_effective_instant(bundle: dict[str, Any]) -> None:
         "effectiveInstant": "2024-02-03T10:00:00Z",
         "valueQuantity": {"value": 6.9, "unit": "%", "code": "%"}}))
     assert any(m.value == 6.9 and m.date == date(2024, 2, 3) for m in p.measurements)
+
+
+def test_the_record_shown_to_the_patient_has_neither_defect() -> None:
+    from trialscout.web.patient_match import record_facts
+
+    profile = extract_note("A 71-year-old woman with postmenopausal osteoporosis, on "
+                           "alendronate for 3 years. DXA T-score -2.8.", reference_date=REF)
+    shown = record_facts(profile)
+    assert shown.conditions == ["postmenopausal osteoporosis"]
+    assert shown.measurements == ["T-score: -2.8"]
+    assert any(m.startswith("alendronate") for m in shown.medications)

@@ -250,6 +250,7 @@ def _other_mentions(mentions: tuple[tuple[int, int], ...], start: int, end: int,
     return any(low <= s and e <= high and (e <= start or s >= end) for s, e in mentions)
 
 
+@lru_cache(maxsize=65_536)
 def event_time(sentence: str, start: int, end: int, ref: date, *,
                mentions: tuple[tuple[int, int], ...] | None = None, kind: str = "condition",
                age: float | None = None, birth: date | None = None) -> EventTime:
@@ -258,7 +259,8 @@ def event_time(sentence: str, start: int, end: int, ref: date, *,
     ``mentions`` are the spans of the sentence's mentions (an expression never reaches
     past another one; by default the vocabulary's concepts); ``kind`` is condition,
     medication or procedure; ``age`` (the patient's age on ``ref``) or ``birth`` turn
-    "at age 50" into dates.
+    "at age 50" into dates. Pure, and asked again for the same mention by every criterion
+    about its concept, so the answers are remembered (treat them as read-only).
     """
     rules = _rules()
     exprs = _expressions(sentence, ref)
