@@ -179,20 +179,24 @@ def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
     else:
-        console.print(report.as_text(), highlight=False)
+        console.print(report.as_text(), highlight=False, markup=False)
 
 
 @eval_cli.command("criterion-matching")
 def eval_criterion_matching(
     annotations: Annotated[Path, typer.Option(
         "--annotations", help="TrialGPT criterion annotations JSON (patient-criterion pairs).")],
+    errors: Annotated[bool, typer.Option(
+        "--errors", help="Also list each pair the closed-world reading gets wrong with its "
+        "criterion, the patient text used and a failure kind.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Criterion-level accuracy on physician labels, next to GPT-4 on the same pairs."""
+    """Criterion-level accuracy on physician labels, next to GPT-4 on the same pairs, with
+    the notes as given and without the sentences every note of the set carries."""
     from trialscout.evaluation.matching_eval import EvalInputError, criterion_matching
 
     try:
-        report = criterion_matching(annotations)
+        report = criterion_matching(annotations, errors=errors)
     except EvalInputError as exc:
         fail(str(exc))
     _print_report(report, as_json)

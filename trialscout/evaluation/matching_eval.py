@@ -15,7 +15,11 @@ The annotators treated a note as complete: a condition a note does not mention c
 absent ("if the patient had it, the note would say so"). The ``closed world`` run applies
 that reading to conditions, drugs, procedures and unchecked items of a note-only profile;
 the ``open world`` run keeps them UNKNOWN. Both are reported next to GPT-4 on the same
-pairs and to a majority-label baseline.
+pairs and to a majority-label baseline, with the notes as given and again without the
+sentences every note of the set carries (TrialGPT's notes all close with the same consent
+and compliance sentence, which real notes do not; see
+:mod:`trialscout.evaluation.boilerplate`). With ``errors``, each pair the closed-world
+reading gets wrong is listed with a failure kind (:mod:`trialscout.evaluation.errors`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from trialscout.evaluation.boilerplate import shared_sentences, without
+from trialscout.evaluation.errors import ErrorRow, error_row, errors_text, kind_counts
 from trialscout.evaluation.search_eval import EvaluationInputError
+from trialscout.evaluation.sets import SetRoles, roles_for
 
 EvalInputError = EvaluationInputError
 LABELS = ("included", "not included", "excluded", "not excluded", "not enough information",
           "not applicable")
+WITHOUT = "without the shared sentences"
 _REQUIRED = ("note", "criterion_type", "criterion_text", "expert_eligibility")
 
 
@@ -112,25 +120,38 @@ class CriterionMatchingReport:
     systems: list[Scores] = field(default_factory=list)
     evidence: dict[str, float] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    sets: SetRoles = field(default_factory=SetRoles)
+    shared: list[str] = field(default_factory=list)
+    errors: list[ErrorRow] | None = None
+    errors_without: list[ErrorRow] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
+            "benchmark_sets": self.sets.as_dict(),
             "pairs": self.pairs, "patients": self.patients, "trials": self.trials,
             "gold_counts": self.gold_counts, "labels": list(LABELS),
             "systems": [{"name": s.name, "accuracy": round(s.accuracy, 4),
                          "macro_f1": round(s.macro_f1, 4),
                          "per_label_f1": {k: round(v, 4) for k, v in s.per_label_f1.items()},
                          "confusion": s.confusion} for s in self.systems],
+            "shared_sentences_removed": self.shared,
             "evidence_sentences": {k: round(v, 4) for k, v in self.evidence.items()},
             "predictions": self.predictions,
         }
+        if self.errors is not None and self.errors_without is not None:
+            out["error_kinds"] = kind_counts(self.errors)
+            out["error_kinds_without_shared_sentences"] = kind_counts(self.errors_without)
+            out["errors"] = [e.as_dict() for e in self.errors]
+        return out
 
     def as_text(self) -> str:
-        lines = [f"{self.pairs} patient-criterion pairs, {self.patients} patients, "
+        lines = [self.sets.as_text(), "",
+                 f"{self.pairs} patient-criterion pairs, {self.patients} patients, "
                  f"{self.trials} trials", "",
                  "| system | accuracy | macro-F1 |", "|---|---|---|"]
         for s in self.systems:
             lines.append(f"| {s.name} | {s.accuracy:.3f} | {s.macro_f1:.3f} |")
+        lines += ["", _shared_text(self.shared)]
         short = {"included": "incl", "not included": "not incl", "excluded": "excl",
                  "not excluded": "not excl", "not enough information": "NEI",
                  "not applicable": "n/a"}
@@ -145,7 +166,22 @@ class CriterionMatchingReport:
             lines += ["", "evidence sentences vs the experts' (pairs where both cite some): "
                       f"precision {self.evidence['precision']:.3f}, "
                       f"recall {self.evidence['recall']:.3f}"]
+        if self.errors is not None and self.errors_without is not None:
+            counts = kind_counts(self.errors_without)
+            lines += ["", errors_text("trialscout (closed world), notes as given",
+                                      self.errors), "",
+                      f"without the shared sentences: {len(self.errors_without)} wrong pairs; "
+                      + ", ".join(f"{k}: {n}" for k, n in counts.items())]
         return "\n".join(lines)
+
+
+def _shared_text(shared: list[str]) -> str:
+    if not shared:
+        return ("no sentence is carried by every note of this set: the runs without shared "
+                "sentences read the same notes")
+    return ("sentences every note of this set carries, removed in the runs 'without the "
+            "shared sentences' (real notes do not carry them): " + "; ".join(
+                f"“{s}”" for s in shared))
 
 
 def _sentence_ids(text: Any) -> set[int]:
@@ -154,67 +190,120 @@ def _sentence_ids(text: Any) -> set[int]:
     return {int(x) for x in re.findall(r"\d+", str(text or ""))}
 
 
-def criterion_matching(path: Path, *, reference_date: date | None = None
-                       ) -> CriterionMatchingReport:
-    from trialscout.criteria import parse_criteria
+@dataclass
+class _Run:
+    """One reading of every pair: labels in both worlds, the closed-world verdicts."""
+
+    closed: list[str] = field(default_factory=list)
+    open: list[str] = field(default_factory=list)
+    verdicts: list[list[Any]] = field(default_factory=list)
+    cited: int = 0
+    true_cited: int = 0
+    expert_total: int = 0
+
+
+def _read_pairs(pairs: list[dict[str, Any]], notes: list[str], ref: date,
+                items_of: list[tuple[str, list[Any]]]) -> _Run:
     from trialscout.matching.facts import PatientFacts
     from trialscout.matching.item import evaluate_item
     from trialscout.patients.notes import NoteError, extract_note
 
-    pairs = load_annotations(path)
-    ref = reference_date or date.today()
+    run = _Run()
     profiles: dict[str, Any] = {}
-    gold: list[str] = []
-    predicted: dict[str, list[str]] = {"closed": [], "open": []}
-    gpt4: list[str] = []
-    majority_by_type = {t: Counter(p["expert_eligibility"] for p in pairs
-                                   if p["criterion_type"] == t).most_common(1)[0][0]
-                        for t in {p["criterion_type"] for p in pairs}}
-    cited = true_cited = expert_total = 0
-    for pair in pairs:
-        key = str(pair.get("patient_id") or pair["note"][:200])
+    for pair, note, (section, items) in zip(pairs, notes, items_of, strict=True):
+        key = str(pair.get("patient_id") or note[:200]) + "\0" + note
         if key not in profiles:
             try:
-                profiles[key] = extract_note(str(pair["note"]), reference_date=ref)
+                profiles[key] = extract_note(note, reference_date=ref)
             except NoteError:
                 profiles[key] = None
         profile = profiles[key]
-        section = pair["criterion_type"]
-        heading = "Inclusion Criteria:" if section == "inclusion" else "Exclusion Criteria:"
-        parsed = parse_criteria(f"{heading}\n* {pair['criterion_text']}")
-        items = [it for it in parsed.items if it.section == section] or parsed.items
-        gold.append(pair["expert_eligibility"])
-        gpt4.append(pair.get("gpt4_eligibility") or "not enough information")
+        if profile is None:
+            run.closed.append("not enough information")
+            run.open.append("not enough information")
+            run.verdicts.append([])
+            continue
         for world in ("closed", "open"):
-            if profile is None:
-                predicted[world].append("not enough information")
-                continue
             facts = PatientFacts(profile, ref)
             verdicts = [evaluate_item(it, facts, closed_world=world == "closed")
                         for it in items]
-            predicted[world].append(label_for(section, verdicts))
-            if world == "open":
-                ours = {e.sentence for v in verdicts for e in v.evidence
-                        if e.kind == "note" and e.sentence is not None}
-                expert = _sentence_ids(pair.get("expert_sentences"))
-                if ours and expert:
-                    cited += len(ours)
-                    true_cited += len(ours & expert)
-                    expert_total += len(expert)
+            if world == "closed":
+                run.closed.append(label_for(section, verdicts))
+                run.verdicts.append(verdicts)
+                continue
+            run.open.append(label_for(section, verdicts))
+            ours = {e.sentence for v in verdicts for e in v.evidence
+                    if e.kind == "note" and e.sentence is not None}
+            expert = _sentence_ids(pair.get("expert_sentences"))
+            if ours and expert:
+                run.cited += len(ours)
+                run.true_cited += len(ours & expert)
+                run.expert_total += len(expert)
+    return run
+
+
+def _errors(pairs: list[dict[str, Any]], gold: list[str], run: _Run) -> list[ErrorRow]:
+    rows = []
+    for i, (pair, expected, predicted, verdicts) in enumerate(zip(
+            pairs, gold, run.closed, run.verdicts, strict=True)):
+        if predicted == expected:
+            continue
+        ident = (f"#{pair.get('annotation_id', i)} patient {pair.get('patient_id', '?')}, "
+                 f"trial {pair.get('trial_id', '?')}")
+        rows.append(error_row(ident, pair["criterion_type"], str(pair["criterion_text"]),
+                              verdicts, predicted, expected))
+    return rows
+
+
+def criterion_matching(path: Path, *, reference_date: date | None = None,
+                       errors: bool = False) -> CriterionMatchingReport:
+    """Accuracy on the pairs with the notes as given, and without the sentences every
+    note of the set carries (:mod:`trialscout.evaluation.boilerplate`); ``errors`` lists
+    each pair the closed-world reading gets wrong, with a failure kind."""
+    from trialscout.criteria import parse_criteria
+
+    pairs = load_annotations(path)
+    ref = reference_date or date.today()
+    gold = [p["expert_eligibility"] for p in pairs]
+    gpt4 = [p.get("gpt4_eligibility") or "not enough information" for p in pairs]
+    majority_by_type = {t: Counter(p["expert_eligibility"] for p in pairs
+                                   if p["criterion_type"] == t).most_common(1)[0][0]
+                        for t in {p["criterion_type"] for p in pairs}}
+    items_of: list[tuple[str, list[Any]]] = []
+    for pair in pairs:
+        section = pair["criterion_type"]
+        heading = "Inclusion Criteria:" if section == "inclusion" else "Exclusion Criteria:"
+        parsed = parse_criteria(f"{heading}\n* {pair['criterion_text']}")
+        items_of.append((section, [it for it in parsed.items if it.section == section]
+                         or list(parsed.items)))
+    notes = [str(p["note"]) for p in pairs]
+    shared = shared_sentences(notes)
+    given = _read_pairs(pairs, notes, ref, items_of)
+    stripped = _read_pairs(pairs, [without(n, shared) for n in notes], ref, items_of) \
+        if shared else given
     report = CriterionMatchingReport(
         pairs=len(pairs), patients=len({p.get("patient_id") for p in pairs}),
         trials=len({p.get("trial_id") for p in pairs}),
-        gold_counts=dict(Counter(gold)))
-    report.systems.append(score("trialscout (closed world)", gold, predicted["closed"]))
-    report.systems.append(score("trialscout (open world)", gold, predicted["open"]))
+        gold_counts=dict(Counter(gold)), sets=roles_for([path]), shared=sorted(shared))
+    report.systems.append(score("trialscout (closed world)", gold, given.closed))
+    report.systems.append(score("trialscout (open world)", gold, given.open))
     report.systems.append(score("GPT-4 (TrialGPT, same pairs)", gold, gpt4))
     report.systems.append(score("majority label per criterion type", gold,
                                 [majority_by_type[p["criterion_type"]] for p in pairs]))
+    report.systems.append(score(f"trialscout (closed world), {WITHOUT}", gold,
+                                stripped.closed))
+    report.systems.append(score(f"trialscout (open world), {WITHOUT}", gold, stripped.open))
     report.predictions = [
         {"annotation_id": p.get("annotation_id", i), "expert": g, "ours": c, "ours_open": o,
-         "gpt4": q} for i, (p, g, c, o, q) in enumerate(zip(
-            pairs, gold, predicted["closed"], predicted["open"], gpt4, strict=True))]
-    if cited:
-        report.evidence = {"precision": true_cited / cited,
-                           "recall": true_cited / expert_total if expert_total else 0.0}
+         "ours_without_shared": w, "ours_open_without_shared": wo, "gpt4": q}
+        for i, (p, g, c, o, w, wo, q) in enumerate(zip(
+            pairs, gold, given.closed, given.open, stripped.closed, stripped.open, gpt4,
+            strict=True))]
+    if given.cited:
+        report.evidence = {"precision": given.true_cited / given.cited,
+                           "recall": given.true_cited / given.expert_total
+                           if given.expert_total else 0.0}
+    if errors:
+        report.errors = _errors(pairs, gold, given)
+        report.errors_without = _errors(pairs, gold, stripped)
     return report
