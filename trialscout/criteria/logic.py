@@ -120,11 +120,21 @@ def _typed_before(item: Item, end: int) -> bool:
     return False
 
 
+def _ends_or(text: str) -> bool:
+    """Whether an item ends with "or" ("A; or"): its next item is an alternative to it."""
+    tail = text[-16:]
+    if not tail.rstrip(" \t;,.:").lower().endswith("or"):
+        return False
+    return bool(_rules().chain_end.search(tail))
+
+
 def _is_lead_in(text: str) -> bool:
     return text.rstrip(" *_").endswith((":", "："))
 
 
 def _connector(text: str) -> str | None:
+    if len(text) > 16:
+        return None
     match = _rules().connector.match(text)
     if match is None:
         return None
@@ -222,13 +232,12 @@ class _Builder:
         run: list[int] = []
         closed = False
         first_marker: str | None = None
-        chain_end = _rules().chain_end
         following = indices[position + 1:]
-        if following and chain_end.search(self.items[following[0]].text):
+        if following and _ends_or(self.items[following[0]].text):
             # "either:" followed by "A; or" / "B": the run is the chain
             for index in following:
                 run.append(index)
-                if not chain_end.search(self.items[index].text):
+                if not _ends_or(self.items[index].text):
                     break
             following = []
             closed = True
@@ -308,8 +317,7 @@ class _Builder:
                 if self._connector_of(nxt) is not None:
                     break
                 tail = chain[-1]
-                ends_or = tail.leaf is not None and bool(
-                    r.chain_end.search(self.items[tail.leaf].text))
+                ends_or = tail.leaf is not None and _ends_or(self.items[tail.leaf].text)
                 starts_or = nxt.leaf is not None and bool(
                     r.chain_start.match(self.items[nxt.leaf].text))
                 if not (ends_or or starts_or):

@@ -167,7 +167,7 @@ def _inline_bullets(text: str, a: int, b: int) -> list[int]:
     its next items: at each " - " before a capital letter (or " • " before anything),
     outside parentheses, on a line whose own content starts with that bullet."""
     first = _INLINE_BULLET_START.match(text, a, b)
-    if first is None:
+    if first is None or text.count(first.group("b"), first.end("b"), b) == 0:
         return []
     bullet = first.group("b")
     cuts: list[int] = []
@@ -207,12 +207,15 @@ def _lines(text: str) -> list[tuple[int, int, int]]:
             out.append((a, b, -1))
             continue
         cuts = {m.start("head"): -1 for m in patterns.inline_heading.finditer(text, a, b)}
-        for m in patterns.bare_heading.finditer(text, a, b):
-            # a short line ending in such a heading is a heading as a whole
-            if text[m.start("head")].isupper() and \
-                    _sentence_before(re.findall(r"\w[\w'’-]*", text[a:m.start("head")])):
-                cuts.setdefault(m.start("head"), -1)
-        if _MARKER.match(text, a + _indent(text, a, b), b) is None:
+        lowered = text[a:b].lower()
+        if "criteri" in lowered:
+            for m in patterns.bare_heading.finditer(text, a, b):
+                # a short line ending in such a heading is a heading as a whole
+                if text[m.start("head")].isupper() and \
+                        _sentence_before(re.findall(r"\w[\w'’-]*", text[a:m.start("head")])):
+                    cuts.setdefault(m.start("head"), -1)
+        if ("exclu" in lowered or "eligib" in lowered) and \
+                _MARKER.match(text, a + _indent(text, a, b), b) is None:
             for m in patterns.switch.finditer(text, a, b):
                 cuts[m.start("head")] = m.end("head")
         pieces = [a, *sorted(cuts)]
