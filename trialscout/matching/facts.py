@@ -161,10 +161,9 @@ class PatientFacts:
     def best_relation(self, fact_concept: str | None, name: str, targets: Sequence[str],
                       target_texts: Sequence[str]) -> Relation:
         found: Relation = "none"
-        if fact_concept is None:
-            fact_concept = named_concept(name)
+        named = fact_concept if fact_concept is not None else named_concept(name)
         for target in targets:
-            rel = self.relation(fact_concept, target)
+            rel = self.relation(named, target)
             if rel in {"same", "narrower"}:
                 return rel
             if rel == "broader":
