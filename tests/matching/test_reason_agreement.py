@@ -251,10 +251,10 @@ def test_real_reasons_agree_with_verdicts(shared_data: Path) -> None:
                 if line.strip()]
     assert len(patients) == 30
     step = len(patients) // PATIENTS_PER_TEXT
+    profiles = [load_patient_text(p["text"], reference_date=REF).profile for p in patients]
     parsed = {t.nct_id: parse_criteria(t.eligibility.criteria or "") for t in trials}
     found: list[str] = []
-    for i, patient in enumerate(patients):
-        profile = load_patient_text(patient["text"], reference_date=REF).profile
+    for i, (patient, profile) in enumerate(zip(patients, profiles, strict=True)):
         facts = PatientFacts(profile, REF)
         mine = [t for j, t in enumerate(trials) if j % step == i % step]
         target = by_id.get(str(patient["_id"]).removeprefix("P_"))
