@@ -143,6 +143,16 @@ def test_inline_paragraph_self_check_has_short_separate_questions() -> None:
     assert all(len(q.question or "") <= MAX_QUESTION for q in questions)
 
 
+def test_self_check_counts_one_question_in_the_singular() -> None:
+    """The one-item parse of NCT09000010 said "Answer the 1 questions"."""
+    one = Question(item_id="c0", section="inclusion", text="Osteoporosis",
+                   question="Have you been told you have osteoporosis?",
+                   question_key="condition:osteoporosis", satisfying_answer="yes",
+                   answerable=True)
+    explanation = build_checklist("NCT09990888", [one], {}).verdict.explanation
+    assert "1 questions" not in explanation, explanation
+
+
 # ------------------------------------------------------------------ ranking
 @pytest.fixture(scope="module")
 def sample_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrialScout]:
