@@ -6,8 +6,9 @@ import pytest
 
 from tests.criteria.helpers import one
 from trialscout.criteria import parse_criteria, rules
+from trialscout.criteria.item_questions import item_question
 from trialscout.criteria.model import Concept, Constraint, Quantity, Question, Span, TimeWindow
-from trialscout.criteria.questions import item_question, number, question_for
+from trialscout.criteria.questions import number, question_for
 
 EXC = "Exclusion Criteria:"
 
@@ -320,9 +321,33 @@ def test_what_cannot_be_one_plain_question_is_for_the_study_team() -> None:
                        polarity="must_not")
     q = asked(text, adult, has, lacks)
     assert not q.answerable and q.kind == "study_team", "answers of opposite sense"
-    many = [constraint("condition", "A, B, C and D", concept(x.lower(), f"disease {x}"))
-            for x in "ABCD"]
-    assert not asked("A, B, C and D", *many).answerable
+    text = "Asthma, on insulin, after a hip operation, with HbA1c above 7%"
+    four = [constraint("condition", text, concept("asthma", "asthma")),
+            constraint("medication", text, concept("insulin", "insulin", "drug"),
+                       window=TimeWindow(relation="current")),
+            constraint("procedure", text, concept("hip_surgery", "hip surgery", "procedure")),
+            constraint("measurement", text, concept("hba1c", "HbA1c", "lab"),
+                       quantity=Quantity(comparator="gt", value=7, unit="%"))]
+    assert not asked(text, *four).answerable, "four different questions in one"
+
+
+def test_a_list_of_the_same_question_is_asked_once() -> None:
+    text = "History of stroke, myocardial infarction, heart failure, angina or arrhythmia"
+    names = ["stroke", "myocardial infarction", "heart failure", "angina", "arrhythmia"]
+    listed = [constraint("condition", text, concept(n.replace(" ", "_"), n),
+                         polarity="must_not") for n in names]
+    q = asked(text, *listed, section="exclusion")
+    assert q.text == ("Have you ever been diagnosed with stroke, myocardial infarction, "
+                      "heart failure, angina or arrhythmia?")
+    assert q.key.startswith("any:") and q.key.count("|") == 4
+    mixed = asked("Asthma or COPD, or inhaled steroids",
+                  *[constraint("condition", "x", concept(c, c), polarity="must_not")
+                    for c in ("asthma", "COPD")],
+                  constraint("medication", "x", concept("inhaled_steroid", "inhaled steroids",
+                                                        "drug"), polarity="must_not"),
+                  section="exclusion")
+    assert mixed.text == ("Have you ever been diagnosed with asthma or COPD, or have you "
+                          "ever taken inhaled steroids?")
 
 
 def test_no_question_quotes_the_raw_criterion() -> None:

@@ -28,6 +28,7 @@ from typing import Final
 
 from trialscout.criteria.construct import build
 from trialscout.criteria.extract import analyze, finalize
+from trialscout.criteria.item_questions import item_question
 from trialscout.criteria.logic import build_logic
 from trialscout.criteria.model import (
     Constraint,
@@ -37,7 +38,7 @@ from trialscout.criteria.model import (
     Question,
     Span,
 )
-from trialscout.criteria.questions import item_question, question_for
+from trialscout.criteria.questions import question_for
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
 

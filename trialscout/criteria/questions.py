@@ -14,7 +14,8 @@ general or cut short ("treatment", "II") would make a question about something e
 Where no plain question can be made the question is a ``study_team`` statement: what the
 study team checks, in lay words, never the raw criterion; it is not answerable by the
 patient. ``Question.kind`` says which template asked (the kinds are listed in
-``rules/questions.yaml``).
+``rules/questions.yaml``). An item's one question is made from its constraints' questions
+in :mod:`trialscout.criteria.item_questions`.
 """
 
 from __future__ import annotations
@@ -43,16 +44,10 @@ UNIT_WORDS: Final = {"hour": ("hour", "hours"), "day": ("day", "days"), "week": 
 STUDY_TEAM: Final = "study_team"
 # A name that is only a numeral ("II" of "Logical Memory II") or a letter or two.
 _TRUNCATED: Final = re.compile(r"(?i)[ivx]+|[\d\s.,/+-]*|\w{0,1}")
-# Question words a merged question may continue with in lower case.
-_MERGEABLE: Final = re.compile(r"^(?:Are|Is|Have|Has|Do|Does|Did|Could|Can|Were|Was) ")
-_MERGED_LIMIT: Final = 3
-_MERGED_LENGTH: Final = 240
-_SCOPE: Final = frozenset({"sex", "age"})
-_FEMALE_STATES: Final = frozenset({"pregnancy", "lactation", "menopause"})
-_PRESENCE: Final = frozenset({"condition", "medication", "procedure", "allergy",
+PRESENCE_KINDS: Final = frozenset({"condition", "medication", "procedure", "allergy",
                               "disease_duration", "pregnancy", "lactation"})
 # Kinds whose question names a concept: without a usable name there is no question.
-_NAMED: Final = frozenset({"condition", "medication", "procedure", "allergy",
+NAMED_KINDS: Final = frozenset({"condition", "medication", "procedure", "allergy",
                            "disease_duration", "measurement", "performance_status"})
 # Question kinds of the constraint kinds whose kind says what is asked.
 _KIND_OF: Final = {"disease_duration": "duration", "performance_status": "performance"}
@@ -101,7 +96,7 @@ def window_text(window: TimeWindow) -> str:
     return f"{number(window.amount)} {plural}"
 
 
-def _hash(text: str) -> str:
+def hash_text(text: str) -> str:
     norm = " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
     return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:12]
 
@@ -163,7 +158,7 @@ def team_text(kind: str, name: str = "") -> str:
     return statements.get(kind) or statements["other"]
 
 
-class _Derived:
+class DerivedRules:
     """Regexes and sets built once from ``rules/questions.yaml``."""
 
     __slots__ = ("disjunctive", "generic", "method", "not_alternatives", "score", "test")
@@ -171,14 +166,10 @@ class _Derived:
     def __init__(self) -> None:
         q = rules.questions()
         self.generic: frozenset[str] = frozenset(n.casefold() for n in q.generic_names)
-        self.score: re.Pattern[str] = re.compile(
-            r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in q.score_words) + r")(?:$|[\s_-])",
-            re.IGNORECASE)
+        self.score = _any_word(q.score_words)
         self.method: re.Pattern[str] = re.compile(
             rules.phrase_regex(q.method_cues) + r"\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
-        self.test: re.Pattern[str] = re.compile(
-            r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in q.test_words) + r")(?:$|[\s_-])",
-            re.IGNORECASE)
+        self.test = _any_word(q.test_words)
         self.disjunctive: re.Pattern[str] = re.compile(
             rules.phrase_regex(q.disjunctive_cues), re.IGNORECASE)
         self.not_alternatives: re.Pattern[str] = re.compile(
@@ -186,12 +177,19 @@ class _Derived:
             re.IGNORECASE)
 
 
-_derived_rules: Final[list[_Derived]] = []
+def _any_word(words: list[str]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word of a name or an id ("mmse_score")."""
+    return re.compile(r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in words)
+                      + r")(?:$|[\s_-])", re.IGNORECASE)
 
 
-def _derived() -> _Derived:
+_derived_rules: Final[list[DerivedRules]] = []
+
+
+def derived_rules() -> DerivedRules:
+    """The rules derived from ``rules/questions.yaml``, built once."""
     if not _derived_rules:
-        _derived_rules.append(_Derived())
+        _derived_rules.append(DerivedRules())
     return _derived_rules[0]
 
 
@@ -199,7 +197,7 @@ def usable_name(concept: Concept) -> bool:
     """Whether a question may name ``concept``: not a generic word ("treatment") and not a
     fragment of a longer name ("II" of "Logical Memory II")."""
     name = " ".join(concept.name.split())
-    if name.casefold() in _derived().generic:
+    if name.casefold() in derived_rules().generic:
         return False
     return _TRUNCATED.fullmatch(name) is None
 
@@ -250,11 +248,11 @@ def _key_for(c: Constraint, concept: Concept | None) -> str:
     if kind == "consent":
         return "consent:informed"
     if kind in {"administrative", "investigator"}:
-        return f"{kind}:{_hash(c.text)}"
-    return f"text:{_hash(c.text)}"
+        return f"{kind}:{hash_text(c.text)}"
+    return f"text:{hash_text(c.text)}"
 
 
-def _concepts(c: Constraint) -> list[Concept]:
+def concepts_of(c: Constraint) -> list[Concept]:
     if c.any_of and c.kind in _GROUPABLE:
         return list(c.any_of)
     return [c.concept] if c.concept is not None else []
@@ -290,7 +288,7 @@ def _context_key(c: Constraint, kind: str) -> str:
             (c.modality == "planned" and c.kind == "pregnancy"):
         return "planned:" + key_for(c)
     if kind == "contraindication":
-        parts = sorted({f"contraindication:{x.id}" for x in _concepts(c)})
+        parts = sorted({f"contraindication:{x.id}" for x in concepts_of(c)})
         return parts[0] if len(parts) == 1 else "any:" + "|".join(parts)
     return key_for(c)
 
@@ -319,7 +317,7 @@ def _content(c: Constraint) -> tuple[object, ...] | None:
             (w.relation, w.amount, w.unit, w.comparator) if w is not None else None)
 
 
-def _group(kind: str) -> str:
+def group_of(kind: str) -> str:
     """The study-team statement for a constraint kind."""
     if kind == "disease_duration":
         return "condition"
@@ -335,7 +333,7 @@ def _ask(c: Constraint) -> tuple[str, str]:
     kind = c.kind
     if kind in UNANSWERABLE_KINDS or kind == "other":
         return STUDY_TEAM, team_text(kind)
-    concepts = _concepts(c)
+    concepts = concepts_of(c)
     named = bool(concepts) and all(usable_name(x) for x in concepts)
     if c.modality == "hypothetical":
         return STUDY_TEAM, team_text("hypothetical")
@@ -343,7 +341,7 @@ def _ask(c: Constraint) -> tuple[str, str]:
         if named and kind in {"condition", "disease_duration"} and (
                 c.window is None or c.window.relation in {"ever", "current"}):
             return "family_history", _template("family_history", "condition").format(
-                name=_or_list(concepts))
+                name=or_list(concepts))
         return STUDY_TEAM, team_text("family_history")
     if c.modality == "planned":
         return _planned(c, concepts) if named or kind == "pregnancy" else \
@@ -351,8 +349,8 @@ def _ask(c: Constraint) -> tuple[str, str]:
     if c.modality == "contraindication":
         return _contraindication(c, concepts) if named else \
             (STUDY_TEAM, team_text("contraindication"))
-    if not named and kind in _NAMED:
-        return STUDY_TEAM, team_text(_group(kind))
+    if not named and kind in NAMED_KINDS:
+        return STUDY_TEAM, team_text(group_of(kind))
     if c.any_of and kind in _GROUPABLE:
         return _KIND_OF.get(kind, kind), _any_of_text(c)
     return _single_kind(c), _single_text(c, c.concept)
@@ -364,7 +362,7 @@ def _planned(c: Constraint, concepts: list[Concept]) -> tuple[str, str]:
     if custom:
         return c.kind, custom
     if c.kind in {"procedure", "medication"} and concepts:
-        return f"planned_{c.kind}", _template("planned", c.kind).format(name=_or_list(concepts))
+        return f"planned_{c.kind}", _template("planned", c.kind).format(name=or_list(concepts))
     return STUDY_TEAM, team_text("planned")
 
 
@@ -377,13 +375,13 @@ def _contraindication(c: Constraint, concepts: list[Concept]) -> tuple[str, str]
             return "contraindication", custom
     drug = c.kind == "medication" or all(x.kind.startswith("drug") for x in concepts)
     return "contraindication", _template("contraindication", "medication" if drug
-                                         else "procedure").format(name=_or_list(concepts))
+                                         else "procedure").format(name=or_list(concepts))
 
 
 def _single_kind(c: Constraint) -> str:
     if c.kind == "measurement" and c.concept is not None and c.quantity is not None \
             and _concept_template(c.concept.id, "measurement") is None \
-            and _derived().score.search(f" {c.concept.name} ") is not None:
+            and derived_rules().score.search(f" {c.concept.name} ") is not None:
         return "score"
     return _KIND_OF.get(c.kind, c.kind)
 
@@ -391,16 +389,16 @@ def _single_kind(c: Constraint) -> str:
 def _any_of_text(c: Constraint) -> str:
     """One question about any of ``c``'s alternatives: the alternatives' questions are
     asked as one when they differ only in the name."""
-    names = _or_list(c.any_of)
+    names = or_list(c.any_of)
     if c.kind == "allergy":
         return _template("allergy").format(name=names)
-    merged = _same_but_name([(_single_text(c, alt), alt.name) for alt in c.any_of], names)
+    merged = same_but_name([(_single_text(c, alt), alt.name) for alt in c.any_of], names)
     if merged is not None:
         return merged
     return _single_text(c, c.any_of[0], name=names, custom=False)
 
 
-def _same_but_name(asked: list[tuple[str, str]], names: str) -> str | None:
+def same_but_name(asked: list[tuple[str, str]], names: str) -> str | None:
     """``asked`` (question, name) as one question naming ``names``, if the questions
     differ only in their names."""
     shapes = set()
@@ -470,175 +468,12 @@ def _single_text(c: Constraint, concept: Concept | None, name: str | None = None
     return team_text("other")
 
 
-def _or_list(concepts: list[Concept], conjunction: str = "or") -> str:
-    return _name_list([alt.name for alt in concepts], conjunction)
+def or_list(concepts: list[Concept], conjunction: str = "or") -> str:
+    return name_list([alt.name for alt in concepts], conjunction)
 
 
-def _name_list(given: list[str], conjunction: str) -> str:
+def name_list(given: list[str], conjunction: str) -> str:
     names = list(dict.fromkeys(given))
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-
-# ------------------------------------------------------------------ the item's question
-
-def item_question(constraints: list[Constraint], section: str, item_text: str) -> Question:
-    """The one question an item asks: its constraint's, its few constraints' asked as one
-    sentence, or, when no plain question covers the criterion, what the study team checks."""
-    meets: Answer = "yes" if section == "inclusion" else "no"
-    main = [c for c in constraints if not c.exception and c.question is not None]
-    method = [c for c in main if _is_method(c, item_text)]
-    if len(method) < len(main):
-        method += [c for c in main if c not in method and _is_test(c)
-                   and any(o.kind not in _SCOPE and not _is_test(o) for o in main)]
-    unclear = [c for c in main if c not in method and c.kind not in UNANSWERABLE_KINDS
-               and c.question is not None and not c.question.answerable]
-    asked = [c for c in main if c not in method and c.question is not None
-             and c.question.answerable]
-    vague = [c for c in unclear if _only_vague(c)]
-    if unclear and (len(vague) < len(unclear) or not any(c.kind not in _SCOPE for c in asked)):
-        # Part of the criterion cannot be asked: a question about the rest would say
-        # something else than the criterion.
-        return _team_item(unclear[0].kind, item_text, meets)
-    asked = _implied_dropped(asked)
-    distinct: dict[str, Constraint] = {}
-    for c in asked:
-        assert c.question is not None
-        distinct.setdefault(c.question.key, c)
-    chosen = list(distinct.values())
-    if len(chosen) == 1 and chosen[0].question is not None:
-        return chosen[0].question
-    if chosen:
-        merged = _merged(chosen, section, item_text, meets)
-        if merged is not None:
-            return merged
-        kinds = {_group(c.kind) for c in chosen}
-        return _team_item(kinds.pop() if len(kinds) == 1 else "other", item_text, meets)
-    if method:
-        name = _or_list(_concepts(method[0]))
-        return build(Question, {"key": "team:" + _hash(item_text),
-                                "text": team_text("method", name if all(
-                                    usable_name(x) for x in _concepts(method[0])) else ""),
-                                "meets": meets, "answerable": False, "kind": STUDY_TEAM})
-    if main and main[0].question is not None:
-        return main[0].question
-    return _team_item("other", item_text, meets)
-
-
-def _team_item(kind: str, item_text: str, meets: Answer) -> Question:
-    return build(Question, {"key": "team:" + _hash(item_text), "text": team_text(_group(kind)),
-                            "meets": meets, "answerable": False, "kind": STUDY_TEAM})
-
-
-def _only_vague(c: Constraint) -> bool:
-    """A constraint left unasked only for its concept's name ("prior *treatment* with
-    bisphosphonates" beside the bisphosphonates themselves)."""
-    concepts = _concepts(c)
-    return c.kind in _NAMED and c.modality == "actual" and c.experiencer == "patient" \
-        and bool(concepts) and not all(usable_name(x) for x in concepts)
-
-
-def _is_method(c: Constraint, item_text: str) -> bool:
-    """A test or scan that only says how the criterion's finding is shown ("amyloid
-    positive *by PET*")."""
-    if c.kind != "procedure" or c.concept is None or c.any_of or c.modality != "actual":
-        return False
-    at = _written_at(c.concept, item_text)
-    return at >= 0 and _derived().method.search(item_text[max(0, at - 40):at]) is not None
-
-
-def _is_test(c: Constraint) -> bool:
-    """A procedure that is a test or scan (DXA, MRI, biopsy)."""
-    concept = c.concept
-    return c.kind == "procedure" and concept is not None and not c.any_of \
-        and _derived().test.search(f" {concept.name} {concept.id} ") is not None
-
-
-def _written_at(concept: Concept, text: str) -> int:
-    """Where ``concept`` is written in ``text``, or -1."""
-    span = concept.span
-    if 0 <= span.start < span.end <= len(text) and \
-            text[span.start:span.end].casefold() == concept.text.casefold():
-        return span.start
-    return text.casefold().find(concept.text.casefold()) if concept.text else -1
-
-
-def _implied_dropped(asked: list[Constraint]) -> list[Constraint]:
-    """Without a sex that says nothing ("men and women") or that another part implies
-    ("pregnant women": being pregnant says female)."""
-    female = any(c.kind in _FEMALE_STATES for c in asked)
-    kept = [c for c in asked if not (c.kind == "sex" and (
-        c.value not in {"female", "male"} or (female and c.value == "female")))]
-    return kept or asked
-
-
-def _merged(chosen: list[Constraint], section: str, item_text: str,
-            meets: Answer) -> Question | None:
-    """Several questions asked as one sentence, joined as the item joins them ("or" where
-    the item offers alternatives), or None when that sentence would not read plainly."""
-    if len(chosen) > _MERGED_LIMIT or any(
-            c.question is None or c.question.meets != meets for c in chosen):
-        return None
-    scope = [c for c in chosen if c.kind in _SCOPE]
-    rest = [c for c in chosen if c.kind not in _SCOPE]
-    if not rest:
-        scope, rest = [], scope
-    either = len(rest) > 1 and (
-        _offers_alternatives(item_text)
-        or (section == "exclusion" and all(c.kind in _PRESENCE for c in rest)))
-    conjunction = "or" if either else "and"
-    rest_keys = sorted(c.question.key for c in rest if c.question is not None)
-    rest_text = _joined(rest, conjunction)
-    if rest_text is None:
-        return None
-    texts = [c.question.text for c in scope if c.question is not None] + [rest_text]
-    text = _sentences_joined(texts, "and") if scope else rest_text
-    if text is None or len(text) > _MERGED_LENGTH:
-        return None
-    if either:
-        rest_key = "any:" + "|".join(rest_keys)
-        keys = sorted([c.question.key for c in scope if c.question is not None] + [rest_key])
-        key = rest_key if not scope else "all:" + "&".join(keys)
-    else:
-        key = "all:" + "&".join(sorted(c.question.key for c in chosen
-                                       if c.question is not None))
-    return build(Question, {"key": key, "text": text, "meets": meets, "answerable": True,
-                            "kind": "combined"})
-
-
-def _offers_alternatives(item_text: str) -> bool:
-    """Whether the item's own words (not its parentheses) join its parts with "or"."""
-    d = _derived()
-    return d.disjunctive.search(d.not_alternatives.sub(" ", item_text)) is not None
-
-
-def _joined(cs: list[Constraint], conjunction: str) -> str | None:
-    if len(cs) == 1:
-        return cs[0].question.text if cs[0].question is not None else None
-    asked = [(c.question.text, c.concept.name if c.concept is not None and not c.any_of
-              else "") for c in cs if c.question is not None]
-    same = _same_but_name(asked, _name_list([n for _, n in asked], conjunction))
-    if same is not None:
-        return same
-    return _sentences_joined([t for t, _ in asked], conjunction)
-
-
-def _sentences_joined(texts: list[str], conjunction: str) -> str | None:
-    """"Are you female?" and "Are you 55 or older?" -> "Are you female, and are you 55
-    or older?"; None for questions that do not chain ("If you could …, will you …?")."""
-    parts = []
-    for i, text in enumerate(texts):
-        body = text.strip()
-        if not body.endswith("?") or _MERGEABLE.match(body) is None or "?" in body[:-1]:
-            return None
-        body = body[:-1]
-        parts.append(body if i == 0 else body[:1].lower() + body[1:])
-    if len(parts) == 2:
-        return f"{parts[0]}, {conjunction} {parts[1]}?"
-    return ", ".join(parts[:-1]) + f", {conjunction} {parts[-1]}?"
