@@ -178,3 +178,27 @@ def test_target_trial_reports_its_sets() -> None:
     assert data["benchmark_sets"]["unregistered"] == [str(DATA / "patients.jsonl"),
                                                       str(DATA / "studies.jsonl")]
     assert "role unknown" in report.as_text()
+
+
+def test_other_eval_commands_print_the_roles(tmp_path: Path) -> None:
+    """eval criteria and eval search name their sets' roles in text and JSON too; a file
+    laid out as in ../shared/data is recognized."""
+    ner = tmp_path / "criteria" / "facebook_ner" / "ner.tsv"
+    ner.parent.mkdir(parents=True)
+    ner.write_text("11:19:chronic_disease\tdiagnosed epilepsy\n")
+    text = runner.invoke(cli, ["eval", "criteria", "--tsv", str(ner)])
+    assert text.exit_code == 0, text.output
+    assert "facebook_ner" in text.stdout and "DEVELOPMENT" in text.stdout
+    data = json.loads(runner.invoke(cli, ["eval", "criteria", "--tsv", str(ner),
+                                          "--json"]).stdout)
+    assert data["benchmark_sets"]["development"] == ["facebook_ner"]
+    assert data["benchmark_sets"]["all_development"] is True
+    topics = tmp_path / "trec" / "sigir" / "queries.jsonl"
+    topics.parent.mkdir(parents=True)
+    topics.write_text(json.dumps({"_id": "q1", "text": "child with asthma"}) + "\n")
+    qrels = topics.parent / "qrels.tsv"
+    qrels.write_text("query-id\tcorpus-id\tscore\nq1\tNCT09990104\t2\nq1\tNCT09990101\t0\n")
+    search = runner.invoke(cli, ["eval", "search", "--topics", str(topics), "--qrels",
+                                 str(qrels), "--studies", str(DATA / "studies.jsonl")])
+    assert search.exit_code == 0, search.output
+    assert "sigir" in search.stdout and "role unknown" in search.stdout

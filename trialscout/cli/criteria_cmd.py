@@ -154,6 +154,7 @@ def eval_criteria_command(
     if as_json:
         console.print_json(json.dumps(data))
         return
+    console.print(report.sets.as_text(), highlight=False, markup=False)
     table = Table("type", "gold", "predicted", "exact P / R / F1", "relaxed P / R / F1",
                   title=f"{data['corpus']}: {data['documents']} documents")
     rows = [*data["types"].items(), ("overall", data["overall"])]
@@ -181,8 +182,13 @@ def eval_knowledge_command(
         report = evaluate_coverage(studies, limit=limit)
     except KnowledgeEvalError as exc:
         fail(str(exc))
+    from trialscout.evaluation.sets import roles_for
+
+    roles = roles_for([studies])
     if as_json:
-        console.print_json(json.dumps(report.as_dict(top)))
+        console.print_json(json.dumps({"benchmark_sets": roles.as_dict(),
+                                       **report.as_dict(top)}))
         return
+    console.print(roles.as_text(), highlight=False, markup=False)
     for line in render(report, top):
         console.print(line, markup=False, highlight=False)

@@ -201,6 +201,7 @@ def eval_readability(
     if as_json:
         _print_json(report.as_dict())
         return
+    console.print(report.sets.as_text(), highlight=False, markup=False)
     table = Table("studies", "count", "mean", "median", "p90", "max", "share <= 8")
     for name, d in report.grades.items():
         table.add_row(name, str(d.count), f"{d.mean:.2f}", f"{d.median:.2f}", f"{d.p90:.2f}",
@@ -230,6 +231,7 @@ def eval_similar(
     if as_json:
         _print_json(report.as_dict())
         return
+    console.print(report.sets.as_text(), highlight=False, markup=False)
     table = Table("backend", "mode", "condition share", "condition hit", "intervention share",
                   "intervention hit", "seconds")
     for r in report.results:

@@ -211,6 +211,7 @@ def eval_search_command(
         print(json.dumps(result.as_dict(), indent=2))
         return
     data = result.as_dict()
+    console.print(result.sets.as_text(), highlight=False, markup=False)
     table = Table("system", "NDCG@10", "P@10", "MRR", "Recall@100", "seconds",
                   title=f"{data['topics']} topics, pool of {data['pool']} trials, "
                   f"{data['judged_pairs']} judged pairs", title_justify="left")

@@ -22,6 +22,7 @@ from trialscout.criteria.extract import build_drafts
 from trialscout.criteria.mentions import Mention, find
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
+from trialscout.evaluation.sets import SetRoles, roles_for
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class EvalReport:
     documents: int
     types: dict[str, TypeScore] = field(default_factory=dict)
     unmapped_gold: dict[str, int] = field(default_factory=dict)
+    sets: SetRoles = field(default_factory=SetRoles)
 
     @property
     def overall(self) -> TypeScore:
@@ -80,7 +82,8 @@ class EvalReport:
         return total
 
     def as_dict(self) -> dict[str, Any]:
-        return {"corpus": self.corpus, "documents": self.documents,
+        return {"benchmark_sets": self.sets.as_dict(),
+                "corpus": self.corpus, "documents": self.documents,
                 "types": {name: s.as_dict() for name, s in sorted(self.types.items())},
                 "overall": self.overall.as_dict(),
                 "unmapped_gold_labels": dict(sorted(self.unmapped_gold.items()))}
@@ -304,7 +307,9 @@ def evaluate_brat(path: Path, corpus: str | None = None) -> EvalReport:
     labels = rules.eval_labels().corpora[name].gold
     unmapped: dict[str, int] = {}
     docs = list(read_brat_dir(path, labels, unmapped))
-    return evaluate_documents(docs, name, unmapped)
+    report = evaluate_documents(docs, name, unmapped)
+    report.sets = roles_for([path])
+    return report
 
 
 def evaluate_tsv(path: Path, corpus: str = "facebook") -> EvalReport:
@@ -312,4 +317,6 @@ def evaluate_tsv(path: Path, corpus: str = "facebook") -> EvalReport:
     labels = rules.eval_labels().corpora[corpus].gold
     unmapped: dict[str, int] = {}
     docs = list(read_facebook_tsv(path, labels, unmapped))
-    return evaluate_documents(docs, corpus, unmapped)
+    report = evaluate_documents(docs, corpus, unmapped)
+    report.sets = roles_for([path])
+    return report

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trialscout.evaluation.sets import SetRoles, roles_for
 from trialscout.registry.errors import RecordError
 from trialscout.registry.importer import parse_item
 from trialscout.registry.model import Trial
@@ -46,9 +47,11 @@ class ReadabilityReport:
     seconds: float = 0.0
     grades: dict[str, GradeDistribution] = field(default_factory=dict)
     worst: list[dict[str, Any]] = field(default_factory=list)
+    sets: SetRoles = field(default_factory=SetRoles)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"studies": self.studies, "rejected": self.rejected,
+        return {"benchmark_sets": self.sets.as_dict(),
+                "studies": self.studies, "rejected": self.rejected,
                 "sentences": self.sentences, "dropped_sentences": self.dropped_sentences,
                 "summaries_with_fact_problems": self.summaries_with_fact_problems,
                 "seconds": round(self.seconds, 1),
@@ -61,7 +64,7 @@ def evaluate_readability(path: Path, *, limit: int | None = None, check_facts: b
     """Summarize every study in ``path`` and report the grade distribution."""
     started = time.perf_counter()
     counts: dict[str, int] = {}
-    report = ReadabilityReport()
+    report = ReadabilityReport(sets=roles_for([path]))
     groups: dict[str, list[float]] = {"all": [], "structured": [], "with_criteria": []}
     worst: list[tuple[float, str, str]] = []
     for trial in iter_trials(path, counts):

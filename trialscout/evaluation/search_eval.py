@@ -32,6 +32,8 @@ from typing import Any
 
 import orjson
 
+from trialscout.evaluation.sets import SetRoles, roles_for
+
 Run = dict[str, dict[str, float]]
 Qrels = dict[str, dict[str, int]]
 
@@ -135,9 +137,11 @@ class SearchEvaluation:
     judged_pairs: int
     systems: list[SystemResult] = field(default_factory=list)
     relevance: str = "nDCG@10 graded (0/1/2); P@10, MRR, Recall@100 with label >= 1"
+    sets: SetRoles = field(default_factory=SetRoles)
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "benchmark_sets": self.sets.as_dict(),
             "topics": self.topics, "pool": self.pool, "judged_pairs": self.judged_pairs,
             "relevance": self.relevance,
             "systems": [{"name": s.name, "seconds": round(s.seconds, 2),
@@ -241,7 +245,8 @@ def evaluate_search(topics_path: Path, qrels_path: Path, studies_path: Path,
     baseline = bm25_baseline(ids, texts, queries)
     baseline_seconds = time.perf_counter() - started
     result = SearchEvaluation(topics=len(queries), pool=len(pool),
-                              judged_pairs=sum(len(d) for d in pool_qrels.values()))
+                              judged_pairs=sum(len(d) for d in pool_qrels.values()),
+                              sets=roles_for([topics_path, qrels_path, studies_path]))
     result.systems.append(SystemResult("trialscout search", measure(ours, pool_qrels),
                                        ours_seconds))
     result.systems.append(SystemResult("BM25 baseline (bm25s defaults)",

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from trialscout.evaluation.readability_eval import iter_trials
+from trialscout.evaluation.sets import SetRoles, roles_for
 from trialscout.similar.features import TrialFeatures, features_from_document, rules
 from trialscout.similar.index import SimilarIndex
 from trialscout.similar.service import make_encoder
@@ -62,9 +63,10 @@ class SimilarEvalReport:
     random_intervention_share: float = 0.0
     skipped: dict[str, str] = field(default_factory=dict)
     build_seconds: dict[str, float] = field(default_factory=dict)
+    sets: SetRoles = field(default_factory=SetRoles)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"studies": self.studies, "k": self.k,
+        return {"benchmark_sets": self.sets.as_dict(), "studies": self.studies, "k": self.k,
                 "results": [r.as_dict() for r in self.results],
                 "random_condition_share": round(self.random_condition_share, 4),
                 "random_intervention_share": round(self.random_intervention_share, 4),
@@ -114,7 +116,7 @@ def evaluate_similar(path: Path, *, k: int = 5, backends: Sequence[str] = ("lexi
                       if f.structured_conditions and f.primary_condition]
     intervention_rows = [i for i, f in enumerate(reference)
                          if f.structured_interventions and f.interventions]
-    report = SimilarEvalReport(studies=len(documents), k=k)
+    report = SimilarEvalReport(studies=len(documents), k=k, sets=roles_for([path]))
     report.random_condition_share = _random_share(reference, condition_rows, "condition")
     report.random_intervention_share = _random_share(reference, intervention_rows,
                                                      "intervention")
