@@ -58,3 +58,21 @@ def test_patient_matches_all(client: TestClient) -> None:
                       params={"include_closed": "true", "all": "true", "limit": 50})
     assert page.status_code == 200, page.text
     _check_removed(page.json())
+
+
+def test_matches_all_without_a_medical_history(client: TestClient) -> None:
+    """With only age and sex on the profile the trials open to them are checked; all=true
+    lists the ones the registry's age and sex fields removed as well."""
+    saved = client.put("/api/v1/profile", json={"age": 30, "sex": "MALE"},
+                       headers={"X-CSRF-Token": csrf_for(client)})
+    assert saved.status_code == 200, saved.text
+    page = client.get("/api/v1/matches", params={"include_closed": "true", "all": "true",
+                                                 "limit": 50}).json()
+    assert page["ranked_by"] == "filters"
+    removed = page["removed"]
+    assert removed and all(m["reason"].startswith("removed by the registry's")
+                           for m in removed)
+    assert not {m["nct_id"] for m in removed} & {m["nct_id"] for m in page["results"]}
+    # A 30-year-old man: the sample's trials for women aged 55 and over are among them.
+    by_id = {m["nct_id"]: m for m in removed}
+    assert "NCT09000001" in by_id and "female only" in by_id["NCT09000001"]["reason"]
