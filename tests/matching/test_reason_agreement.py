@@ -48,6 +48,13 @@ DECIDED = re.compile(r"^(?:excluded|included|meets|fails)\b", re.IGNORECASE)
 NOT_APPLICABLE = re.compile(r"not applicable|does not apply|excludes no one|"
                             r"allows a group", re.IGNORECASE)
 ELIGIBLE_FAILURE = re.compile(r"\bfail|\bnot met\b|\bto confirm\b", re.IGNORECASE)
+NUMBER = r"-?\d+(?:\.\d+)?"
+REQUIREMENT = re.compile(
+    rf"^(?:\w+: )?(?P<label>.*?)\s(?P<value>{NUMBER})(?: (?P<unit>[^\s,;]+))?"
+    rf"(?: \(= (?P<same>{NUMBER})[^)]*\))?, required (?P<op>≥|≤|<|>|=|between) "
+    rf"(?P<low>{NUMBER})(?: and (?P<high>{NUMBER}))?(?: (?P<req_unit>[^\s,;]+))?$")
+DAYS = {"day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0, "month": 30.44,
+        "months": 30.44, "year": 365.25, "years": 365.25}
 
 PATIENT_NOTES = (
     "A 68-year-old postmenopausal woman with osteoporosis: lumbar spine T-score -2.9. She had "
@@ -66,6 +73,28 @@ def _parts(reason: str) -> list[str]:
     return [p.strip() for p in reason.split(";") if p.strip()]
 
 
+def stated_comparison(part: str) -> bool | None:
+    """Whether the value a reason part states meets the requirement it states ("eGFR 22
+    mL/min/1.73m2 (= 22 mL/min/1.73m²), required < 30 mL/min/1.73m²" -> True); None when
+    the part states no such pair or its units cannot be compared here."""
+    found = REQUIREMENT.match(part.strip())
+    if found is None:
+        return None
+    value = float(found.group("same") or found.group("value"))
+    low, high = float(found.group("low")), found.group("high")
+    unit, wanted = found.group("unit"), found.group("req_unit")
+    if found.group("same") is None and unit and wanted and unit != wanted:
+        if unit not in DAYS or wanted not in DAYS:
+            return None
+        value = value * DAYS[unit] / DAYS[wanted]
+    slack = 1.0 if found.group("label").strip().lower() == "age" else 1e-9
+    op = found.group("op")
+    if op == "between":
+        return high is not None and low - slack <= value <= float(high) + slack
+    return {"≥": value >= low - slack, "≤": value <= low + slack, "<": value < low + slack,
+            ">": value > low - slack, "=": abs(value - low) <= slack}[op]
+
+
 def criterion_problems(v: CriterionVerdict) -> list[str]:
     """What disagrees between one criterion's verdict and its reason (empty when none)."""
     out = []
@@ -77,6 +106,10 @@ def criterion_problems(v: CriterionVerdict) -> list[str]:
             out.append(f"{v.verdict} whose reason only says what is missing")
         if not v.evidence and not NOT_APPLICABLE.search(v.reason):
             out.append(f"{v.verdict} with no evidence and no reason it does not apply")
+    if len(parts) == 1 and v.holds is not None and v.verdict != "UNKNOWN":
+        stated = stated_comparison(parts[0])
+        if stated is not None and stated != v.holds:
+            out.append(f"{v.verdict} whose own value and requirement say the opposite")
     if v.verdict == "UNKNOWN" and DECIDED.match(parts[0]):
         out.append("UNKNOWN with a decided reason")
     if v.holds is not None:
@@ -177,6 +210,14 @@ def test_the_checks_catch_disagreeing_reasons() -> None:
         verdict="MET", holds=True, reason="eGFR 40, required >= 30",
         evidence=[{"kind": "fact", "text": "eGFR 40"}]))
     assert not criterion_problems(_verdict(verdict="UNKNOWN", reason="no eGFR value recorded"))
+    assert criterion_problems(_verdict(
+        verdict="MET", holds=True, reason="eGFR 9 mL/min/1.73m2 (= 9 mL/min/1.73m²), required "
+        "between 15 and 29 mL/min/1.73m²", evidence=[{"kind": "fact", "text": "eGFR 9"}]))
+    assert stated_comparison("HbA1c 8.1 %, required ≥ 7 %") is True
+    assert stated_comparison("excluded: T-score -2.9 1, required ≤ -2.5") is True
+    assert stated_comparison("type 2 diabetes for 8 months, required ≥ 1 years") is False
+    assert stated_comparison("age 68, required between 18 and 65 years") is False
+    assert stated_comparison("no eGFR value recorded") is None
     eligible = TrialMatch(nct_id="NCT0", title="t", verdict="eligible",
                           reason="fails 1 criterion(s): x")
     assert trial_problems(eligible)
