@@ -333,12 +333,14 @@ def indications(found: Found, drafts: list[Draft], generic: frozenset[str]) -> l
     ``other`` constraint over the whole phrase, so that neither its negation nor its
     exclusion is read as being about the condition.
     """
+    conditions = [d for d in drafts if d.kind in _PRESENCE and d.concept is not None]
+    if not conditions:
+        return drafts
     treatments = [d for d in drafts if d.kind in _TREATMENTS and d.concept is not None]
     if not treatments:
         return drafts
     text = found.text
-    conditions = sorted((d for d in drafts if d.kind in _PRESENCE and d.concept is not None),
-                        key=_start)
+    conditions.sort(key=_start)
     dropped: set[int] = set()
     for t in treatments:
         t_end = _end(t)
