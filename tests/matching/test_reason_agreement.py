@@ -45,6 +45,7 @@ OPEN = re.compile(
     r"unknown|not understood|checked by the study team|less specific|not whether|"
     r"to confirm|not stated|cannot be checked", re.IGNORECASE)
 DECIDED = re.compile(r"^(?:excluded|included|meets|fails)\b", re.IGNORECASE)
+ABSENT = re.compile(r"not mentioned in the (?:note|record)", re.IGNORECASE)
 NOT_APPLICABLE = re.compile(r"not applicable|does not apply|excludes no one|"
                             r"allows a group", re.IGNORECASE)
 ELIGIBLE_FAILURE = re.compile(r"\bfail|\bnot met\b|\bto confirm\b", re.IGNORECASE)
@@ -102,7 +103,7 @@ def criterion_problems(v: CriterionVerdict) -> list[str]:
     if not parts:
         return [f"{v.verdict} with an empty reason"]
     if v.verdict in {"MET", "NOT_MET"} and v.checkable:
-        if all(OPEN.search(p) for p in parts):
+        if all(OPEN.search(p) and not ABSENT.search(p) for p in parts):
             out.append(f"{v.verdict} whose reason only says what is missing")
         if not v.evidence and not NOT_APPLICABLE.search(v.reason):
             out.append(f"{v.verdict} with no evidence and no reason it does not apply")
@@ -178,7 +179,8 @@ def problems(match: TrialMatch) -> list[str]:
     return out
 
 
-def run(trials: Iterable[Trial], profiles: Iterable[PatientProfile]) -> Iterator[TrialMatch]:
+def run(trials: Iterable[Trial], profiles: Iterable[PatientProfile], *,
+        closed_world: bool = False) -> Iterator[TrialMatch]:
     parsed = {}
     for profile in profiles:
         facts = PatientFacts(profile, REF)
@@ -186,7 +188,7 @@ def run(trials: Iterable[Trial], profiles: Iterable[PatientProfile]) -> Iterator
             if trial.nct_id not in parsed:
                 parsed[trial.nct_id] = parse_criteria(trial.eligibility.criteria or "")
             facts.used = set()
-            yield trial_verdict(trial, parsed[trial.nct_id], facts)
+            yield trial_verdict(trial, parsed[trial.nct_id], facts, closed_world=closed_world)
 
 
 def report(found: list[str], limit: int = 40) -> str:
@@ -253,6 +255,15 @@ def test_sample_reasons_agree_with_verdicts() -> None:
                          "stop": "2024-01-01", "status": "stopped"}]}))
     profiles.append(_answering_profile(trials))
     found = [p for match in run(trials, profiles) for p in problems(match)]
+    assert not found, report(found)
+
+
+def test_sample_reasons_agree_in_a_closed_world() -> None:
+    """The evaluations read a note as complete: what it does not mention is absent, and the
+    reason must say so rather than only that nothing was found."""
+    profiles = [load_patient_text(n, reference_date=REF).profile for n in PATIENT_NOTES[:2]]
+    found = [p for match in run(_sample_trials(), profiles, closed_world=True)
+             for p in problems(match)]
     assert not found, report(found)
 
 
