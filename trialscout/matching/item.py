@@ -25,6 +25,7 @@ from trialscout.matching.modality import modality_outcome
 from trialscout.matching.model import CriterionVerdict, Evidence, QuestionRef, Verdict
 from trialscout.matching.outcome import PRESENCE_KINDS, UNCHECKABLE, Outcome, item_rules
 from trialscout.matching.rules import load_rules
+from trialscout.textcontext import criterion_cues
 
 
 def _answer_outcome(facts: PatientFacts, key: str, meets: str) -> tuple[bool | None, Evidence
@@ -73,35 +74,9 @@ class _Result:
     context: bool = False
 
 
-_EVENT_BEFORE = re.compile(
-    r"(?:\b(?:during|after|following|while\s+(?:on|receiving|taking)|due\s+to|secondary\s+to|"
-    r"induced\s+by|caused\s+by|related\s+to|associated\s+with|attributed\s+to|"
-    r"requir(?:ing|ed)|that\s+required|which\s+required)\s+(?:[\w/-]+\s+){0,3}"
-    # the study's own treatment as a time anchor: "within 14 days before the first dose
-    # of pembrolizumab", "after the last dose of cyclophosphamide"
-    r"|\b(?:dose|doses|administration|start|initiation|beginning|starting)\s+"
-    r"(?:of\s+)?(?:treatment\s+with\s+|study\s+)?(?:[\w/-]+\s+){0,1})$",
-    re.IGNORECASE)
-# "fit to receive chemotherapy", "able to swallow capsules": about what is to come, which
-# the record cannot show yet (and its absence does not rule out).
-_PROSPECTIVE = re.compile(
-    r"\b(?:fit|eligible|candidates?|suitable|planned|scheduled|able|willing|ready|"
-    r"intend\w*|plan(?:s|ning)?|expected)\s+(?:to|for)\s+(?:[\w/-]+\s+){0,6}$|"
-    r"\b(?:will|would)\s+(?:receive|undergo|start|begin|take|swallow)\s+(?:\w+\s+){0,2}$",
-    re.IGNORECASE)
-# What comes after "because" explains a criterion; it does not add to it.
-_RATIONALE = re.compile(r"\b(?:because|as\s+(?:this|these|they|it)\s+(?:may|might|could|"
-                        r"would|will|can))\b", re.IGNORECASE)
-# An inclusion that says it excludes ("Subjects with CNS metastasis should be excluded").
-_SAYS_EXCLUDED = re.compile(r"\b(?:should|will|must|shall|are|is|to)\s+be\s+excluded\b|"
-                            r"\b(?:are|is)\s+(?:not\s+eligible|ineligible)\b",
-                            re.IGNORECASE)
-_EVENT_AFTER = re.compile(r"[\s-]*(?:induced|related|associated|intolerance|allergy|allergies|"
-                          r"hypersensitivity|toxicity|toxicities|reactions?)\b", re.IGNORECASE)
+# The criterion context cues (negation, occasion, what is to come, rationale) come from
+# trialscout.textcontext, which reads them from the one context rules file.
 _ADJECTIVE_NON = re.compile(r"\bnon-?[a-z]{3,}", re.IGNORECASE)
-_NEGATION_WORD = re.compile(r"\b(?:no|not|without|never|absence|free\s+of|negative|lack\w*|"
-                            r"unable|cannot|can't|none|neither|nor|denies|excluding)\b",
-                            re.IGNORECASE)
 
 
 def concept_at(item: Item, constraint: Constraint) -> tuple[int, int] | None:
@@ -131,8 +106,8 @@ def _event_context(item: Item, constraint: Constraint) -> bool:
     at = concept_at(item, constraint)
     if at is None:
         return False
-    return bool(_EVENT_BEFORE.search(item.text[max(0, at[0] - 60):at[0]])
-                or _EVENT_AFTER.match(item.text[at[1]:at[1] + 30]))
+    return bool(criterion_cues().event_before.search(item.text[max(0, at[0] - 60):at[0]])
+                or criterion_cues().effect.match(item.text[at[1]:at[1] + 30]))
 
 
 def _prospective(item: Item, constraint: Constraint) -> bool:
@@ -141,18 +116,19 @@ def _prospective(item: Item, constraint: Constraint) -> bool:
     if constraint.kind not in {"medication", "procedure"}:
         return False
     at = concept_at(item, constraint)
-    return at is not None and bool(_PROSPECTIVE.search(item.text[max(0, at[0] - 60):at[0]]))
+    return at is not None and bool(
+        criterion_cues().prospective.search(item.text[max(0, at[0] - 60):at[0]]))
 
 
 @lru_cache(maxsize=32_768)
 def _rationale_start(text: str) -> int | None:
-    found = _RATIONALE.search(text)
+    found = criterion_cues().rationale.search(text)
     return None if found is None else found.start()
 
 
 @lru_cache(maxsize=32_768)
 def _says_excluded(text: str) -> bool:
-    return bool(_SAYS_EXCLUDED.search(text))
+    return bool(criterion_cues().says_excluded.search(text))
 
 
 def _rationale(item: Item, constraint: Constraint) -> bool:
@@ -206,7 +182,7 @@ def _polarity_unsure(item: Item, constraint: Constraint) -> bool:
     if at is None:
         return False
     clause = re.split(r"[.;:]", item.text[max(0, at[0] - 60):at[0]])[-1]
-    return bool(_NEGATION_WORD.search(clause)) != constraint.negated
+    return bool(criterion_cues().negation.search(clause)) != constraint.negated
 
 
 def _undo_adjective_non(item: Item, constraint: Constraint) -> Constraint:
@@ -220,7 +196,7 @@ def _undo_adjective_non(item: Item, constraint: Constraint) -> Constraint:
     before = item.text[:at[0]]
     adjectives = list(_ADJECTIVE_NON.finditer(before))
     adjective = adjectives[-1] if adjectives else None
-    if adjective is None or _NEGATION_WORD.search(before):
+    if adjective is None or criterion_cues().negation.search(before):
         return constraint
     # "non-measurable disease" read as "measurable disease": the negated word is the
     # concept's own, and its negation is kept

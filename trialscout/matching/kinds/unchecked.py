@@ -13,18 +13,13 @@ from trialscout.matching.kinds.measurement import measurement
 from trialscout.matching.kinds.presence import presence
 from trialscout.matching.outcome import Outcome, note_evidence
 from trialscout.matching.rules import load_rules
-from trialscout.patients.context import default_context
+from trialscout.textcontext import criterion_cues, default_context
 
 
 @cache
 def _note_rules() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
     return [(re.compile(r["when"], re.IGNORECASE), re.compile(r["note"], re.IGNORECASE))
             for r in load_rules("items")["note_rules"]]
-
-
-_INABILITY = re.compile(r"\b(?:unable|unwilling|inability|incapable|not|non|cannot|can't|"
-                        r"refus\w*|missing|lack\w*|without|no|inaccessib\w*|unreliable|"
-                        r"failure|fail\w*)\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=32_768)
@@ -37,16 +32,17 @@ def _note_rules_for(text: str) -> tuple[tuple[re.Pattern[str], bool], ...]:
         if found:
             # Only words just before the phrase govern it ("unable to give informed
             # consent"); a "not" earlier in a long criterion is about something else.
-            out.append((note, bool(_INABILITY.search(text[max(0, found.start() - 40):
-                                                         found.start()]))))
+            before = text[max(0, found.start() - 40):found.start()]
+            out.append((note, bool(criterion_cues().inability.search(before))))
     return tuple(out)
 
 
 def from_note_rules(facts: PatientFacts, c: Constraint) -> Outcome | None:
-    """Consent, compliance, other trials: settled by a note sentence that states them.
+    """Other trials, investigational drugs, vaccines, contraception: settled by a note
+    sentence that states them.
 
-    A criterion phrased as an inability ("unable to give informed consent") states the
-    opposite of what the note affirms, so the truth is flipped for it.
+    A criterion phrased as an inability ("unable to stop the investigational drug") states
+    the opposite of what the note affirms, so the truth is flipped for it.
     """
     for note, inverse in _note_rules_for(c.text):
         for sentence, match in facts.note_search(note):

@@ -32,11 +32,26 @@ class LoincRules(RuleFile):
 
 
 # ------------------------------------------------------------------ context.yaml
+class CriterionCueLists(Strict):
+    """The criterion cues (read by ``trialscout.textcontext``)."""
+
+    negation: list[str]
+    inability: list[str]
+    prospective: list[str]
+    prospective_verbs: list[str]
+    occasion: list[str]
+    anchor: list[str]
+    effect: list[str]
+    rationale: list[str]
+    says_excluded: list[str]
+
+
 class ContextRules(RuleFile):
     cues: dict[str, dict[Literal["forward", "backward"], list[str]]]
     pseudo: list[str]
     terminators: list[str]
     windows: dict[str, int]
+    criteria: CriterionCueLists
 
 
 # ------------------------------------------------------------------ notes.yaml
