@@ -288,3 +288,46 @@ def test_the_record_shown_to_the_patient_has_neither_defect() -> None:
     assert shown.conditions == ["postmenopausal osteoporosis"]
     assert shown.measurements == ["T-score: -2.8"]
     assert any(m.startswith("alendronate") for m in shown.medications)
+
+
+def test_recent_words_are_ranges_before_the_note() -> None:
+    t = at("Gout was diagnosed last month.", "Gout")
+    assert t.start is not None and t.start[1] == REF and t.start[0] >= REF - timedelta(62)
+    assert at("She fell and broke a rib yesterday.", "rib").start == (days_ago(1), days_ago(1))
+    gout = at("She has had gout for the past year.", "gout")
+    assert gout.first_day == days_ago(365.25)
+
+
+def test_from_until_gives_start_and_end() -> None:
+    t = at("She took alendronate from 2015 until 2018.", "alendronate", "medication")
+    assert t.start == (date(2015, 1, 1), date(2015, 12, 31))
+    assert t.end == (date(2018, 1, 1), date(2018, 12, 31)) and t.current is False
+
+
+def test_a_time_after_a_for_complement_belongs_to_the_treatment() -> None:
+    sentence = "She finished chemotherapy for breast cancer in 2020."
+    assert at(sentence, "chemotherapy", "medication").end == (date(2020, 1, 1),
+                                                               date(2020, 12, 31))
+    assert not at(sentence, "breast cancer").known
+
+
+@pytest.mark.parametrize(("note", "since"), [
+    ("A 64-year-old woman whose menstrual periods stopped 12 years ago.", days_ago(12 * 365.25)),
+    ("A 55-year-old woman; her last menstrual period was 2 years ago.", days_ago(730.5)),
+    ("A 61-year-old woman. Menopause at age 50.", days_ago(11 * 365.25)),
+])
+def test_menopause_and_since_when(note: str, since: date) -> None:
+    p = extract_note(note, reference_date=REF)
+    assert p.menopause == "postmenopausal" and p.menopause_date == since
+
+
+def test_periods_stopped_months_ago_is_not_menopause_yet() -> None:
+    p = extract_note("A 49-year-old woman whose last period was 3 months ago.",
+                     reference_date=REF)
+    assert p.menopause_date is None
+
+
+def test_an_age_at_an_event_is_not_the_patients_age() -> None:
+    p = extract_note("Diabetes diagnosed at age 41. She is a 66-year-old woman.",
+                     reference_date=REF)
+    assert p.age_years == 66

@@ -347,7 +347,9 @@ class _Reader:
         match = rules.menopause_ago.search(text)
         if match:
             n = _number(match.group("n"), rules.number_words)
-            if n is not None:
+            days = _days(n, match.group("unit")) if n is not None else 0.0
+            # periods that stopped less than a year ago do not make menopause yet
+            if n is not None and ("menopause" in match.group().lower() or days >= 365):
                 self.data.setdefault("menopause", "postmenopausal")
                 self.data.setdefault("menopause_date",
                                      self.ref - timedelta(days=_days(n, match.group("unit"))))

@@ -94,7 +94,7 @@ class _Expr:
         self.duration = duration
         self.age = age
         self.more = more
-        self.after_only = kind in {"for"}
+        self.after_only = kind == "for"
 
 
 class _TimeRules:
@@ -143,8 +143,10 @@ def _group(match: re.Match[str], name: str) -> str | None:
 def _count(match: re.Match[str], rules: _TimeRules) -> float | None:
     raw = _group(match, "n")
     unit = _group(match, "unit")
-    if raw is None or unit is None:
+    if unit is None:
         return None
+    if raw is None:
+        return UNIT_DAYS.get(unit.lower().rstrip("s"), 365.25)
     n = rules.numbers.get(raw.lower())
     if n is None:
         try:
@@ -214,6 +216,11 @@ def _expressions(sentence: str, ref: date) -> tuple[_Expr, ...]:
 
 def _read(kind: str, match: re.Match[str], rules: _TimeRules, ref: date) -> _Expr | None:
     start, end = match.start(), match.end()
+    if kind == "recent":
+        moment = _recent(match, ref)
+        return None if moment is None else _Expr("date", start, end, moment=moment)
+    if kind == "for_one":
+        kind = "for"
     if kind in {"ago", "history", "for"}:
         days = _count(match, rules)
         if days is None:
@@ -232,6 +239,23 @@ def _read(kind: str, match: re.Match[str], rules: _TimeRules, ref: date) -> _Exp
     return _Expr(kind, start, end, moment=moment)
 
 
+def _recent(match: re.Match[str], ref: date) -> DateRange | None:
+    """The days "yesterday", "last month", "earlier this year" can mean before ``ref``."""
+    day = (_group(match, "day") or "").lower()
+    if day:
+        back = 1 if day == "yesterday" else 0
+        moment = ref - timedelta(days=back)
+        return moment, moment
+    period = (_group(match, "period") or _group(match, "period2") or "").lower()
+    this = (_group(match, "rel") or "this").lower() == "this"
+    if period == "year":
+        return date(ref.year if this else ref.year - 1, 1, 1), ref
+    back = {"week": 7, "month": 31}.get(period)
+    if back is None:
+        return None
+    return ref - timedelta(days=back if this else 2 * back), ref
+
+
 def _clause(sentence: str, start: int, end: int) -> tuple[int, int]:
     """The clause around ``start:end``: from the last break before it to the next after."""
     breaks = _rules().clause_break
@@ -242,6 +266,24 @@ def _clause(sentence: str, start: int, end: int) -> tuple[int, int]:
     after = breaks.search(sentence, end, min(len(sentence), end + 400))
     high = after.start() if after else len(sentence)
     return low, high
+
+
+_COMPLEMENT: Final = re.compile(r"(?:for|of|against)\s+(?:(?:her|his|their|the|a|an)\s+)?$",
+                               _I)
+
+
+def _complement(sentence: str, mentions: tuple[tuple[int, int], ...], start: int,
+                low: int) -> bool:
+    """Whether the mention at ``start`` is "for" / "of" another one right before it."""
+    found = _COMPLEMENT.search(sentence, max(low, start - 20), start)
+    if found is None:
+        return False
+    return any(found.start() - 2 <= e <= found.start() and e > low for _s, e in mentions)
+
+
+def _between(mentions: tuple[tuple[int, int], ...], start: int, end: int, low: int,
+             high: int) -> list[tuple[int, int]]:
+    return [(s, e) for s, e in mentions if low <= s and e <= high and (e <= start or s >= end)]
 
 
 def _other_mentions(mentions: tuple[tuple[int, int], ...], start: int, end: int,
@@ -270,11 +312,15 @@ def event_time(sentence: str, start: int, end: int, ref: date, *,
     start, end = _phrase(sentence, mentions, start, end)
     chosen: list[_Expr] = []
     previous = end
-    for expr in exprs:
+    # what is "for" something else ("surgery for a hip fracture in 2019") leaves the
+    # time to that something; a complement of this mention does not stand in its way
+    own = not _complement(sentence, mentions, start, low)
+    for expr in exprs if own else ():
         if expr.start < end:
             continue
-        if expr.end > high or expr.start - previous > rules.reach or _other_mentions(
-                mentions, start, end, previous, expr.start):
+        if expr.end > high or expr.start - previous > rules.reach or any(
+                not _complement(sentence, mentions, s, low)
+                for s, _e in _between(mentions, start, end, previous, expr.start)):
             break
         chosen.append(expr)
         previous = expr.end
@@ -335,8 +381,9 @@ def _combine(sentence: str, chosen: list[_Expr], start: int, end: int, before: i
              current: bool | None, past: bool) -> EventTime:
     out = EventTime(current=current)
     for expr in chosen:
-        high = expr.start if expr.start >= end else start
-        low = before if expr.start >= end else expr.end
+        # cues between the mention and the expression, or inside it ("until 2018")
+        high = expr.end if expr.start >= end else start
+        low = before if expr.start >= end else expr.start
         moment = expr.moment
         if expr.kind in {"age", "since_age"} and expr.age is not None:
             moment = _from_age(expr.age, ref, age, birth)
