@@ -250,10 +250,10 @@ def _recent(match: re.Match[str], ref: date) -> DateRange | None:
     this = (_group(match, "rel") or "this").lower() == "this"
     if period == "year":
         return date(ref.year if this else ref.year - 1, 1, 1), ref
-    back = {"week": 7, "month": 31}.get(period)
-    if back is None:
+    span = {"week": 7, "month": 31}.get(period)
+    if span is None:
         return None
-    return ref - timedelta(days=back if this else 2 * back), ref
+    return ref - timedelta(days=span if this else 2 * span), ref
 
 
 def _clause(sentence: str, start: int, end: int) -> tuple[int, int]:
