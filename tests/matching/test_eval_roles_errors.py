@@ -202,3 +202,18 @@ def test_other_eval_commands_print_the_roles(tmp_path: Path) -> None:
                                  str(qrels), "--studies", str(DATA / "studies.jsonl")])
     assert search.exit_code == 0, search.output
     assert "sigir" in search.stdout and "role unknown" in search.stdout
+
+
+def test_trec_errors_false_exclusion(tmp_path: Path) -> None:
+    """A trial judged eligible that matching calls not eligible is listed with its surest
+    failing criterion."""
+    flipped = tmp_path / "qrels.tsv"
+    flipped.write_text((DATA / "qrels.tsv").read_text().replace(
+        "t-1\tNCT09990102\t1", "t-1\tNCT09990102\t2"))
+    report = trec_matching(DATA / "queries.jsonl", flipped, DATA / "studies.jsonl",
+                           errors=True)
+    assert report.errors is not None
+    rows = [r for r in report.errors if r.pair == "t-1 / NCT09990102"]
+    assert len(rows) == 1 and rows[0].what.startswith("false exclusion")
+    assert rows[0].predicted == "not_eligible" and rows[0].expected == "eligible"
+    assert rows[0].criterion and rows[0].kind in KINDS

@@ -316,9 +316,14 @@ def trec_errors(qid: str, note: str, judged: Mapping[str, int], matches: Mapping
             if not failing:
                 continue
             first = max(failing, key=lambda v: v.confidence or 0.0)
-            rows.append(error_row(pair, first.section, first.text, [first], match.verdict,
-                                  expected, what=f"false exclusion, {len(failing)} "
-                                  "failing criteria; the surest shown"))
+            row = error_row(pair, first.section, first.text, [first], match.verdict,
+                            expected, what=f"false exclusion, {len(failing)} failing "
+                            "criteria; the surest shown")
+            if first.item_index < 0:
+                row = ErrorRow(row.pair, row.section, row.criterion, row.patient_text,
+                               row.predicted, row.expected, "other",
+                               row.what + "; a registry field (age range or sex)")
+            rows.append(row)
         elif label == 1 and match.verdict != "not_eligible":
             open_items = [v for v in match.criteria if v.item_index >= 0 and v.checkable]
             if not open_items:
