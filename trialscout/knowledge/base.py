@@ -201,11 +201,15 @@ class KnowledgeBase:
         for descriptor in descriptors.values():
             own = "mesh_" + slug(descriptor.name)
             # A heading with narrower headings joins a curated concept only by its own
-            # name: a variant ("osteopenia" for "Bone Diseases, Metabolic") would bring
-            # the whole subtree (osteoporosis) under that concept.
+            # name (either number): a variant ("osteopenia" for "Bone Diseases,
+            # Metabolic") would bring the whole subtree (osteoporosis) under that concept,
+            # and none joins a concept whose members a curated mesh_tree defines.
             leaf = not any(t in inner for t in descriptor.trees)
-            cid = self._link(descriptor.name, descriptor.forms if leaf else (), _CLINICAL,
-                             curated_kinds) or own
+            forms = descriptor.forms if leaf else _number_variants(descriptor)
+            cid = self._link(descriptor.name, forms, _CLINICAL, curated_kinds) or own
+            if cid != own and cid in self._curated_trees and not leaf \
+                    and normalize_term(descriptor.name) not in self.nodes[cid].forms:
+                cid = own
             kind = "procedure" if any(t[:1] == "E" for t in descriptor.trees) else "condition"
             node = self._node(cid, descriptor.name, kind,
                               "MeSH " + ", ".join(descriptor.trees))
@@ -359,6 +363,15 @@ class KnowledgeBase:
     def source(self, cid: str) -> str | None:
         node = self.node(cid)
         return node.source if node is not None else None
+
+
+def _number_variants(descriptor: mesh.Descriptor) -> tuple[str, ...]:
+    """The variants of a heading that are its own name in the other number ("lung
+    disease" for "Lung Diseases")."""
+    key = normalize_term(descriptor.name)
+    stem = key[:-1] if key.endswith("s") else key
+    return tuple(f for f in descriptor.forms
+                 if (k := normalize_term(f)) != key and (k[:-1] if k.endswith("s") else k) == stem)
 
 
 def _under(tree: str, prefixes: Iterable[str], *, itself: bool = False) -> bool:
