@@ -206,6 +206,20 @@ def test_a_paragraph_that_switches_to_exclusions_mid_sentence() -> None:
     assert words <= set(kept.replace(";", " ").replace(",", " ").split())
 
 
+def test_semicolon_clauses_of_a_paragraph_are_items_unless_they_lean_on_each_other() -> None:
+    parsed = parse_criteria("Exclusion Criteria:\n\nHeart failure needing treatment; a "
+                            "stroke in the past year; liver cirrhosis (Child-Pugh B; or C).\n")
+    assert [i.text for i in parsed.items] == [
+        "Heart failure needing treatment;", "a stroke in the past year;",
+        "liver cirrhosis (Child-Pugh B; or C)."]
+    kept = parse_criteria("Inclusion Criteria:\n\nPrior surgery is allowed; however, it "
+                          "must be 4 weeks before the first dose.\n")
+    assert len(kept.items) == 1
+    examples = parse_criteria("Inclusion Criteria:\n\nA solid tumour, i.e. breast cancer; "
+                              "lung cancer; bowel cancer.\n")
+    assert len(examples.items) == 1
+
+
 def test_short_named_heading_lines() -> None:
     parsed = parse_criteria("Study A Inclusion Criteria:\n* Adults\n"
                             "Study A Exclusion Criteria:\n* Pregnancy\n")

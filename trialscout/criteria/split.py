@@ -337,6 +337,50 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pieces if b > a]
 
 
+# words that open a clause leaning on the one before it ("...; however, ...", "...; if so")
+_DEPENDENT: Final = frozenset({
+    "however", "but", "if", "unless", "except", "excluding", "which", "whichever", "that",
+    "this", "these", "those", "it", "its", "they", "their", "otherwise", "including",
+    "include", "includes", "provided", "i.e", "e.g", "ie", "eg", "whereas", "where", "when",
+    "then", "thus", "therefore", "hence", "as", "such", "only", "see", "in", "defined", "by"})
+# a sentence that lists alternatives or examples before its semicolons ("i.e. colorectal
+# cancer; lung cancer; ..."), or a note, is one criterion
+_LISTS_ALTERNATIVES: Final = re.compile(
+    r"\b(?:i\.?e|e\.?g|such\s+as|including|one\s+of|any\s+of|either|following|"
+    r"defined\s+as)\b", re.IGNORECASE)
+_WORD: Final = re.compile(r"[A-Za-z][A-Za-z.]*")
+
+
+def _split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of a paragraph sentence joined by semicolons ("Age 18-70; BMI under 35; no
+    diabetes"): split outside parentheses, unless the next clause leans on the one before
+    it ("; however, ...") or is too short to be a criterion ("; ii.")."""
+    first = text.find(";", start, end)
+    if first < 0 or _LISTS_ALTERNATIVES.search(text, start, first) or \
+            text[start:start + 12].lstrip(" *-(").lower().startswith("note"):
+        return [(start, end)]
+    pieces: list[tuple[int, int]] = []
+    cursor = start
+    depth = 0
+    for position in range(start, end):
+        ch = text[position]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch == ";" and not depth and position + 1 < end and text[position + 1] in " \t":
+            following = _WORD.findall(text, position + 1, min(end, position + 80))
+            words = [w for w in following if len(w) > 1]
+            if len(words) < 2 or following[0].lower().rstrip(".") in _DEPENDENT:
+                continue
+            if len(_WORD.findall(text, cursor, position)) < 2:
+                continue
+            pieces.append((cursor, position + 1))
+            cursor = position + 1
+    pieces.append((cursor, end))
+    return [(a, b) for a, b in pieces if text[a:b].strip()]
+
+
 def _split_enumeration(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The members of a list that an inline switch introduced ("excluded if they have A,
     B (with C, D), E or F, or G"): split at commas and semicolons outside parentheses when
@@ -517,6 +561,8 @@ def _split_paragraphs(text: str, out: Split) -> None:
         pieces = _split_sentences(text, item.start, item.end)
         if item.enumeration:
             pieces = [part for a, b in pieces for part in _split_enumeration(text, a, b)]
+        elif ";" in text[item.start:item.end]:
+            pieces = [part for a, b in pieces for part in _split_clauses(text, a, b)]
         if len(pieces) == 1:
             items.append(item)
             continue
