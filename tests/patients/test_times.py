@@ -331,3 +331,10 @@ def test_an_age_at_an_event_is_not_the_patients_age() -> None:
     p = extract_note("Diabetes diagnosed at age 41. She is a 66-year-old woman.",
                      reference_date=REF)
     assert p.age_years == 66
+
+
+def test_a_note_measurement_takes_the_date_its_sentence_gives() -> None:
+    p = extract_note("A 66-year-old woman. HbA1c 8.2% in March 2023. Creatinine 1.1 mg/dL.",
+                     reference_date=REF)
+    dated = {m.analyte: m.date for m in p.measurements}
+    assert dated["hba1c"] == date(2023, 3, 1) and dated["creatinine"] is None

@@ -157,6 +157,7 @@ class _Analyte:
     name: str
     unit: str
     pattern: re.Pattern[str]
+    aliases: tuple[str, ...] = ()
 
 
 class _Rules:
@@ -175,7 +176,8 @@ class _Rules:
             body = "|".join(re.escape(a) for a in aliases)
             self.analytes.append(_Analyte(concept_index().analyte(str(name)), str(spec["unit"]),
                                           re.compile(
-                rf"(?<![\w-])(?P<alias>{body})(?![\w-]){tail}", _I)))
+                rf"(?<![\w-])(?P<alias>{body})(?![\w-]){tail}", _I),
+                tuple(a.lower() for a in aliases)))
         self.blood_pressure = re.compile(data["blood_pressure"], _I)
         preg = data["pregnancy"]
         self.pregnancy = {key: [re.compile(p, _I) for p in preg[key]]
@@ -405,7 +407,11 @@ class _Reader:
                     "name": analyte, "analyte": self.vocabulary.analyte(analyte),
                     "value": float(match.group(group)), "unit": "mm[Hg]",
                     "source": self.source(sentence, match.start(), match.end())})
+        lowered = text.lower()
         for spec in self.rules.analytes:
+            # a sentence without any of the names cannot match (cheap substring test)
+            if not any(alias in lowered for alias in spec.aliases):
+                continue
             for match in spec.pattern.finditer(text):
                 cats = self.assertion(sentence, match.start(), match.end(), mods)
                 if "family" in cats or "hypothetical" in cats:
@@ -427,9 +433,11 @@ class _Reader:
                     unit = "degF"
                 if match.group("cmp"):
                     continue
+                taken = event_time(text, match.start(), match.end(), self.ref,
+                                   mentions=(), kind="condition")
                 self.add("measurements", f"{spec.name}:{sentence.index}:{match.start()}", {
                     "name": match.group("alias"), "analyte": spec.name, "value": value,
-                    "unit": unit,
+                    "unit": unit, "date": taken.first_day,
                     "source": self.source(sentence, match.start(), match.end())})
 
     def _spans(self, text: str, head: re.Pattern[str]) -> Iterator[tuple[int, int]]:
