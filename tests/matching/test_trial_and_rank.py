@@ -245,12 +245,33 @@ def test_engine_early_stop_keeps_the_banded_order(tmp_path) -> None:  # type: ig
         app.import_paths([sample_path()])
         note = extract_note("A 68-year-old woman with osteoporosis and type 2 diabetes. "
                             "T-score -2.9. No kidney disease.", reference_date=REF)
-        short = app.match(note, MatchOptions(reference_date=REF, limit=3))
         full = app.match(note, MatchOptions(reference_date=REF, limit=40))
-        assert [m.nct_id for m in short.results] == [m.nct_id for m in full.results[:3]]
-        assert all(m.complete for m in short.results)
+        checked = []
+        for limit in (1, 3):
+            short = app.match(note, MatchOptions(reference_date=REF, limit=limit))
+            assert [m.nct_id for m in short.results] == \
+                [m.nct_id for m in full.results[:limit]]
+            assert all(m.complete for m in short.results)
+            checked.append(short.checked)
+        assert max(checked) <= full.checked
         order = [(["eligible", "possibly_eligible", "not_eligible"].index(m.verdict),
                   m.main_condition == "not_recorded") for m in full.results]
         assert order == sorted(order)
     finally:
         app.close()
+
+
+def test_a_candidate_is_skipped_only_when_even_the_best_band_cannot_lift_it() -> None:
+    from trialscout.matching.engine import _cannot_enter
+    from trialscout.matching.rank import band_floor, best_possible, combine
+
+    eligible_recorded = [combine(r, band_floor("eligible", "recorded")) for r in (1.0, 0.9)]
+    possibly = [combine(r, band_floor("possibly_eligible", "recorded")) for r in (1.0, 0.9)]
+    # Two eligible trials of relevance 0.9 and up: a candidate of relevance 0.5 cannot
+    # pass the second of them even if it turns out eligible, one of 0.95 can.
+    assert _cannot_enter(0.5, eligible_recorded, limit=2)
+    assert not _cannot_enter(0.95, eligible_recorded, limit=2)
+    # Behind possibly eligible trials any candidate may still be eligible: never skipped.
+    assert not _cannot_enter(0.01, possibly, limit=2)
+    assert not _cannot_enter(0.01, eligible_recorded, limit=3)     # fewer than shown yet
+    assert best_possible(1.0) == 1.0 and best_possible(0.0) == band_floor("eligible", None)
