@@ -187,11 +187,6 @@ def load_parsed_criteria(conn: Connection, nct_id: str) -> ParsedCriteria | None
     return ParsedCriteria.model_validate_json(document) if document else None
 
 
-def stored_version(conn: Connection, nct_id: str) -> str | None:
-    return conn.execute(select(TrialCriteriaRow.parser_version)
-                        .where(TrialCriteriaRow.nct_id == nct_id)).scalar()
-
-
 def trials_asking(conn: Connection, question_key: str) -> list[tuple[str, int, str]]:
     """``(nct_id, item_index, meets)`` of every stored item that asks ``question_key``."""
     table = TrialCriterionQuestionRow

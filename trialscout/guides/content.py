@@ -59,10 +59,6 @@ class FaqItem(BaseModel):
     question: str
     answer: str
 
-    @property
-    def answer_html(self) -> str:
-        return render_markdown(self.answer)
-
 
 class Guide(BaseModel):
     """One guide, split into the parts a page shows."""

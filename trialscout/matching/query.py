@@ -42,10 +42,6 @@ def _split_text(text: str) -> tuple[str, str]:
     return " ".join(" ".join(kept).split()), " ".join(" ".join(dropped).split())
 
 
-def _affirmed_text(text: str) -> str:
-    return _split_text(text)[0]
-
-
 def _cut(text: str, limit: int) -> str:
     """At most ``limit`` characters, ending at a word boundary."""
     if len(text) <= limit:

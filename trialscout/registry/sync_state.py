@@ -56,11 +56,6 @@ def latest_done(conn: Connection, query_key: str) -> RunState | None:
     return _state(row) if row else None
 
 
-def get_run(conn: Connection, run_id: int) -> RunState | None:
-    row = conn.execute(select(*_COLUMNS).where(_runs.id == run_id)).first()
-    return _state(row) if row else None
-
-
 def start_run(conn: Connection, query_key: str, params_json: str, since: str | None,
               now: datetime) -> RunState:
     run_id = conn.execute(insert(_runs).values(

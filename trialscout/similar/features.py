@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from trialscout.registry.model import Trial
 from trialscout.rulefiles import RuleFile, Strict, load_mapping
 from trialscout.summaries.mentions import matcher
 from trialscout.vocabulary import normalize_term, vocabulary
@@ -180,7 +179,3 @@ def features_from_document(doc: dict[str, Any], summary_chars: int | None = None
     names = "; ".join(i.get("name", "") for i in interventions)
     f.embed_text = ". ".join(p for p in (title, "; ".join(conditions), names, summary) if p)
     return f
-
-
-def features_from_trial(trial: Trial) -> TrialFeatures:
-    return features_from_document(trial.model_dump(exclude_none=True))

@@ -99,12 +99,6 @@ class SimilarService:
         self._index.ready()
         return self._index
 
-    def invalidate(self) -> None:
-        """Forget the index (it is rebuilt on next use)."""
-        with self._lock:
-            self._index = None
-            self._watermark = -1
-
     def similar(self, nct_id: str, k: int = DEFAULT_K,
                 origin: tuple[float, float] | None = None) -> list[SimilarTrial] | None:
         """Up to ``k`` similar trials with reasons; None when ``nct_id`` is not stored.

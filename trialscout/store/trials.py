@@ -150,10 +150,6 @@ def trial_columns(record: ParsedRecord) -> dict[str, Any]:
     }
 
 
-def facet_values(trial: Trial) -> list[tuple[str, str]]:
-    return [(name, value) for name, value, _ in _facet_rows(trial)]
-
-
 def _facet_rows(trial: Trial) -> list[tuple[str, str, str]]:
     """(field, value, normalized value) once per distinct normalized value of a field."""
     pairs: list[tuple[str, str]] = []
