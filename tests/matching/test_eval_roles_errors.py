@@ -217,3 +217,16 @@ def test_trec_errors_false_exclusion(tmp_path: Path) -> None:
     assert len(rows) == 1 and rows[0].what.startswith("false exclusion")
     assert rows[0].predicted == "not_eligible" and rows[0].expected == "eligible"
     assert rows[0].criterion and rows[0].kind in KINDS
+
+
+def test_a_set_any_rule_file_was_tuned_on_is_a_development_set() -> None:
+    from trialscout.evaluation.sets import tuned_files
+
+    sets = registry()
+    tuned = tuned_files()
+    assert tuned, "rule files name the sets they were tuned on"
+    for name, files in tuned.items():
+        assert name in sets, (name, files)
+        assert sets[name].role == "development", (name, files)
+    assert "matching/rules/ranking.yaml" in sets["trec_2021"].tuned
+    assert "tuned_files" in sets["trec_2021"].as_dict()

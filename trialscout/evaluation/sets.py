@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 REGISTRY = Path(__file__).with_name("benchmark_sets.yaml")
+PACKAGE = Path(__file__).resolve().parents[1]
 ROLES = ("development", "report")
 
 
@@ -31,9 +32,14 @@ class BenchmarkSet:
     paths: tuple[str, ...] = ()
     available: bool = True
 
+    @property
+    def tuned(self) -> tuple[str, ...]:
+        """The rule files that name this set in their ``tuned_on``."""
+        return tuned_files().get(self.name, ())
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "role": self.role,
-                "reason": self.reason}
+                "reason": self.reason, "tuned_files": list(self.tuned)}
 
 
 @cache
@@ -56,6 +62,22 @@ def registry(path: Path = REGISTRY) -> dict[str, BenchmarkSet]:
             paths=tuple(str(p).strip("/") for p in spec.get("paths") or ()),
             available=bool(spec.get("available", True)))
     return out
+
+
+@cache
+def tuned_files() -> dict[str, tuple[str, ...]]:
+    """Set name -> the rule and knowledge files whose ``tuned_on`` names it."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.yaml")):
+        try:
+            with path.open(encoding="utf-8") as handle:
+                data = yaml.safe_load(handle)
+        except (OSError, yaml.YAMLError):
+            continue
+        names = data.get("tuned_on") if isinstance(data, dict) else None
+        for name in names if isinstance(names, list) else []:
+            found.setdefault(str(name), []).append(path.relative_to(PACKAGE).as_posix())
+    return {name: tuple(files) for name, files in found.items()}
 
 
 def _matches(path: str, ending: str) -> bool:
@@ -113,6 +135,9 @@ class SetRoles:
         lines = ["benchmark sets of this run:"]
         for s in self.sets:
             lines.append(f"  {s.name} ({s.title}): {s.role.upper()} set: {s.reason}")
+            if s.tuned:
+                lines.append(f"    rule files tuned on it ({len(s.tuned)}): "
+                             + ", ".join(s.tuned))
         for path in self.unregistered:
             lines.append(f"  {path}: not in the registry (evaluation/benchmark_sets.yaml); "
                          "role unknown")
