@@ -19,7 +19,7 @@ from trialscout.matching import rules as matching_rules
 from trialscout.patients import rules as patient_rules
 from trialscout.search import rules as search_rules
 from trialscout.similar import features as similar_features
-from trialscout.summaries import grounding, offline
+from trialscout.summaries import schemas as summary_schemas
 from trialscout.vocabulary import synonyms
 
 PACKAGE = Path(rulefiles.__file__).parent
@@ -36,8 +36,8 @@ def _schemas() -> dict[Path, type[rulefiles.RuleFile]]:
     for name, schema in search_rules.SCHEMAS.items():
         out[search_rules.RULES_DIR / name] = schema
     out[PACKAGE / "similar" / "rules" / "similar.yaml"] = similar_features.SimilarRules
-    out[PACKAGE / "summaries" / "rules" / "wording.yaml"] = offline.WordingRules
-    out[PACKAGE / "summaries" / "rules" / "grounding.yaml"] = grounding.GroundingSchema
+    out[PACKAGE / "summaries" / "rules" / "wording.yaml"] = summary_schemas.WordingRules
+    out[PACKAGE / "summaries" / "rules" / "grounding.yaml"] = summary_schemas.GroundingSchema
     out[PACKAGE / "guides" / "rules" / "sections.yaml"] = guides_content.SectionRules
     out[synonyms.DEFAULT_PATH] = synonyms.VocabularyFile
     return out

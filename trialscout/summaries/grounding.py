@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from trialscout.registry.model import Trial
-from trialscout.rulefiles import RuleFile, load_mapping
+from trialscout.rulefiles import load_mapping
 from trialscout.summaries.mentions import FACT_KINDS, matcher
 from trialscout.summaries.paths import PathError, leaves, resolve
+from trialscout.summaries.schemas import GroundingSchema
 
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -47,20 +48,6 @@ class GroundingRules:
     code_name: re.Pattern[str]
     plain_words: frozenset[str]
     generic_concepts: frozenset[str]
-
-
-class GroundingSchema(RuleFile):
-    """The schema of ``rules/grounding.yaml``."""
-
-    number_words: dict[str, float]
-    min_word_length: int
-    drug_suffixes: list[str]
-    condition_suffixes: list[str]
-    head_nouns: list[str]
-    function_words: list[str]
-    generic_concepts: list[str]
-    code_name_pattern: str
-    plain_words: list[str]
 
 
 @lru_cache(maxsize=1)

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trialscout.registry.model import Trial
-from trialscout.rulefiles import RuleFile, Strict, load_mapping
+from trialscout.rulefiles import load_mapping
 from trialscout.summaries import grounding
 from trialscout.summaries.mentions import matcher
 from trialscout.summaries.model import PlainSummary, SummarySentence, Topic
 from trialscout.summaries.paths import resolve
 from trialscout.summaries.readability import grade
+from trialscout.summaries.schemas import WordingRules
 from trialscout.vocabulary import normalize_term, vocabulary
 
 if TYPE_CHECKING:
@@ -50,44 +51,6 @@ _CRITERIA_KINDS = ("condition", "medication", "measurement", "procedure", "pregn
                    "performance_status")
 _QUOTED = re.compile(r"[“”\"]")
 _KEY_ALTERNATIVES = re.compile(r"[|&]")
-
-
-class _People(Strict):
-    adult: str
-    child: str
-    both: str
-
-
-class _Topics(Strict):
-    what: str
-    who: str
-    where: str
-
-
-class WordingRules(RuleFile):
-    """The schema of ``rules/wording.yaml``."""
-
-    status: dict[str, str]
-    status_missing: str
-    phase: dict[str, str]
-    study_type: dict[str, str]
-    allocation: dict[str, str]
-    masking: dict[str, str]
-    intervention_model: dict[str, str]
-    intervention_type: dict[str, str]
-    tested_arm_types: list[str]
-    comparator_arm_types: list[str]
-    no_treatment_arm_types: list[str]
-    placebo_note: str
-    sham_note: str
-    healthy_volunteers: str
-    missing_note: str
-    missing_topics: _Topics
-    people: dict[str, _People]
-    countries_with_the: list[str]
-    keep_capitalized: list[str]
-    vague_question_concepts: list[str]
-    plain_words: list[str]
 
 
 def wording() -> dict[str, Any]:
