@@ -220,6 +220,22 @@ def test_semicolon_clauses_of_a_paragraph_are_items_unless_they_lean_on_each_oth
     assert len(examples.items) == 1
 
 
+def test_inclusions_of_named_participant_groups_are_alternatives() -> None:
+    parsed = parse_criteria("Inclusion Criteria - asthma group:\n\n* Age 12 to 65\n"
+                            "* Asthma for a year or more\n\n"
+                            "Inclusion Criteria - healthy control group:\n\n* Age 12 to 65\n"
+                            "* No lung disease\n\nExclusion Criteria:\n\n* Smoker\n")
+    inclusion = parsed.logic["inclusion"]
+    [either] = inclusion.children
+    assert either.op == "any"
+    assert [[parsed.items[i].text for i in group.items] for group in either.children] == [
+        ["Age 12 to 65", "Asthma for a year or more"], ["Age 12 to 65", "No lung disease"]]
+    # stages of screening are not alternatives
+    staged = parse_criteria("Pre-registration Inclusion Criteria:\n* Adults\n"
+                            "Registration Inclusion Criteria:\n* Measurable disease\n")
+    assert staged.logic["inclusion"].op == "all" and not staged.logic["inclusion"].children
+
+
 def test_short_named_heading_lines() -> None:
     parsed = parse_criteria("Study A Inclusion Criteria:\n* Adults\n"
                             "Study A Exclusion Criteria:\n* Pregnancy\n")

@@ -47,6 +47,7 @@ class _Rules:
         "chain_end",
         "chain_start",
         "connector",
+        "group_re",
         "numbers",
     )
 
@@ -65,6 +66,8 @@ class _Rules:
         chain = rules.phrase_regex(spec.chain_or)
         self.chain_end = re.compile(r"(?:^|[\s;,])" + chain + r"[\s:.;,]*$", re.IGNORECASE)
         self.chain_start = re.compile(r"^[\s(]*" + chain + r"\b(?!\s*$)", re.IGNORECASE)
+        self.group_re = re.compile(rules.phrase_regex(spec.alternative_groups),
+                                   re.IGNORECASE)
         self.connector = re.compile(r"^[\s(*_\-]*(?P<word>or|and|and/or)[\s)*_:.;,\-]*$",
                                     re.IGNORECASE)
 
@@ -181,6 +184,7 @@ class _Builder:
     def __init__(self, items: list[Item], blank_before: list[bool], section: str) -> None:
         self.items = items
         self.blank = blank_before
+        self.headings: list[str | None] = []
         self.section = section
         self.default = "all" if section == "inclusion" else "any"
         self.kids: dict[int, list[int]] = {}
@@ -194,8 +198,28 @@ class _Builder:
                 self.kids.setdefault(parent, []).append(index)
             else:
                 roots.append(index)
-        units = self._siblings(roots)
-        return _node(self.default, None, units, None, None)
+        groups = self._alternative_groups(roots)
+        if len(groups) < 2:
+            return _node(self.default, None, self._siblings(roots), None, None)
+        grouped = {i for members_ in groups.values() for i in members_}
+        common = self._siblings([i for i in roots if i not in grouped])
+        alternatives = [_Unit(None, _node("all", None, self._siblings(members_), None, None),
+                              members_[0], members_[-1]) for members_ in groups.values()]
+        either = _Unit(None, _node("any", None, alternatives, None, None), 0, 0)
+        return _node(self.default, None, [*common, either], None, None)
+
+    def _alternative_groups(self, roots: list[int]) -> dict[str, list[int]]:
+        """Inclusions under headings that each name a group of participants ("Inclusion
+        Criteria - control group:"), by heading: a participant joins one of the groups."""
+        if self.section != "inclusion" or not self.headings:
+            return {}
+        pattern = _rules().group_re
+        out: dict[str, list[int]] = {}
+        for index in roots:
+            heading = self.headings[index] if index < len(self.headings) else None
+            if heading and pattern.search(heading):
+                out.setdefault(heading, []).append(index)
+        return out
 
     def _siblings(self, indices: list[int]) -> list[_Unit]:
         """Units of one sibling list: flat lead-ins adopt their run, then "or" chains."""
@@ -339,19 +363,23 @@ class _Builder:
         return None if op is None else (op, unit.leaf)
 
 
-def build_logic(items: list[Item], blank_before: list[bool] | None = None
-                ) -> dict[str, LogicNode]:
+def build_logic(items: list[Item], blank_before: list[bool] | None = None,
+                headings: list[str | None] | None = None) -> dict[str, LogicNode]:
     """The logic tree of each section that has items (``{"inclusion": ..., ...}``).
 
     ``blank_before[i]`` tells whether a blank line came before item ``i`` (it closes the
-    run of a flat lead-in); without it no run is closed by one.
+    run of a flat lead-in); without it no run is closed by one. ``headings[i]`` is the
+    section heading item ``i`` stands under, if any (headings that name groups of
+    participants make their inclusions alternatives).
     """
     blanks = blank_before if blank_before is not None else [False] * len(items)
     out: dict[str, LogicNode] = {}
     for section in SECTIONS:
         members = [item.index for item in items if item.section == section]
         if members:
-            out[section] = _Builder(items, blanks, section).build(members)
+            builder = _Builder(items, blanks, section)
+            builder.headings = headings or []
+            out[section] = builder.build(members)
     return out
 
 

@@ -125,7 +125,9 @@ def parse_criteria(text: str | None) -> ParsedCriteria:
     headings = [build(Heading, {"text": h.text, "span": _span(h.start, h.end),
                                 "section": h.section})
                 for h in split.headings]
-    logic = build_logic(items, [raw.blank_before for raw in split.items])
+    logic = build_logic(items, [raw.blank_before for raw in split.items],
+                        [split.headings[raw.block].text if raw.block >= 0 else None
+                         for raw in split.items])
     return build(ParsedCriteria, {"parser_version": PARSER_VERSION, "items": items,
                                   "headings": headings, "logic": logic})
 

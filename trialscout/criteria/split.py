@@ -48,6 +48,7 @@ class RawItem:
 
     __slots__ = (
         "blank_before",
+        "block",
         "depth",
         "end",
         "enumeration",
@@ -82,6 +83,7 @@ class RawItem:
         self.first_indent = first_indent
         self.blank_before = False
         self.enumeration = False
+        self.block = -1
 
 
 @dataclass(slots=True)
@@ -121,7 +123,7 @@ def _patterns() -> _Patterns:
         r"(?:\s+(?:criteria|criterion|criterias))?"
         r"(?:\s*\([^()\n]{0,80}\))?"
         r"(?:\s+(?:for|in|of)\s+[^:\n]{1,60}?(?=[\s*_]*(?::|：|$)))?"
-        r"(?:\s*-\s*[^:\n]{1,40}?)?)"
+        r"(?:\s*-\s*[^:\n]{1,40}?(?=[\s*_]*(?::|：|$)))?)"
         r"(?P<trail>[\s*_]*+(?::|：|\.|-)?[\s*_]*+)"
     )
     section_line = re.compile(heading, re.IGNORECASE)
@@ -423,6 +425,7 @@ def split_items(text: str) -> Split:
     stack: list[tuple[int, str, int]] = []
     current: RawItem | None = None
     after_blank = True
+    block = -1
 
     def close() -> None:
         nonlocal current
@@ -435,6 +438,7 @@ def split_items(text: str) -> Split:
         current = RawItem(section, explicit, heading, a, b, depth, parent, marker, mstart, mend,
                           paragraph, indent)
         current.blank_before = after_blank
+        current.block = block
         out.items.append(current)
 
     for a, b, switch_end in _lines(text):
@@ -452,6 +456,7 @@ def split_items(text: str) -> Split:
             explicit = True
             heading = None
             out.headings.append(RawHeading(text[h_start:h_end], h_start, h_end, section))
+            block = len(out.headings) - 1
             stack.clear()
             close()
             after_blank = True
@@ -571,6 +576,7 @@ def _split_paragraphs(text: str, out: Split) -> None:
             piece = RawItem(item.section, item.section_explicit, item.heading, a, b,
                             item.depth, None, None, None, None, True, item.first_indent)
             piece.blank_before = item.blank_before and number == 0
+            piece.block = item.block
             items.append(piece)
     if len(items) != len(out.items):
         new_position = {id(item): index for index, item in enumerate(items)}
