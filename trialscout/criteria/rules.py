@@ -248,6 +248,7 @@ class LogicRules(_Schema):
     chain_or: list[str]
     inline_exclusion: list[str]
     who: list[str]
+    alternative_groups: list[str]
 
 
 SCHEMAS: dict[str, type[_Schema]] = {
