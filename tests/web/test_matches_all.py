@@ -76,3 +76,11 @@ def test_matches_all_without_a_medical_history(client: TestClient) -> None:
     # A 30-year-old man: the sample's trials for women aged 55 and over are among them.
     by_id = {m["nct_id"]: m for m in removed}
     assert "NCT09000001" in by_id and "female only" in by_id["NCT09000001"]["reason"]
+
+
+def test_matches_page_lists_the_removed_trials_with_all(client: TestClient) -> None:
+    _upload(client, MAN_NOTE)
+    plain = client.get("/matches", params={"include_closed": "true"}).text
+    assert "Left out by the registry" not in plain
+    html = client.get("/matches", params={"include_closed": "true", "all": "true"}).text
+    assert "Left out by the registry" in html and "female only" in html
