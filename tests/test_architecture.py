@@ -59,3 +59,20 @@ def test_importing_any_module_builds_no_engine_or_settings() -> None:
                          text=True)
     assert out.returncode == 0, out.stderr + out.stdout
     assert out.stdout.strip().endswith("clean")
+
+
+# Modules that read YAML that is not a rule file (guide front matter), or rule data with a
+# loader of its own that validates it (knowledge, the benchmark registry, the vocabulary).
+OWN_YAML_READERS = {"rulefiles.py", "guides/content.py", "knowledge/base.py",
+                    "evaluation/sets.py", "evaluation/errors.py", "vocabulary/synonyms.py"}
+
+
+def test_rule_files_are_read_through_the_one_loader() -> None:
+    readers = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in {"load", "safe_load"} \
+                    and isinstance(node.value, ast.Name) and node.value.id == "yaml":
+                readers.append(relative)
+    assert set(readers) <= OWN_YAML_READERS, sorted(set(readers) - OWN_YAML_READERS)

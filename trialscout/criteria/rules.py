@@ -7,14 +7,14 @@ that a test checks, not a code change. Each file is loaded once per process.
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trialscout import rulefiles
 from trialscout.rulefiles import RuleFile
+from trialscout.rulefiles import read_yaml as read_yaml  # the tests read files as written
 
 RULES_DIR = Path(__file__).with_name("rules")
 Op = Literal["lt", "le", "gt", "ge", "eq", "between"]
@@ -263,16 +263,10 @@ SCHEMAS: dict[str, type[_Schema]] = {
 }
 
 
-def read_yaml(path: Path) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader)
-
-
-@cache
 def load(name: str) -> Any:
-    """The validated rules file ``name`` (e.g. ``"units.yaml"``), cached."""
-    return SCHEMAS[name].model_validate(read_yaml(RULES_DIR / name))
+    """The validated rules file ``name`` (e.g. ``"units.yaml"``), read once per process by
+    the one rule loader."""
+    return rulefiles.load(RULES_DIR / name, SCHEMAS[name])
 
 
 def sections() -> SectionRules:
