@@ -343,3 +343,28 @@ def test_a_lower_and_an_upper_bound_both_survive(low: int, width: int, joint: st
     bounds = sorted((c.quantity.comparator, c.quantity.value) for c in cs
                     if c.quantity is not None)
     assert bounds == [("ge", low), ("lt", high)]
+
+
+# ---------------------------------------------------------------- windows
+
+def test_a_spacing_between_measurements_is_not_a_window() -> None:
+    text = "Chronic kidney disease on two measurements at least 90 days apart"
+    c = _by_concept(text, "chronic_kidney_disease")
+    assert c.kind == "condition" and c.window is None
+
+
+def test_a_window_after_a_negated_phrase_is_not_an_earlier_concepts() -> None:
+    text = ("Osteoporosis and chronic kidney disease with eGFR between 15 and 29 "
+            "mL/min/1.73m², not receiving dialysis and not expected to start dialysis within "
+            "12 months")
+    assert _by_concept(text, "osteoporosis").window is None
+    assert _by_concept(text, "chronic_kidney_disease").window is None
+    planned = [c for c in constraints(text) if c.concept is not None
+               and c.concept.id == "dialysis" and c.modality == "planned"]
+    assert planned and planned[0].window is not None
+
+
+def test_a_listed_event_keeps_the_lists_window() -> None:
+    text = "Myocardial infarction, stroke, or coronary bypass in the 6 months before enrolment"
+    c = _by_concept(text, "myocardial_infarction", EXC)
+    assert c.window is not None and (c.window.relation, c.window.amount) == ("within", 6)

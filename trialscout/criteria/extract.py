@@ -64,6 +64,9 @@ _ONGOING_ON: Final = ("dialysis", "therapy", "chemotherapy", "radiotherapy", "ve
                       "oxygen", "treatment")
 
 
+_WINDOW_REACH: Final = 60
+
+
 class Draft:
     """A constraint being built from an item's mentions (offsets into the cleaned text).
 
@@ -620,6 +623,10 @@ def _window_after(found: Found, m: Mention, relations: set[str]) -> Mention | No
 
 
 def _nearest_window(found: Found, m: Mention) -> Mention | None:
+    """The time window of a concept: the nearest in its clause, but not one far after it
+    past a negation ("osteoporosis ... and CKD with eGFR ≥ 15 ..., not expected to start
+    dialysis within 12 months": the window is the dialysis's). A list ("MI, stroke, or
+    PCI in the past 6 months") keeps its window."""
     best = None
     best_distance = 10**9
     for t in found.temporal:
@@ -628,9 +635,16 @@ def _nearest_window(found: Found, m: Mention) -> Mention | None:
         distance = t.start - m.end if t.start >= m.end else (m.start - t.end) * 2
         if distance < -5:
             continue
+        if distance > _WINDOW_REACH and _closed_before(found, m.end, t.start):
+            continue
         if distance < best_distance:
             best, best_distance = t, distance
     return best
+
+
+def _closed_before(found: Found, a: int, b: int) -> bool:
+    """Whether a negation cue lies in ``[a, b)`` (it starts a phrase of its own)."""
+    return any(a <= n.start < b for n in found.negations)
 
 
 def _temporal_word_before(found: Found, m: Mention) -> str | None:

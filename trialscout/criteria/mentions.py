@@ -57,6 +57,7 @@ _TOKEN_LOW: Final = itemgetter(0)
 _TOKEN_END: Final = itemgetter(3)
 _SUFFIX_CACHE_SIZE: Final = 200_000
 _THAN: Final = re.compile(r"\s+than\b", re.IGNORECASE)
+_APART: Final = re.compile(r"\s*apart\b", re.IGNORECASE)
 
 
 class Mention:
@@ -641,6 +642,9 @@ def _classify_values(text: str, tokens: list[Token], values: list[Mention],
         if v.time_unit is None or (v.time_unit == "hour" and v.comparator is None):
             continue
         v.type = "time_value"
+        if _APART.match(text, v.end) is not None:
+            # "two measurements at least 90 days apart": a spacing, not a window
+            continue
         prefix, start = _window_left(text, tokens, v.start, c)
         right = c.window_right.match(text, v.end)
         suffix = right.group().strip().casefold() if right else ""
