@@ -9,7 +9,7 @@ import pytest
 
 from tests.search.helpers import BOSTON, LONDON, ids, load, make_study, site
 from trialscout.app import TrialScout, create_app
-from trialscout.search.engine import _nearest, bounding_box, resolve_origin
+from trialscout.search.distance import bounding_box, nearest, resolve_origin
 from trialscout.search.errors import SearchQueryError, UnknownPlaceError
 from trialscout.search.filters import build_filters
 from trialscout.search.models import ResolvedPlace, SearchRequest
@@ -170,8 +170,8 @@ def test_radius_search_equals_measuring_every_site(globe: TrialScout,
     docs = np.flatnonzero(view.live if filters.docs is None else view.live & filters.docs)
     place = resolve_origin(request)
     assert place is not None
-    dist, row, ok = _nearest(view, docs, filters, place, radius)
-    all_dist, all_row, all_ok = _nearest(view, docs, filters, place, None)
+    dist, row, ok = nearest(view, docs, filters, place, radius)
+    all_dist, all_row, all_ok = nearest(view, docs, filters, place, None)
     within = all_dist <= radius
     assert np.array_equal(dist <= radius, within)
     assert np.array_equal(dist[within], all_dist[within])
