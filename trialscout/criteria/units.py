@@ -22,6 +22,10 @@ from typing import Any, Final
 from trialscout.criteria import rules
 
 _SPACE_RUN: Final = re.compile(r"\s+")
+# Days in a unit of time (a month and a year on average), for windows and durations.
+DAYS_PER_UNIT: Final[dict[str, float]] = {
+    "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 365.25 / 12,
+    "year": 365.25}
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from functools import cache
 from typing import Any
 
 from trialscout.criteria.model import Constraint
+from trialscout.criteria.units import DAYS_PER_UNIT
 from trialscout.matching.model import Evidence
 from trialscout.matching.rules import load_rules
 
 UNCHECKABLE = frozenset({"consent", "administrative", "investigator"})
 PRESENCE_KINDS = frozenset({"condition", "medication", "procedure", "allergy", "other"})
-UNIT_DAYS = {"hour": 1 / 24, "day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+UNIT_DAYS = {u: DAYS_PER_UNIT[u] for u in ("hour", "day", "week", "month", "year")}
 SYMBOL = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "between": "between"}
 
 
