@@ -176,3 +176,10 @@ def test_exclusion_with_the_parser(criterion: str, profile: dict[str, Any], verd
                                    ) -> None:
     parsed = parse_criteria(f"Exclusion Criteria:\n\n* {criterion}")
     assert evaluate_item(parsed.items[0], _facts(**profile)).verdict == verdict
+
+
+def test_a_booked_procedure_is_a_plan() -> None:
+    it = _item("procedure", "dental_surgery", section="exclusion", modality="planned",
+               text="Invasive dental procedure planned during the study")
+    booked = _facts("A 73-year-old woman. A tooth extraction is booked for next month.")
+    assert evaluate_item(it, booked).verdict == "NOT_MET"
