@@ -338,3 +338,9 @@ def test_a_note_measurement_takes_the_date_its_sentence_gives() -> None:
                      reference_date=REF)
     dated = {m.analyte: m.date for m in p.measurements}
     assert dated["hba1c"] == date(2023, 3, 1) and dated["creatinine"] is None
+
+
+def test_a_dose_is_not_a_year() -> None:
+    assert not at("Vitamin D in 2000 IU doses.", "Vitamin D", "medication").known
+    assert at("Spinal fusion in 2019 at L4.", "Spinal fusion", "procedure").start == (
+        date(2019, 1, 1), date(2019, 12, 31))
