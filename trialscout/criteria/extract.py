@@ -586,7 +586,7 @@ def _performance(found: Found, m: Mention) -> Draft | None:
 
 
 def _allergies(found: Found) -> list[Draft]:
-    cues = [m for m in found.cues if m.type == "allergy"]
+    cues = [m for m in found.cues if m.type == "allergy" and m.subtype != "contraindication"]
     if not cues:
         return []
     out: list[Draft] = []

@@ -57,6 +57,8 @@ _TOKEN_LOW: Final = itemgetter(0)
 _TOKEN_END: Final = itemgetter(3)
 _SUFFIX_CACHE_SIZE: Final = 200_000
 _THAN: Final = re.compile(r"\s+than\b", re.IGNORECASE)
+_CONTRA_WORDS: Final = frozenset({"contraindication", "contraindications", "contraindicated",
+                                  "contra"})
 _APART: Final = re.compile(r"\s*apart\b", re.IGNORECASE)
 
 
@@ -435,6 +437,19 @@ def find(text: str, *, heading: str | None = None) -> Found:
     for pm in allergy_cues:
         cues.append(Mention("allergy", pm.start, pm.end))
         in_cue[pm.start:pm.end] = b"\x01" * (pm.end - pm.start)
+    if not words.isdisjoint(_CONTRA_WORDS):
+        # the word itself, as the corpora label it; the contraindication is read from
+        # the context cues, not as an allergy
+        for k, tok in enumerate(tokens):
+            if tok.low in _CONTRA_WORDS:
+                end = tok.end
+                if tok.low == "contra" and k + 2 <= len(tokens) - 1 and \
+                        text[tok.end:tokens[k + 1].start] == "-" and \
+                        tokens[k + 1].low.startswith("indicat"):
+                    end = tokens[k + 1].end
+                elif tok.low == "contra":
+                    continue
+                cues.append(Mention("allergy", tok.start, end, subtype="contraindication"))
     for pm in age_cues:
         if not covered[pm.start] and not in_cue[pm.start]:
             cues.append(Mention("age", pm.start, pm.end))
