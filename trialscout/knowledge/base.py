@@ -40,6 +40,9 @@ from trialscout.vocabulary import Vocabulary, normalize_term, slug, vocabulary
 DATA_DIR: Final = Path(__file__).parent
 _CLINICAL: Final = frozenset({"condition", "procedure", "observation"})
 _TREATMENT: Final = frozenset({"drug", "drug_class", "regimen", "procedure"})
+# Signs, symptoms and neurologic manifestations are findings, not disorders: the MeSH tree
+# does not make paraesthesia a "neurological disorder" here.
+SYMPTOM_TREES: Final = ("C23.888", "C10.597")
 VOCABULARY_SOURCE: Final = "TrialScout shared vocabulary (trialscout/vocabulary/synonyms.yaml)"
 
 
@@ -232,7 +235,11 @@ class KnowledgeBase:
                     fenced.setdefault(member, []).extend(entry.mesh_tree)
                     continue
                 self.nodes[member].parents.add(cid)
+        inside = {cid: entry.mesh_tree for cid, entry in conditions.conditions.items()
+                  if entry.mesh_tree}
         for tree, cid in node_of_tree.items():
+            if _under(tree, SYMPTOM_TREES, itself=True):
+                continue
             prefix = tree
             while "." in prefix:
                 prefix = prefix.rsplit(".", 1)[0]
@@ -240,9 +247,10 @@ class KnowledgeBase:
                 if parent is None:
                     continue
                 fence = fenced.get(cid, ())
+                parent_trees = self.nodes[parent].trees
                 if parent != cid and parent not in self._curated_trees \
-                        and not any(_under(t, fence, itself=True)
-                                    for t in self.nodes[parent].trees) \
+                        and not any(_under(t, fence, itself=True) for t in parent_trees) \
+                        and not _leaves_class(tree, parent_trees, inside) \
                         and cid not in self._strict_ancestors_by_parents(parent):
                     self.nodes[cid].parents.add(parent)
                 break
@@ -372,6 +380,18 @@ def _number_variants(descriptor: mesh.Descriptor) -> tuple[str, ...]:
     stem = key[:-1] if key.endswith("s") else key
     return tuple(f for f in descriptor.forms
                  if (k := normalize_term(f)) != key and (k[:-1] if k.endswith("s") else k) == stem)
+
+
+def _leaves_class(tree: str, parent_trees: Iterable[str],
+                  inside: dict[str, list[str]]) -> bool:
+    """Whether an edge would bring a heading into a curated class through a branch outside
+    the class's own trees: "Rhinitis" sits under "Respiratory Tract Infections" in the
+    respiratory branch (C08.730), yet is no infection (C01)."""
+    for prefixes in inside.values():
+        if any(_under(t, prefixes, itself=True) for t in parent_trees) \
+                and not _under(tree, prefixes):
+            return True
+    return False
 
 
 def _under(tree: str, prefixes: Iterable[str], *, itself: bool = False) -> bool:

@@ -71,8 +71,8 @@ def _note_stopwords() -> frozenset[str]:
 
 
 @lru_cache(maxsize=8192)
-def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members: bool = True
-                   ) -> tuple[frozenset[str], frozenset[str]]:
+def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members: bool = True,
+                   known: bool = True) -> tuple[frozenset[str], frozenset[str]]:
     """Folded forms (normalized, singular last word) and exact-case abbreviations."""
     index = concept_index()
     folded: set[str] = set()
@@ -86,11 +86,11 @@ def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members:
 
     for text in extra:
         add(text)
-    kb = knowledge()
-    stop = _note_stopwords()
-    for key in kb.forms(concept_ids, descendants=members):
-        if " " in key or key not in stop:
-            add(key)
+    if known:
+        stop = _note_stopwords()
+        for key in knowledge().forms(concept_ids, descendants=members):
+            if " " in key or key not in stop:
+                add(key)
     for cid in concept_ids:
         for member in {cid} | (index.vocab.members(cid) if members else set()):
             concept = index.vocab.concept(member)
@@ -239,13 +239,16 @@ class PatientFacts:
         return self._grams
 
     def note_hits(self, targets: Iterable[str], texts: Iterable[str] = (),
-                  within: re.Pattern[str] | None = None, members: bool = True
-                  ) -> list[NoteHit]:
-        """Mentions of the target concepts (and their narrower concepts) in the note."""
+                  within: re.Pattern[str] | None = None, members: bool = True,
+                  known: bool = True) -> list[NoteHit]:
+        """Mentions of the target concepts (and their narrower concepts) in the note;
+        ``known``: also every kind of them the knowledge base knows (off for generic
+        targets such as "any medication", which every drug name would match)."""
         if not self.sentences:
             return []
+        targets = tuple(targets)
         folded, exact = _concept_forms(frozenset(targets), tuple(sorted(set(texts))),
-                                       members)
+                                       members, known)
         grams = self._index_note()
         spans: dict[tuple[int, int], int] = {}
         for form in folded:
@@ -266,10 +269,27 @@ class PatientFacts:
             sentence = self.sentences[position]
             if within is not None and not within.search(sentence.text):
                 continue
+            if known and self._inside_other(sentence.text, start, end, targets):
+                continue
             cats = context.categories(sentence.text, start, end, self.modifiers(sentence))
             hits.append(NoteHit(sentence, start, end, "negated" in cats, "family" in cats,
                                 "hypothetical" in cats, "historical" in cats))
         return hits
+
+    def _inside_other(self, text: str, start: int, end: int, targets: Iterable[str]) -> bool:
+        """Whether the words just before a hit on a narrower concept make it part of the
+        name of another one: "rhinitis" in "allergic rhinitis" is not an infection, though
+        rhinitis may be. A hit on the target's own name is always kept."""
+        goals = [t for t in targets if self.kb.node_id(t) is not None]
+        own = self.kb.resolve(text[start:end])
+        if not goals or own is None or own in {self.kb.node_id(t) for t in goals}:
+            return False
+        before = _TOKEN.findall(text[max(0, start - 60):start])
+        for n in range(min(3, len(before)), 0, -1):
+            concept = self.kb.resolve(" ".join([*before[-n:], text[start:end]]))
+            if concept is not None:
+                return not any(self.kb.is_a(concept, t) for t in goals)
+        return False
 
     def note_search(self, pattern: re.Pattern[str]) -> list[tuple[Sentence, Any]]:
         """Sentences where ``pattern`` matches, with the first match (remembered)."""

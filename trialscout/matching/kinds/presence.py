@@ -177,7 +177,7 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
                 fact_evidence(denied, f"denied: {denied.name}"))
     within = re.compile(r"allerg|hypersensitiv|intoleran|anaphyla", re.IGNORECASE) \
         if kind == "allergy" else None
-    for hit in facts.note_hits(ids, texts, within=within):
+    for hit in facts.note_hits(ids, texts, within=within, known=not generic):
         if hit.family or hit.hypothetical:
             continue
         ev = note_evidence(hit.sentence)
