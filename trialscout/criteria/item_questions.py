@@ -41,16 +41,29 @@ _FEMALE_STATES: Final = frozenset({"pregnancy", "lactation", "menopause"})
 def item_question(constraints: list[Constraint], section: str, item_text: str) -> Question:
     """The one question an item asks: its constraint's, its few constraints' asked as one
     sentence, or, when no plain question covers the criterion, what the study team checks."""
+    if len(constraints) == 1:
+        # most items: one constraint, its own question (or its consent-like statement)
+        only = constraints[0]
+        q = only.question
+        if q is not None and not only.exception and (
+                (q.answerable and (only.kind != "procedure" or not _is_method(only, item_text)))
+                or only.kind in UNANSWERABLE_KINDS or only.kind == "other"):
+            return q
     meets: Answer = "yes" if section == "inclusion" else "no"
     main = [c for c in constraints if not c.exception and c.question is not None]
-    method = [c for c in main if _is_method(c, item_text)]
+    method = [c for c in main if c.kind == "procedure" and _is_method(c, item_text)]
     if len(method) < len(main):
         method += [c for c in main if c not in method and _is_test(c)
                    and any(o.kind not in _SCOPE and not _is_test(o) for o in main)]
-    unclear = [c for c in main if c not in method and c.kind not in UNANSWERABLE_KINDS
-               and c.question is not None and not c.question.answerable]
-    asked = [c for c in main if c not in method and c.question is not None
-             and c.question.answerable]
+    unclear: list[Constraint] = []
+    asked: list[Constraint] = []
+    for c in main:
+        if c in method or c.question is None:
+            continue
+        if c.question.answerable:
+            asked.append(c)
+        elif c.kind not in UNANSWERABLE_KINDS:
+            unclear.append(c)
     vague = [c for c in unclear if _only_vague(c)]
     if unclear and (len(vague) < len(unclear) or not any(c.kind not in _SCOPE for c in asked)):
         # Part of the criterion cannot be asked: a question about the rest would say
@@ -167,6 +180,8 @@ def _merged(chosen: list[Constraint], section: str, item_text: str,
 def _offers_alternatives(item_text: str) -> bool:
     """Whether the item's own words (not its parentheses) join its parts with "or"."""
     d = derived_rules()
+    if d.disjunctive.search(item_text) is None:
+        return False
     return d.disjunctive.search(d.not_alternatives.sub(" ", item_text)) is not None
 
 

@@ -139,11 +139,11 @@ def _quantity_key(q: Quantity) -> str:
 def _concept_template(concept_id: str | None, slot: str) -> str | None:
     if concept_id is None:
         return None
-    return rules.questions().concepts.get(concept_id, {}).get(slot)
+    return derived_rules().rules.concepts.get(concept_id, {}).get(slot)
 
 
 def _template(kind: str, slot: str | None = None) -> str:
-    entry = rules.questions().templates[kind]
+    entry = derived_rules().rules.templates[kind]
     if isinstance(entry, str):
         return entry
     return entry[slot or "ever"]
@@ -151,7 +151,7 @@ def _template(kind: str, slot: str | None = None) -> str:
 
 def team_text(kind: str, name: str = "") -> str:
     """What the study team checks for a criterion of ``kind``, in lay words."""
-    statements = rules.questions().templates[STUDY_TEAM]
+    statements = derived_rules().rules.templates[STUDY_TEAM]
     assert isinstance(statements, dict)
     if name and f"{kind}_named" in statements:
         return statements[f"{kind}_named"].format(name=name)
@@ -159,12 +159,15 @@ def team_text(kind: str, name: str = "") -> str:
 
 
 class DerivedRules:
-    """Regexes and sets built once from ``rules/questions.yaml``."""
+    """The rules of ``rules/questions.yaml`` and the regexes and sets built from them,
+    once (every question reads them several times)."""
 
-    __slots__ = ("disjunctive", "generic", "method", "not_alternatives", "score", "test")
+    __slots__ = ("disjunctive", "generic", "method", "not_alternatives", "rules", "score",
+                 "test")
 
     def __init__(self) -> None:
         q = rules.questions()
+        self.rules: rules.QuestionRules = q
         self.generic: frozenset[str] = frozenset(n.casefold() for n in q.generic_names)
         self.score = _any_word(q.score_words)
         self.method: re.Pattern[str] = re.compile(
@@ -196,10 +199,17 @@ def derived_rules() -> DerivedRules:
 def usable_name(concept: Concept) -> bool:
     """Whether a question may name ``concept``: not a generic word ("treatment") and not a
     fragment of a longer name ("II" of "Logical Memory II")."""
-    name = " ".join(concept.name.split())
-    if name.casefold() in derived_rules().generic:
-        return False
-    return _TRUNCATED.fullmatch(name) is None
+    known = _usable.get(concept.name)
+    if known is None:
+        name = " ".join(concept.name.split())
+        known = name.casefold() not in derived_rules().generic and \
+            _TRUNCATED.fullmatch(name) is None
+        if len(_usable) < _ASKED_LIMIT:
+            _usable[concept.name] = known
+    return known
+
+
+_usable: Final[dict[str, bool]] = {}
 
 
 _GROUPABLE: Final = frozenset({"condition", "medication", "procedure", "allergy"})
@@ -415,7 +425,7 @@ def _single_text(c: Constraint, concept: Concept | None, name: str | None = None
                  custom: bool = True) -> str:
     """The question text of ``c`` about ``concept`` alone (one alternative of ``any_of``),
     naming it ``name`` (its own name by default)."""
-    q = rules.questions()
+    q = derived_rules().rules
     kind = c.kind
     if name is None:
         name = concept.name if concept else ""
