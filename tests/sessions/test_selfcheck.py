@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialscout.sessions.selfcheck import Group, Question, build_checklist
+from trialscout.sessions.models import Answer
+from trialscout.sessions.selfcheck import Group, Question, Section, build_checklist
 
 INCLUSION = Question("c1", "inclusion", "Postmenopausal", "Are you postmenopausal?",
                      "menopause:post", "yes", True)
@@ -59,8 +62,10 @@ answers = st.sampled_from(["yes", "no", "unsure"])
 @given(st.lists(st.tuples(st.sampled_from(["inclusion", "exclusion"]),
                           st.sampled_from(["yes", "no"]), st.booleans(),
                           st.one_of(st.none(), answers)), max_size=12))
-def test_verdict_agrees_with_item_statuses(spec) -> None:  # type: ignore[no-untyped-def]
-    questions, given_answers = [], {}
+def test_verdict_agrees_with_item_statuses(
+        spec: list[tuple[Section, Literal["yes", "no"], bool, Answer | None]]) -> None:
+    questions: list[Question] = []
+    given_answers: dict[str, Answer] = {}
     for i, (section, meets, answerable, answer) in enumerate(spec):
         key = f"k{i}"
         questions.append(Question(f"c{i}", section, f"criterion {i}", f"question {i}?", key,

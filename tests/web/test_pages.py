@@ -84,6 +84,17 @@ def test_trial_page_shows_snapshot_summary_checklist_sites_and_sponsors(
     assert _verdict(html) == "not_started"
 
 
+def test_self_check_asks_plain_questions_and_says_what_the_study_team_checks(
+        client: TestClient) -> None:
+    html = client.get(f"/trials/{DENOSUMAB_TRIAL}").text
+    assert "Does this describe you" not in html and "“" not in html
+    assert 'class="hint team-check">The study team will' in html
+    assert "Any one of the criteria below is enough." in html, "the risk-factor group"
+    asked = len(_radio_names(html))
+    assert f"Answer the {asked} questions below" in html
+    assert f"0 of {asked} questions answered." in html
+
+
 def test_trial_page_sorts_sites_by_distance_from_a_place(client: TestClient) -> None:
     html = client.get(f"/trials/{DENOSUMAB_TRIAL}", params={"near": "Boston, MA"}).text
     distances = [float(d) for d in re.findall(r"<strong>([\d.]+) km</strong> away", html)]
