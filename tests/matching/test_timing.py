@@ -204,3 +204,11 @@ def test_cli_match_as_of_sets_the_one_reference_date(tmp_path: Path) -> None:
     assert data["reference_date"] == "2021-03-04"
     bad = runner.invoke(cli, ["--database", db, "match", str(note), "--as-of", "03/04/2021"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_duration_of_a_denied_condition_is_not_met() -> None:
+    assert check("She denies diabetes.", DIABETES_OVER_10_YEARS) == "NOT_MET"
+    assert check({"denied": [{"name": "type 2 diabetes", "concept": "type_2_diabetes"}]},
+                 DIABETES_OVER_10_YEARS) == "NOT_MET"
+    assert check("Her mother has had type 2 diabetes for 20 years.",
+                 DIABETES_OVER_10_YEARS) == "UNKNOWN"

@@ -65,6 +65,10 @@ def duration(facts: PatientFacts, c: Constraint) -> Outcome:
             if ok is not None:
                 break
     if found is None:
+        denial = _denial(facts, ids, texts)
+        if denial is not None:
+            # a duration presupposes the condition: without it, no length is met
+            return Outcome(False, f"{label}: recorded as absent", [denial])
         return Outcome(None, f"how long the patient has had {label} is not recorded",
                        no_information=True)
     ok, said, evidence = found
@@ -88,3 +92,18 @@ def _lasted(time: EventTime, facts: PatientFacts) -> str:
     if low == high:
         return f"for {_years(float((facts.ref - low).days))}"
     return f"since {low.year}" if low.year == high.year else f"since {low} to {high}"
+
+
+def _denial(facts: PatientFacts, ids: list[str], texts: list[str]) -> Evidence | None:
+    """A record that the patient does not have the condition (or anything broader), and
+    no mention that she does."""
+    if any(hit.positive for hit in facts.note_hits(ids, texts)):
+        return None
+    for denied in facts.profile.denied:
+        if denied.kind in {"condition", "finding"} and facts.denies(
+                denied.concept, denied.name, ids, texts):
+            return fact_evidence(denied, f"denied: {denied.name}")
+    for hit in facts.note_hits(ids, texts):
+        if hit.negated and not hit.family and not hit.hypothetical:
+            return note_evidence(hit.sentence)
+    return None
