@@ -103,7 +103,17 @@ def test_a_stated_plan_decides_it() -> None:
 def test_planned_absence_is_not_known_from_silence() -> None:
     it = _item("procedure", "dental_surgery", section="exclusion", modality="planned",
                text="Invasive dental procedure planned during the study")
-    facts = _facts("A 64-year-old woman with osteoporosis. No other history.")
+    facts = _facts("A 64-year-old woman with osteoporosis. She had a tooth extraction in "
+                   "2019.")
+    assert evaluate_item(it, facts).verdict == "UNKNOWN"
+    # a note read as complete for exclusions mentions no plan: none is taken to exist
+    assert evaluate_item(it, facts, closed_world=True).verdict == "MET"
+
+
+def test_an_unplanned_inclusion_stays_unknown_in_a_closed_world() -> None:
+    it = _item("procedure", "hip_replacement", modality="planned",
+               text="Scheduled for hip replacement")
+    facts = _facts("A 70-year-old man with hip osteoarthritis.")
     assert evaluate_item(it, facts, closed_world=True).verdict == "UNKNOWN"
 
 

@@ -12,8 +12,11 @@ one does not satisfy it, and the record's silence does not rule it out. Only a s
 known only when the record states one, or an allergy to the drug itself. A supposition
 ("if pregnancy occurs") cannot be checked against a record at all.
 
-Every undecided outcome here is UNKNOWN without ``no_information``, so a closed-world
-reading of a note never turns the record's silence into an answer.
+Silence about a plan, a contraindication or a supposition is UNKNOWN with
+``no_information``: a closed-world reading of a note (complete for exclusions) takes it as
+absent, as it does an unmentioned condition. Silence about the family stays UNKNOWN even
+then: notes often leave family history out, and the patient's own record never stands
+in for it.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def modality_outcome(facts: PatientFacts, constraint: Constraint) -> Outcome | N
         return _contraindication(facts, constraint)
     if constraint.modality == "hypothetical":
         return Outcome(None, f"the criterion supposes {constraint_label(constraint)} might "
-                       "happen; the study team will check")
+                       "happen; the study team will check", no_information=True)
     return None
 
 
@@ -102,7 +105,7 @@ def _stated(facts: PatientFacts, constraint: Constraint, cues: re.Pattern[str], 
         return Outcome(True, f"the note says {label} is {what}", [note_evidence(hit.sentence)])
     if denied:
         return Outcome(False, f"the note says {label} is not {what}", denied[:1])
-    return Outcome(None, unknown.format(label))
+    return Outcome(None, unknown.format(label), no_information=True)
 
 
 def _hits(facts: PatientFacts, ids: list[str], texts: list[str]) -> list[NoteHit]:
