@@ -47,6 +47,8 @@ class _Rules:
         "chain_end",
         "chain_start",
         "connector",
+        "defines_re",
+        "exclusion_blocker_re",
         "group_re",
         "numbers",
     )
@@ -66,6 +68,9 @@ class _Rules:
         chain = rules.phrase_regex(spec.chain_or)
         self.chain_end = re.compile(r"(?:^|[\s;,])" + chain + r"[\s:.;,]*$", re.IGNORECASE)
         self.chain_start = re.compile(r"^[\s(]*" + chain + r"\b(?!\s*$)", re.IGNORECASE)
+        self.exclusion_blocker_re = re.compile(rules.phrase_regex(spec.exclusion_blockers),
+                                               re.IGNORECASE)
+        self.defines_re = re.compile(rules.phrase_regex(spec.defining), re.IGNORECASE)
         self.group_re = re.compile(rules.phrase_regex(spec.alternative_groups),
                                    re.IGNORECASE)
         self.connector = re.compile(r"^[\s(*_\-]*(?P<word>or|and|and/or)[\s)*_:.;,\-]*$",
@@ -88,9 +93,11 @@ class GroupReading:
         self.start = start
 
 
-def read_group(text: str) -> GroupReading | None:
+def read_group(text: str, section: str = "inclusion") -> GroupReading | None:
     """The group a lead-in announces ("at least two of the following:"), or None when it
-    names none or its words before the phrase block it ("unless all of the following")."""
+    names none or its words block it: before the phrase ("unless all of the following"),
+    or, among exclusions, a condition or duty that turns the sub-items into requirements
+    ("If an aneurysm is known, all the following criteria must be met:")."""
     r = _rules()
     found: list[tuple[int, str, int | None]] = []
     for pattern in r.at_least_re:
@@ -107,6 +114,8 @@ def read_group(text: str) -> GroupReading | None:
     start, op, k = max(found, key=lambda f: f[0])
     if r.blocker_re.search(text, 0, start):
         return None
+    if section == "exclusion" and r.exclusion_blocker_re.search(text):
+        return None
     return GroupReading(op, k, start)
 
 
@@ -121,6 +130,17 @@ def _typed_before(item: Item, end: int) -> bool:
         if start < end:
             return True
     return False
+
+
+_SCOPE_KINDS: Final = frozenset({"sex", "age", "menopause"})
+
+
+def _only_scope_before(item: Item, end: int) -> bool:
+    """Whether all the lead-in says before its group phrase is whom it concerns
+    ("Postmenopausal women aged over 50 with any of the following:")."""
+    kinds = {c.kind for c in item.constraints
+             if not c.exception and c.kind not in _NOT_TYPED and c.span.start < end}
+    return bool(kinds) and kinds <= _SCOPE_KINDS
 
 
 def _ends_or(text: str) -> bool:
@@ -244,13 +264,13 @@ class _Builder:
     def _flat_run(self, indices: list[int], position: int) -> list[int]:
         """The items a flat lead-in ("At least one of the following:" followed by items at
         its own level) governs, when where the run ends is clear: before a blank line, an
-        item in another list style or under another sub-heading, or another lead-in. A run
-        that only the section's end closes is not taken unless reading it cannot change
-        the outcome (alternatives among exclusions)."""
+        item in another list style or under another sub-heading, or at the end of an "or"
+        chain. A run that only the section's end or another lead-in closes is not taken
+        unless reading it cannot change the outcome (alternatives among exclusions)."""
         lead = self.items[indices[position]]
         if not _is_lead_in(lead.text):
             return []
-        reading = read_group(lead.text)
+        reading = read_group(lead.text, self.section)
         if reading is None:
             return []
         run: list[int] = []
@@ -272,7 +292,9 @@ class _Builder:
                 closed = True
                 break
             if _is_lead_in(item.text) or self.kids.get(index):
-                closed = True
+                # another lead-in ends the run, but lists run on to it more often than a
+                # blank line would tell: only a run of alternatives among exclusions
+                # (which reads the same either way) is taken on that alone
                 break
             if not run:
                 first_marker = item.marker or ""
@@ -289,7 +311,7 @@ class _Builder:
         lead = self.items[lead_index]
         members = self._siblings(kids)
         last = max(u.last for u in members)
-        reading = read_group(lead.text)
+        reading = read_group(lead.text, self.section)
         if reading is None:
             op, k, phrase_start = self.default, None, len(lead.text)
         else:
@@ -298,16 +320,27 @@ class _Builder:
             k = len(members)
         if op == "at_least" and k is not None and k >= len(members):
             op, k = "all", None
-        if not _typed_before(lead, phrase_start):
+        before = lead.text[:phrase_start]
+        if not _typed_before(lead, phrase_start) or (
+                reading is not None and _rules().defines_re.search(before[-40:])):
+            # only announces its group, or names what the group defines ("Active cardiac
+            # disease, defined as any of the following:"): the group says it all
             return _Unit(None, _node(op, k, members, lead_index, lead.span), lead_index, last)
+        leaf = _Unit(lead_index, None, lead_index, lead_index)
+        if reading is not None and (_ends_or(before.rstrip(" ,;:")) or (
+                self.section == "exclusion" and op == "any"
+                and not _only_scope_before(lead, phrase_start))):
+            # "Uncontrolled diabetes, or either of the following:"; among exclusions a
+            # lead-in and its alternatives each exclude, as every item did before trees,
+            # unless the lead-in only says whom they concern ("Women with any of:")
+            return _Unit(None, _node("any", None, [leaf, *members], None, None),
+                         lead_index, last)
         if reading is None:
             # a plain parent that says something: its own words and its sub-items sit
             # side by side in the section's logic, as every item did before trees
-            leaf = _Unit(lead_index, None, lead_index, lead_index)
             return _Unit(None, _node(self.default, None, [leaf, *members], None, None),
                          lead_index, last)
         inner = _Unit(None, _node(op, k, members, None, lead.span), lead_index, last)
-        leaf = _Unit(lead_index, None, lead_index, lead_index)
         return _Unit(None, _node("all", None, [leaf, inner], None, None), lead_index, last)
 
     def _chains(self, units: list[_Unit]) -> list[_Unit]:
