@@ -249,6 +249,8 @@ class LogicRules(_Schema):
     inline_exclusion: list[str]
     who: list[str]
     alternative_groups: list[str]
+    defining: list[str]
+    exclusion_blockers: list[str]
 
 
 SCHEMAS: dict[str, type[_Schema]] = {
