@@ -84,6 +84,9 @@ class ConceptSpec(BaseModel):
 
 
 class VocabularyFile(RuleFile):
+    # an extension file a deployment adds need not name benchmark sets; the package's own
+    # file does (tests/test_rules_tuned_on.py)
+    tuned_on: list[str] = Field(default_factory=list)
     concepts: dict[str, ConceptSpec]
 
     @field_validator("concepts")
