@@ -8,7 +8,7 @@ from tests.criteria.helpers import one
 from trialscout.criteria import parse_criteria, rules
 from trialscout.criteria.item_questions import item_question
 from trialscout.criteria.model import Concept, Constraint, Quantity, Question, Span, TimeWindow
-from trialscout.criteria.questions import number, question_for
+from trialscout.criteria.questions import number, question_for, shown_name
 
 EXC = "Exclusion Criteria:"
 
@@ -79,7 +79,7 @@ def test_allergy_with_nothing_named_asks_about_allergies() -> None:
     assert item.question.text == "Do you have any allergies?"
     assert item.question.key == "allergy:allergy"
     named = one("Known allergy to amoxicillin", "Exclusion Criteria:")
-    assert named.question.text == "Are you allergic to Amoxicillin?"
+    assert named.question.text == "Are you allergic to amoxicillin?"
 
 
 def test_hip_surgery_is_asked_about_not_only_the_scan() -> None:
@@ -359,3 +359,38 @@ def test_no_question_quotes_the_raw_criterion() -> None:
         assert q.kind == "study_team" and not q.answerable
     templates = str(rules.questions().templates)
     assert "Does this describe you" not in templates
+
+
+def test_the_age_of_an_event_is_asked_with_the_event() -> None:
+    """"fracture after age 45" asks when the fracture happened, not how old the patient is,
+    and does not share answers with "aged 45 or older with a fracture"."""
+    text = "prior low-trauma fracture after age 45"
+    fracture = constraint("condition", text, concept("fragility_fracture", "fragility fracture",
+                                                     text="low-trauma fracture", start=6))
+    aged = Constraint.model_validate({
+        "kind": "age", "polarity": "required", "text": "45",
+        "span": Span(start=at(text, "45"), end=at(text, "45") + 2),
+        "quantity": Quantity(comparator="ge", value=45, unit="year")})
+    aged.question = question_for(aged, text)
+    q = asked(text, fracture, aged)
+    assert q.text == "Have you ever been diagnosed with fragility fracture after age 45?"
+    now = "Aged 45 or older with a prior fragility fracture"
+    older = Constraint.model_validate({
+        "kind": "age", "polarity": "required", "text": "45",
+        "span": Span(start=at(now, "45"), end=at(now, "45") + 2),
+        "quantity": Quantity(comparator="ge", value=45, unit="year")})
+    older.question = question_for(older, now)
+    plain = asked(now, older, fracture)
+    assert plain.text.startswith("Are you 45 years old or older, and ")
+    assert plain.key != q.key
+
+
+@pytest.mark.parametrize("name,shown", [
+    ("Head and Neck Neoplasms", "head and neck neoplasms"), ("Temozolomide", "temozolomide"),
+    ("HIV infection", "HIV infection"), ("Gilbert Disease", "Gilbert disease"),
+    ("Paget's disease of bone", "Paget's disease of bone"),
+    ("Hodgkin Lymphoma", "Hodgkin lymphoma"),
+    ("Insulin Aspart (rDNA Origin)", "insulin aspart (rDNA origin)"), ("T-score", "T-score"),
+])
+def test_names_read_as_words_inside_a_sentence(name: str, shown: str) -> None:
+    assert shown_name(name) == shown

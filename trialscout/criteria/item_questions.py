@@ -25,7 +25,9 @@ from trialscout.criteria.questions import (
     group_of,
     hash_text,
     name_list,
+    number,
     or_list,
+    shown_name,
     team_text,
     usable_name,
 )
@@ -152,6 +154,10 @@ def _merged(chosen: list[Constraint], section: str, item_text: str,
     rest = [c for c in chosen if c.kind not in _SCOPE]
     if not rest:
         scope, rest = [], scope
+    when = [(c, w) for c in scope for w in [_event_age(c, item_text)] if w is not None]
+    if when and (len(when) > 1 or any(c.kind not in PRESENCE_KINDS for c in rest)):
+        return None
+    scope = [c for c in scope if not when or c is not when[0][0]]
     either = len(rest) > 1 and (
         _offers_alternatives(item_text)
         or (section == "exclusion" and all(c.kind in PRESENCE_KINDS for c in rest)))
@@ -162,19 +168,39 @@ def _merged(chosen: list[Constraint], section: str, item_text: str,
         # "Are you 18 or older, and have you had A, or have you taken B?" reads two ways
         return None
     rest_text = joined[0]
+    if when:
+        if joined[1] > 1:
+            return None
+        rest_text = f"{rest_text[:-1]} {when[0][1]}?"
     texts = [c.question.text for c in scope if c.question is not None] + [rest_text]
     text = _sentences_joined(texts, "and") if scope else rest_text
     if text is None or len(text) > _MERGED_LENGTH:
         return None
+    # an event's age is part of what is asked, not the patient's age: its own key part
+    timing = [f"when:{w.replace(' ', '_')}" for _, w in when]
     if either:
         rest_key = "any:" + "|".join(rest_keys)
-        keys = sorted([c.question.key for c in scope if c.question is not None] + [rest_key])
-        key = rest_key if not scope else "all:" + "&".join(keys)
+        keys = sorted([c.question.key for c in scope if c.question is not None]
+                      + [rest_key] + timing)
+        key = rest_key if not scope and not timing else "all:" + "&".join(keys)
     else:
-        key = "all:" + "&".join(sorted(c.question.key for c in chosen
-                                       if c.question is not None))
+        key = "all:" + "&".join(sorted([c.question.key for c in scope + rest
+                                        if c.question is not None] + timing))
     return build(Question, {"key": key, "text": text, "meets": meets, "answerable": True,
                             "kind": "combined"})
+
+
+def _event_age(c: Constraint, item_text: str) -> str | None:
+    """"after age 45" when ``c`` is the age at which the item's event happened."""
+    if c.kind != "age" or c.quantity is None or c.quantity.comparator == "between":
+        return None
+    start = c.span.start
+    if not 0 < start <= len(item_text):
+        return None
+    found = derived_rules().event_age.search(item_text, max(0, start - 30), start)
+    if found is None:
+        return None
+    return f"{found.group(1).lower()} age {number(c.quantity.value)}"
 
 
 def _offers_alternatives(item_text: str) -> bool:
@@ -194,7 +220,7 @@ def _joined(cs: list[Constraint], conjunction: str) -> tuple[str, int] | None:
         if c.question is None:
             return None
         text = c.question.text
-        name = c.concept.name if c.concept is not None and not c.any_of else ""
+        name = shown_name(c.concept.name) if c.concept is not None and not c.any_of else ""
         if name and name in text:
             shapes.setdefault(text.replace(name, "\x00", 1), []).append(name)
         else:

@@ -43,7 +43,7 @@ UNIT_WORDS: Final = {"hour": ("hour", "hours"), "day": ("day", "days"), "week": 
               "month": ("month", "months"), "year": ("year", "years")}
 STUDY_TEAM: Final = "study_team"
 # A name that is only a numeral ("II" of "Logical Memory II") or a letter or two.
-_TRUNCATED: Final = re.compile(r"(?i)[ivx]+|[\d\s.,/+-]*|\w{0,1}")
+_TRUNCATED: Final = re.compile(r"(?i)[ivx]+|[\d\s.,/+-]*|\w{0,1}|[a-z]?\d+[a-z]?")
 PRESENCE_KINDS: Final = frozenset({"condition", "medication", "procedure", "allergy",
                               "disease_duration", "pregnancy", "lactation"})
 # Kinds whose question names a concept: without a usable name there is no question.
@@ -162,19 +162,23 @@ class DerivedRules:
     """The rules of ``rules/questions.yaml`` and the regexes and sets built from them,
     once (every question reads them several times)."""
 
-    __slots__ = ("disjunctive", "generic", "method", "not_alternatives", "rules", "score",
-                 "test")
+    __slots__ = ("disjunctive", "eponyms", "event_age", "generic", "method", "not_alternatives",
+                 "rules", "score", "test")
 
     def __init__(self) -> None:
         q = rules.questions()
         self.rules: rules.QuestionRules = q
         self.generic: frozenset[str] = frozenset(n.casefold() for n in q.generic_names)
+        self.eponyms: frozenset[str] = frozenset(q.eponyms)
         self.score = _any_word(q.score_words)
         self.method: re.Pattern[str] = re.compile(
             rules.phrase_regex(q.method_cues) + r"\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
         self.test = _any_word(q.test_words)
         self.disjunctive: re.Pattern[str] = re.compile(
             rules.phrase_regex(q.disjunctive_cues), re.IGNORECASE)
+        self.event_age: re.Pattern[str] = re.compile(
+            "(" + rules.phrase_regex(q.event_age_words) + r")\s+(?:the\s+)?age(?:\s+of)?\s*$",
+            re.IGNORECASE)
         self.not_alternatives: re.Pattern[str] = re.compile(
             rules.phrase_regex(q.not_alternatives) + r"|\([^()]*\)|\[[^\[\]]*\]",
             re.IGNORECASE)
@@ -210,6 +214,35 @@ def usable_name(concept: Concept) -> bool:
 
 
 _usable: Final[dict[str, bool]] = {}
+_TITLE_WORD: Final = re.compile(r"([(\[]?)([A-Z][a-z]+)([)\],;:.]?)")
+
+
+def shown_name(name: str) -> str:
+    """A concept's name as it reads inside a sentence: "Head and Neck Neoplasms" -> "head
+    and neck neoplasms", "Temozolomide" -> "temozolomide"; acronyms and eponyms ("HIV",
+    "Paget's disease", "Gilbert Disease" -> "Gilbert disease") keep their capitals."""
+    shown = _shown.get(name)
+    if shown is None:
+        words = name.split(" ")
+        keep = derived_rules().eponyms
+        out = []
+        for i, word in enumerate(words):
+            following = words[i + 1].casefold() if i + 1 < len(words) else ""
+            title = _TITLE_WORD.fullmatch(word)
+            if title is not None and title.group(2) not in keep \
+                    and following not in _EPONYM_NOUNS:
+                word = word.lower()
+            out.append(word)
+        shown = " ".join(out)
+        if len(_shown) < _ASKED_LIMIT:
+            _shown[name] = shown
+    return shown
+
+
+_shown: Final[dict[str, str]] = {}
+# A capitalized word before one of these is most likely a person's name.
+_EPONYM_NOUNS: Final = frozenset({"disease", "syndrome", "lymphoma", "sarcoma", "palsy",
+                                  "tumor", "tumour", "phenomenon", "anomaly", "ulcer"})
 
 
 _GROUPABLE: Final = frozenset({"condition", "medication", "procedure", "allergy"})
@@ -402,7 +435,8 @@ def _any_of_text(c: Constraint) -> str:
     names = or_list(c.any_of)
     if c.kind == "allergy":
         return _template("allergy").format(name=names)
-    merged = same_but_name([(_single_text(c, alt), alt.name) for alt in c.any_of], names)
+    merged = same_but_name([(_single_text(c, alt), shown_name(alt.name)) for alt in c.any_of],
+                           names)
     if merged is not None:
         return merged
     return _single_text(c, c.any_of[0], name=names, custom=False)
@@ -428,7 +462,7 @@ def _single_text(c: Constraint, concept: Concept | None, name: str | None = None
     q = derived_rules().rules
     kind = c.kind
     if name is None:
-        name = concept.name if concept else ""
+        name = shown_name(concept.name) if concept else ""
     cid = concept.id if concept is not None and custom else None
     if kind in {"condition", "medication", "procedure", "disease_duration"}:
         group = "condition" if kind == "disease_duration" else kind
@@ -479,7 +513,7 @@ def _single_text(c: Constraint, concept: Concept | None, name: str | None = None
 
 
 def or_list(concepts: list[Concept], conjunction: str = "or") -> str:
-    return name_list([alt.name for alt in concepts], conjunction)
+    return name_list([shown_name(alt.name) for alt in concepts], conjunction)
 
 
 def name_list(given: list[str], conjunction: str) -> str:

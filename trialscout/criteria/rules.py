@@ -199,6 +199,8 @@ class QuestionRules(_Schema):
     test_words: list[str]
     disjunctive_cues: list[str]
     not_alternatives: list[str]
+    event_age_words: list[str]
+    eponyms: list[str]
 
 
 class CorpusLabels(BaseModel):
