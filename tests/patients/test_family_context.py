@@ -49,3 +49,32 @@ def test_a_denied_family_history_is_neither() -> None:
                            reference_date=REF)
     assert not profile.family_history
     assert "osteoporosis" not in {c.concept for c in profile.conditions}
+
+
+@pytest.mark.parametrize("sentence", [
+    "Her sister was treated for breast cancer at 41.",
+    "Her father was hospitalized for a stroke last year.",
+])
+def test_a_relatives_treatment_for_a_condition_stays_the_relatives(sentence: str) -> None:
+    profile = extract_note("A 45-year-old woman. " + sentence, reference_date=REF)
+    assert not profile.conditions
+    assert profile.family_history
+
+
+def test_a_relative_bringing_the_patient_in_does_not_make_her_illness_theirs() -> None:
+    profile = extract_note("A 3-year-old girl brought in by ambulance by her parents for "
+                           "two days of fever.", reference_date=REF)
+    assert "fever" in {c.concept for c in profile.conditions}
+
+
+@pytest.mark.parametrize(("note", "absent"), [
+    ("His first knee replacement is scheduled for next spring.", "knee_replacement"),
+    ("She was scheduled for a lumpectomy.", "mastectomy"),
+    ("His doctor may add insulin if his sugars rise.", "insulin"),
+    ("Her dentist worries she could develop osteonecrosis of the jaw.",
+     "osteonecrosis_of_the_jaw"),
+])
+def test_planned_or_feared_is_not_had(note: str, absent: str) -> None:
+    profile = extract_note("A 70-year-old. " + note, reference_date=REF)
+    had = {x.concept for x in [*profile.conditions, *profile.procedures, *profile.medications]}
+    assert absent not in had

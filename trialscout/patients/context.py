@@ -61,6 +61,10 @@ class ConText:
         windows = rules.get("windows") or {}
         assert isinstance(windows, dict)
         self._windows = {str(k).lower(): int(v) for k, v in windows.items()}
+        passes = rules.get("scope_passes") or {}
+        assert isinstance(passes, dict)
+        self._passes = {str(k): frozenset(str(t).lower() for t in v)
+                        for k, v in passes.items()}
 
     def modifiers(self, sentence: str) -> list[Modifier]:
         lowered = sentence.lower()
@@ -84,6 +88,10 @@ class ConText:
             window = self._windows.get(phrase)
             if direction == "forward":
                 at = bisect.bisect_left(term_starts, end)
+                passes = self._passes.get(category)
+                while passes and at < len(term_starts) and _passed(
+                        lowered, term_ends[at], passes):
+                    at += 1
                 stop = term_starts[at] if at < len(term_starts) else len(sentence)
                 if window is not None:
                     stop = min(stop, _after_words(lowered, end, window))
@@ -116,6 +124,14 @@ class ConText:
 
 
 _LIST_WORDS = frozenset({"or", "nor", "and/or"})
+
+
+def _passed(text: str, end: int, passes: frozenset[str]) -> bool:
+    """Whether the text up to a terminator's ``end`` ends with a phrase the scope runs
+    past ("treated for": what follows is still about the relative)."""
+    tail = text[max(0, end - 40):end]
+    return any(tail.endswith(p) and (len(tail) == len(p) or not tail[-len(p) - 1].isalnum())
+               for p in passes)
 
 
 def _after_words(text: str, position: int, count: int) -> int:

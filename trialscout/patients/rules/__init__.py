@@ -51,6 +51,7 @@ class ContextRules(RuleFile):
     pseudo: list[str]
     terminators: list[str]
     windows: dict[str, int]
+    scope_passes: dict[str, list[str]] = Field(default_factory=dict)
     criteria: CriterionCueLists
 
 
