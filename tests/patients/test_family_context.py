@@ -76,5 +76,6 @@ def test_a_relative_bringing_the_patient_in_does_not_make_her_illness_theirs() -
 ])
 def test_planned_or_feared_is_not_had(note: str, absent: str) -> None:
     profile = extract_note("A 70-year-old. " + note, reference_date=REF)
-    had = {x.concept for x in [*profile.conditions, *profile.procedures, *profile.medications]}
+    had = {c.concept for c in profile.conditions} | {p.concept for p in profile.procedures} \
+        | {m.concept for m in profile.medications}
     assert absent not in had
