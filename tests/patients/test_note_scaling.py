@@ -137,3 +137,21 @@ def test_max_note_chars_is_a_setting_with_a_ceiling() -> None:
         50_000
     with pytest.raises(ValueError):
         load_settings(environ={"TRIALSCOUT_MAX_NOTE_CHARS": "500000"})
+
+
+@pytest.mark.slow
+def test_note_benchmark_smoke_run() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "bench/bench_notes.py", "--lengths", "3000", "6000",
+                           "--json"], cwd=root, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    assert {(r["shape"], r["chars"]) for r in rows} == {
+        (s, n) for s in ("prose", "run_on", "dense") for n in (3000, 6000)}
+    assert all(r["facts"] > 0 and r["cpu_s"] >= 0 for r in rows)
