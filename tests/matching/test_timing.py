@@ -212,3 +212,24 @@ def test_a_duration_of_a_denied_condition_is_not_met() -> None:
                  DIABETES_OVER_10_YEARS) == "NOT_MET"
     assert check("Her mother has had type 2 diabetes for 20 years.",
                  DIABETES_OVER_10_YEARS) == "UNKNOWN"
+
+
+@pytest.mark.parametrize(("criteria", "note", "expected"), [
+    ("Exclusion Criteria:\n* Treatment with denosumab within the past 6 months",
+     "Her last denosumab injection was 7 months ago.", "MET"),
+    ("Exclusion Criteria:\n* Treatment with denosumab within the past 6 months",
+     "Her last denosumab injection was 2 months ago.", "NOT_MET"),
+    ("Inclusion Criteria:\n* Type 2 diabetes for more than 10 years",
+     "She has had type 2 diabetes for 6 years.", "NOT_MET"),
+    ("Inclusion Criteria:\n* Fragility fracture within the past 12 months",
+     "She had a wrist fracture 2 years ago.", "NOT_MET"),
+    ("Inclusion Criteria:\n* Fragility fracture within the past 12 months",
+     "She has had a wrist fracture.", "UNKNOWN"),
+    ("Exclusion Criteria:\n* Currently receiving chemotherapy",
+     "She completed chemotherapy in 2019.", "MET"),
+])
+def test_parsed_criteria_windows(criteria: str, note: str, expected: str) -> None:
+    from trialscout.criteria.parser import parse_criteria
+
+    (parsed_item,) = parse_criteria(criteria).items
+    assert check(note, parsed_item) == expected
