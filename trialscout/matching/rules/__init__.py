@@ -3,6 +3,7 @@ schema (:mod:`trialscout.rulefiles`) and handed back as the mapping the code rea
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ SCHEMAS: dict[str, type[RuleFile]] = {
 }
 
 
+@cache
 def load_rules(name: str) -> dict[str, Any]:
     """``rules/<name>.yaml``, validated by its schema, read once per process."""
     return load_mapping(RULES_DIR / f"{name}.yaml", SCHEMAS[name])

@@ -4,6 +4,7 @@ reads by key. A new key in a file needs its field here, and the code that reads 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -143,6 +144,7 @@ SCHEMAS: dict[str, type[RuleFile]] = {
 }
 
 
+@cache
 def load_rules(name: str) -> dict[str, Any]:
     """``rules/<name>.yaml``, validated by its schema, read once per process."""
     return load_mapping(RULES_DIR / f"{name}.yaml", SCHEMAS[name])
