@@ -237,6 +237,10 @@ class KnowledgeBase:
                 self.nodes[member].parents.add(cid)
         inside = {cid: entry.mesh_tree for cid, entry in conditions.conditions.items()
                   if entry.mesh_tree}
+        # A heading enters a curated class only through the class's own trees:
+        # "Rhinitis" sits under "Respiratory Tract Infections" in the respiratory branch
+        # (C08.730) yet is no infection (C01). node -> prefixes of the classes it is in:
+        classes_of: dict[str, list[list[str]]] = {}
         for tree, cid in node_of_tree.items():
             if _under(tree, SYMPTOM_TREES, itself=True):
                 continue
@@ -248,9 +252,12 @@ class KnowledgeBase:
                     continue
                 fence = fenced.get(cid, ())
                 parent_trees = self.nodes[parent].trees
+                if parent not in classes_of:
+                    classes_of[parent] = [p for p in inside.values() if any(
+                        _under(t, p, itself=True) for t in parent_trees)]
                 if parent != cid and parent not in self._curated_trees \
                         and not any(_under(t, fence, itself=True) for t in parent_trees) \
-                        and not _leaves_class(tree, parent_trees, inside) \
+                        and not any(not _under(tree, p) for p in classes_of[parent]) \
                         and cid not in self._strict_ancestors_by_parents(parent):
                     self.nodes[cid].parents.add(parent)
                 break
@@ -349,6 +356,14 @@ class KnowledgeBase:
         a, b = self.node_id(cid), self.node_id(class_id)
         return a is not None and b is not None and (a == b or b in self.ancestors(a))
 
+    def expand(self, ids: Iterable[str]) -> frozenset[str]:
+        """The nodes of ``ids`` and every kind of them."""
+        key = frozenset(i for i in (self.node_id(c) for c in ids) if i is not None)
+        out: set[str] = set(key)
+        for nid in key:
+            out |= self.descendants(nid)
+        return frozenset(out)
+
     def forms(self, ids: Iterable[str], descendants: bool = True) -> frozenset[str]:
         """Normalized names of the concepts (and of every kind of them), for note search."""
         key = frozenset(i for i in (self.node_id(c) for c in ids) if i is not None)
@@ -380,18 +395,6 @@ def _number_variants(descriptor: mesh.Descriptor) -> tuple[str, ...]:
     stem = key[:-1] if key.endswith("s") else key
     return tuple(f for f in descriptor.forms
                  if (k := normalize_term(f)) != key and (k[:-1] if k.endswith("s") else k) == stem)
-
-
-def _leaves_class(tree: str, parent_trees: Iterable[str],
-                  inside: dict[str, list[str]]) -> bool:
-    """Whether an edge would bring a heading into a curated class through a branch outside
-    the class's own trees: "Rhinitis" sits under "Respiratory Tract Infections" in the
-    respiratory branch (C08.730), yet is no infection (C01)."""
-    for prefixes in inside.values():
-        if any(_under(t, prefixes, itself=True) for t in parent_trees) \
-                and not _under(tree, prefixes):
-            return True
-    return False
 
 
 def _under(tree: str, prefixes: Iterable[str], *, itself: bool = False) -> bool:

@@ -70,6 +70,25 @@ def _note_stopwords() -> frozenset[str]:
     return frozenset(spec.stopwords) | frozenset(spec.generic_condition_heads)
 
 
+@lru_cache(maxsize=65_536)
+def _node_forms(nid: str) -> frozenset[str]:
+    """A knowledge node's names as note n-gram keys (last word singular); single words
+    that are ordinary English are left out."""
+    node = knowledge().node(nid)
+    if node is None:
+        return frozenset()
+    stop = _note_stopwords()
+    out: set[str] = set()
+    for key in node.forms:
+        head, _, last = key.rpartition(" ")
+        if head:
+            if head.count(" ") < MAX_GRAM - 1:
+                out.add(f"{head} {_singular(last)}")
+        elif key not in stop and len(key) >= 3:
+            out.add(_singular(key))
+    return frozenset(out)
+
+
 @lru_cache(maxsize=8192)
 def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members: bool = True,
                    known: bool = True) -> tuple[frozenset[str], frozenset[str]]:
@@ -87,10 +106,11 @@ def _concept_forms(concept_ids: frozenset[str], extra: tuple[str, ...], members:
     for text in extra:
         add(text)
     if known:
-        stop = _note_stopwords()
-        for key in knowledge().forms(concept_ids, descendants=members):
-            if " " in key or key not in stop:
-                add(key)
+        kb = knowledge()
+        nodes = kb.expand(concept_ids) if members else frozenset(
+            n for n in (kb.node_id(c) for c in concept_ids) if n is not None)
+        for nid in nodes:
+            folded.update(_node_forms(nid))
     for cid in concept_ids:
         for member in {cid} | (index.vocab.members(cid) if members else set()):
             concept = index.vocab.concept(member)
@@ -251,8 +271,12 @@ class PatientFacts:
                                        members, known)
         grams = self._index_note()
         spans: dict[tuple[int, int], int] = {}
-        for form in folded:
-            for position, start, end in grams.get(form, ()):
+        # a broad class has thousands of names and a note a few hundred word runs:
+        # look up from the smaller side
+        found = [f for f in grams if f in folded] if len(folded) > len(grams) \
+            else [f for f in folded if f in grams]
+        for form in found:
+            for position, start, end in grams[form]:
                 key = (position, start)
                 spans[key] = max(spans.get(key, 0), end)
         for form in exact:
