@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from trialscout.patients.context import default_context
 from trialscout.patients.loader import PatientFileError, load_patient_text
-from trialscout.patients.notes import NoteError, _words_before, extract_note
+from trialscout.patients.note_spans import words_before
+from trialscout.patients.notes import NoteError, extract_note
 from trialscout.patients.sentences import MAX_SENTENCE, split_sentences
 from trialscout.settings import load_settings
 
@@ -91,7 +92,7 @@ def test_bounded_look_back_finds_the_same_words_as_a_full_scan(text: str, at: in
 
     position = min(at, len(text))
     full = list(re.finditer(r"[\w'/+-]+", text[:position]))[::-1][:count]
-    got = _words_before(text, position, count)
+    got = words_before(text, position, count)
     assert [(m.start(), m.end()) for m in got] == [(m.start(), m.end()) for m in full]
 
 

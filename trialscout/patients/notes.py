@@ -8,10 +8,8 @@ itself is kept as the profile's free text, so matching can still look things up 
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -30,7 +28,8 @@ from trialscout.patients.model import (
     PatientProfile,
     Procedure,
 )
-from trialscout.patients.rules import load_rules
+from trialscout.patients.note_rules import note_rules
+from trialscout.patients.note_spans import Containing, Spans, words_before
 from trialscout.patients.sentences import Sentence, split_sentences
 from trialscout.patients.times import EventTime, event_time
 from trialscout.patients.units import normalize_unit
@@ -51,25 +50,8 @@ _AT_AGE = re.compile(r"[\s,]*(?:\w+\s+){0,3}?at (?:the )?age (?:of )?(?P<age>\d{
 
 _HEAD_TAIL = re.compile(r"\s+(?:mellitus|type\s+(?:[12]|i{1,2})|of\s+the\s+\w+|of\s+\w+)", _I)
 _TAIL_NOT_PART = re.compile(r"\b(?:of\s+(?:the\s+)?(?:patient|her|his|life))\b", _I)
-_WORD = re.compile(r"[\w'/+-]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _GAP_BREAK = re.compile(r"[,;:.()]")
-
-
-def _words_before(text: str, position: int, count: int) -> list[re.Match[str]]:
-    """The last ``count`` words of ``text[:position]``, nearest first.
-
-    Reads a window that widens until it holds ``count`` whole words (or reaches the
-    start), so the cost depends on those words, not on ``position``."""
-    size = 64
-    while True:
-        low = max(0, position - size)
-        words = list(_WORD.finditer(text, low, position))
-        if low > 0 and words and words[0].start() == low:
-            words = words[1:]
-        if len(words) >= count or low == 0:
-            return words[::-1][:count]
-        size *= 4
 
 
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|off|previously|prior|"
@@ -92,128 +74,8 @@ def _relative(mods: list[Any], mention: Mention) -> str | None:
 _FIELDS = {"condition": "conditions", "medication": "medications", "procedure": "procedures"}
 
 
-class _Spans:
-    """Spans of a sentence already claimed by a mention, for overlap tests in log time.
-
-    ``force`` records a span unconditionally (spans may then overlap); ``take`` records a
-    span only when it overlaps none recorded so far, and says whether it did."""
-
-    def __init__(self) -> None:
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        self._longest = 0
-
-    def force(self, start: int, end: int) -> None:
-        at = bisect.bisect_right(self._starts, start)
-        self._starts.insert(at, start)
-        self._ends.insert(at, end)
-        self._longest = max(self._longest, end - start)
-
-    def overlaps(self, start: int, end: int) -> bool:
-        at = bisect.bisect_left(self._starts, end)
-        low = start - self._longest
-        while at > 0 and self._starts[at - 1] >= low:
-            at -= 1
-            if self._ends[at] > start:
-                return True
-        return False
-
-    def take(self, start: int, end: int) -> bool:
-        if self.overlaps(start, end):
-            return False
-        self.force(start, end)
-        return True
-
-
-class _Containing:
-    """Of the head spans, the first (in reading order) that strictly widens a mention."""
-
-    def __init__(self, spans: list[tuple[int, int]]) -> None:
-        order = sorted(range(len(spans)), key=lambda i: spans[i][0])
-        self._spans = spans
-        self._order = order
-        self._starts = [spans[i][0] for i in order]
-        self._longest = max((e - s for s, e in spans), default=0)
-
-    def first(self, start: int, end: int, text: str) -> tuple[int, int] | None:
-        at = bisect.bisect_left(self._starts, start)
-        low = end - self._longest
-        best: int | None = None
-        while at > 0 and self._starts[at - 1] >= low:
-            at -= 1
-            index = self._order[at]
-            s, e = self._spans[index]
-            if end <= e and "," not in text[s:start] and (best is None or index < best):
-                best = index
-        return None if best is None else self._spans[best]
-
-
 class NoteError(ValueError):
     """The input cannot be read as a clinical note."""
-
-
-@dataclass(frozen=True)
-class _Analyte:
-    name: str
-    unit: str
-    pattern: re.Pattern[str]
-    aliases: tuple[str, ...] = ()
-
-
-class _Rules:
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.age = [re.compile(p, _I) for p in data["age"]]
-        sex = data["sex"]
-        self.female = re.compile(r"\b(?:" + "|".join(sex["female"]) + r")\b", _I)
-        self.male = re.compile(r"\b(?:" + "|".join(sex["male"]) + r")\b", _I)
-        self.female_pronouns = re.compile(
-            r"\b(?:" + "|".join(sex["female_pronouns"]) + r")\b", _I)
-        self.male_pronouns = re.compile(r"\b(?:" + "|".join(sex["male_pronouns"]) + r")\b", _I)
-        tail = data["value_link"] + data["value"] + r"\s*" + data["unit"]
-        self.analytes = []
-        for name, spec in data["analytes"].items():
-            aliases = sorted(spec["aliases"], key=len, reverse=True)
-            body = "|".join(re.escape(a) for a in aliases)
-            self.analytes.append(_Analyte(concept_index().analyte(str(name)), str(spec["unit"]),
-                                          re.compile(
-                rf"(?<![\w-])(?P<alias>{body})(?![\w-]){tail}", _I),
-                tuple(a.lower() for a in aliases)))
-        self.blood_pressure = re.compile(data["blood_pressure"], _I)
-        preg = data["pregnancy"]
-        self.pregnancy = {key: [re.compile(p, _I) for p in preg[key]]
-                          for key in ("pregnant", "lactating", "postmenopausal",
-                                      "premenopausal", "perimenopausal")}
-        self.menopause_age = re.compile(preg["menopause_age"], _I)
-        self.menopause_ago = re.compile(preg["menopause_ago"], _I)
-        smoking = data["smoking"]
-        self.smoking = {key: [re.compile(p, _I) for p in smoking[key]]
-                        for key in ("never", "former", "current")}
-        self.pack_years = re.compile(smoking["pack_years"], _I)
-        self.ecog = re.compile(data["performance"]["ecog"], _I)
-        self.karnofsky = re.compile(data["performance"]["karnofsky"], _I)
-        self.condition_head = re.compile(rf"(?<![\w-]){data['condition_heads']}(?![\w-])", _I)
-        self.stop_words = frozenset(w.lower() for w in data["condition_stop_words"])
-        self.drug_suffix = re.compile(rf"(?<![\w-]){data['drug_suffixes']}(?![\w-])", _I)
-        names = sorted(data["drug_names"], key=len, reverse=True)
-        self.drug_names = re.compile(
-            r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", _I)
-        self.no_medications = [re.compile(p, _I) for p in data["no_medications"]]
-        self.procedure_head = re.compile(rf"(?<![\w-]){data['procedure_heads']}(?![\w-])", _I)
-        self.ago = re.compile(data["ago"], _I)
-        self.for_duration = re.compile(data["for_duration"], _I)
-        self.history_duration = re.compile(data["history_duration"], _I)
-        self.since_year = re.compile(data["since_year"], _I)
-        self.number_words = {str(k): float(v) for k, v in data["number_words"].items()}
-        self.event_phrases = [(re.compile(str(e["pattern"]), _I), str(e["name"]),
-                               {str(k): str(v) for k, v in (e.get("parts") or {}).items()})
-                              for e in data.get("event_phrases") or []]
-        self.allergy = re.compile(data["allergy"], _I)
-        self.no_allergies = [re.compile(p, _I) for p in data["no_allergies"]]
-
-
-@lru_cache(maxsize=1)
-def _rules() -> _Rules:
-    return _Rules(load_rules("notes"))
 
 
 def _number(text: str, words: dict[str, float]) -> float | None:
@@ -236,7 +98,7 @@ class _Reader:
     def __init__(self, text: str, reference_date: date) -> None:
         self.text = text
         self.ref = reference_date
-        self.rules = _rules()
+        self.rules = note_rules()
         self.context: ConText = default_context()
         self.vocabulary = concept_index()
         self.data: dict[str, Any] = {
@@ -451,7 +313,7 @@ class _Reader:
             tail = _HEAD_TAIL.match(text, end)
             if tail and not _TAIL_NOT_PART.search(tail.group()):
                 end = tail.end()
-            for taken, word in enumerate(_words_before(text, start, 5)):
+            for taken, word in enumerate(words_before(text, start, 5)):
                 gap = text[word.end():start]
                 number = _NUMBER.fullmatch(word.group()) is not None
                 if taken >= 4 or word.group().lower() in stop or _GAP_BREAK.search(gap) \
@@ -463,9 +325,9 @@ class _Reader:
     def mentions(self, sentence: Sentence, mods: list[Any]) -> None:
         text = sentence.text
         heads = list(self._spans(text, self.rules.condition_head))
-        wider_heads = _Containing(heads)
+        wider_heads = Containing(heads)
         vocab = []
-        used = _Spans()
+        used = Spans()
         for m in self.vocabulary.find(text):
             if m.kind in {"condition", "observation"}:
                 wider = wider_heads.first(m.start, m.end, text)
