@@ -160,3 +160,20 @@ def test_values_that_disagree_decide_nothing() -> None:
          "date": "2025-01-10"}]}
     result = check(record, "condition", "ckd_stage_4", text="CKD stage 4")
     assert result.verdict == "NOT_MET", result.reason  # the latest value decides
+
+
+@needs_packages
+@pytest.mark.parametrize(("text", "cid"), [
+    ("Seasonal allergic rhinitis every spring.", "infection"),
+    ("Tingling and paresthesia in both feet after the long hike.",
+     "mesh_nervous_system_diseases"),
+])
+def test_mesh_quirks_do_not_make_a_finding_a_disorder(text: str, cid: str) -> None:
+    result = check(note(text), "condition", cid, text=cid)
+    assert result.verdict != "MET", result.reason
+
+
+def test_a_generic_target_is_not_met_by_every_drug_name() -> None:
+    result = check(note("She takes lisinopril and atorvastatin."), "medication",
+                   "investigational_drug", text="investigational drug")
+    assert result.verdict != "MET", result.reason
