@@ -394,3 +394,30 @@ def test_the_age_of_an_event_is_asked_with_the_event() -> None:
 ])
 def test_names_read_as_words_inside_a_sentence(name: str, shown: str) -> None:
     assert shown_name(name) == shown
+
+
+def test_what_a_criterion_excepts_is_named_in_its_question() -> None:
+    text = "History of cancer, except for non-melanoma skin cancer"
+    cancer = constraint("condition", text, concept("cancer", "cancer"), polarity="must_not")
+    skin = constraint("condition", text, concept("skin_cancer", "skin cancer",
+                                                 start=at(text, "skin")), polarity="must_not")
+    skin.exception = True
+    q = asked(text, cancer, skin, section="exclusion")
+    assert q.text == "Have you ever been diagnosed with cancer (not counting skin cancer)?"
+    assert q.key == "condition:cancer;except:skin_cancer", "not the plain cancer question"
+
+
+def test_a_criterion_that_applies_only_if_something_holds_is_not_asked() -> None:
+    text = "Stable dose of memantine for at least 12 weeks, if used"
+    c = constraint("medication", text, concept("memantine", "memantine", "drug"),
+                   value="stable", window=TimeWindow(relation="duration", amount=12,
+                                                     unit="week", comparator="ge"))
+    q = asked(text, c)
+    assert not q.answerable, "a patient not on memantine would answer no and fail"
+
+
+def test_a_scan_named_only_when_it_is_the_one_way_shown() -> None:
+    text = "Amyloid positive by PET or by spinal fluid test"
+    pet = constraint("procedure", text, concept("pet_scan", "PET scan", "procedure", "PET",
+                                                start=at(text, "PET")))
+    assert asked(text, pet).text == "The study team will check the results of your tests and scans."

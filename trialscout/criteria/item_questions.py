@@ -42,7 +42,31 @@ _FEMALE_STATES: Final = frozenset({"pregnancy", "lactation", "menopause"})
 
 def item_question(constraints: list[Constraint], section: str, item_text: str) -> Question:
     """The one question an item asks: its constraint's, its few constraints' asked as one
-    sentence, or, when no plain question covers the criterion, what the study team checks."""
+    sentence, or, when no plain question covers the criterion, what the study team checks.
+    What the criterion excepts is named in the question ("... (not counting skin
+    cancer)?"); a criterion that applies only if something holds ("..., if used") is
+    not asked: a patient it does not apply to would answer "no"."""
+    question = _plain_question(constraints, section, item_text)
+    if not question.answerable:
+        return question
+    d = derived_rules()
+    if d.conditional.search(item_text) is not None:
+        return _team_item(constraints[0].kind if constraints else "other", item_text,
+                          question.meets)
+    excepted = [x for c in constraints if c.exception for x in concepts_of(c)]
+    if not excepted:
+        return question
+    if not all(usable_name(x) for x in excepted) or not question.text.endswith("?"):
+        return _team_item(constraints[0].kind, item_text, question.meets)
+    ids = ",".join(sorted({x.id for x in excepted}))
+    return build(Question, {"key": f"{question.key};except:{ids}",
+                            "text": f"{question.text[:-1]} (not counting {or_list(excepted)})?",
+                            "meets": question.meets, "answerable": True,
+                            "kind": question.kind})
+
+
+def _plain_question(constraints: list[Constraint], section: str, item_text: str) -> Question:
+    """The item's question, leaving out what it excepts."""
     if len(constraints) == 1:
         # most items: one constraint, its own question (or its consent-like statement)
         only = constraints[0]
@@ -86,10 +110,12 @@ def item_question(constraints: list[Constraint], section: str, item_text: str) -
         kinds = {group_of(c.kind) for c in chosen}
         return _team_item(kinds.pop() if len(kinds) == 1 else "other", item_text, meets)
     if method:
-        name = or_list(concepts_of(method[0]))
+        # "the results of your PET scan", unless the item offers other ways to show it
+        named = all(usable_name(x) for x in concepts_of(method[0])) \
+            and not _offers_alternatives(item_text)
         return build(Question, {"key": "team:" + hash_text(item_text),
-                                "text": team_text("method", name if all(
-                                    usable_name(x) for x in concepts_of(method[0])) else ""),
+                                "text": team_text("method", or_list(concepts_of(method[0]))
+                                                  if named else ""),
                                 "meets": meets, "answerable": False, "kind": STUDY_TEAM})
     if main and main[0].question is not None:
         return main[0].question

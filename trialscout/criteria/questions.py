@@ -162,14 +162,16 @@ class DerivedRules:
     """The rules of ``rules/questions.yaml`` and the regexes and sets built from them,
     once (every question reads them several times)."""
 
-    __slots__ = ("disjunctive", "eponyms", "event_age", "generic", "method", "not_alternatives",
-                 "rules", "score", "test")
+    __slots__ = ("conditional", "disjunctive", "eponyms", "event_age", "generic", "method",
+                 "not_alternatives", "rules", "score", "test")
 
     def __init__(self) -> None:
         q = rules.questions()
         self.rules: rules.QuestionRules = q
         self.generic: frozenset[str] = frozenset(n.casefold() for n in q.generic_names)
         self.eponyms: frozenset[str] = frozenset(q.eponyms)
+        self.conditional: re.Pattern[str] = re.compile(rules.phrase_regex(q.conditional_cues),
+                                                       re.IGNORECASE)
         self.score = _any_word(q.score_words)
         self.method: re.Pattern[str] = re.compile(
             rules.phrase_regex(q.method_cues) + r"\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)

@@ -201,6 +201,7 @@ class QuestionRules(_Schema):
     not_alternatives: list[str]
     event_age_words: list[str]
     eponyms: list[str]
+    conditional_cues: list[str]
 
 
 class CorpusLabels(BaseModel):
