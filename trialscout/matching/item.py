@@ -10,6 +10,7 @@ Self-check answers, keyed by the criteria's normalized question keys, take prece
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -222,7 +223,15 @@ def _is_scope(result: _Result, results: list[_Result]) -> bool:
 
 
 def _fold(item: Item, results: list[_Result]) -> bool | None:
-    """Whether the patient passes the item, from its constraints' pass / fail values."""
+    """Whether the patient passes the item, from its constraints' pass / fail values.
+
+    Clauses joined by "; or" ("History of hip fracture; or hip replacement") are
+    alternatives, each read on its own: any one met meets an inclusion, any one present
+    excludes."""
+    clauses = _or_clauses(item, results)
+    if clauses:
+        values = [_fold(part, members) for part, members in clauses]
+        return _all(values) if item.section == "exclusion" else _any(values)
     if item.section == "inclusion" and any(not r.context for r in results):
         # "Resolution of chemotherapy-related toxicities": without chemotherapy there is
         # nothing to resolve, so the context cannot fail an inclusion.
@@ -245,14 +254,44 @@ def _fold(item: Item, results: list[_Result]) -> bool | None:
     if item.section == "exclusion":
         in_scope = _all([_not(r.passed) for r in scope])
         excluding = [_not(r.passed) for r in rest]
-        excluded = _any(excluding) if disjunctive or (len(rest) > 1 and all(
-            r.constraint.kind in PRESENCE_KINDS | {"pregnancy", "lactation"}
-            for r in rest)) else _all(excluding)
+        if not disjunctive and _TOGETHER.search(item.text):
+            # "warfarin and aspirin together": only the combination excludes
+            excluded = _all(excluding)
+        else:
+            excluded = _any(excluding) if disjunctive or (len(rest) > 1 and all(
+                r.constraint.kind in PRESENCE_KINDS | {"pregnancy", "lactation"}
+                for r in rest)) else _all(excluding)
         return _not(_all([in_scope, excluded]))
     in_scope = _all([r.passed for r in scope])
     if len(rest) > 1 and _DISJUNCTIVE.search(_outside_text(item.text)):
         return _all([in_scope, _any([r.passed for r in rest])])
     return _all([in_scope, _inclusion_body(item.text, rest)])
+
+
+_CLAUSE_OR = re.compile(r";\s*(?:and/)?or\b", re.IGNORECASE)
+_TOGETHER = re.compile(r"\b(?:together|in\s+combination|combination\s+of|combined\s+with)\b",
+                       re.IGNORECASE)
+
+
+def _or_clauses(item: Item, results: list[_Result]) -> list[tuple[Item, list[_Result]]]:
+    """The item's "; or" clauses that hold constraints, each as the item with only that
+    clause's words (offsets kept) and its constraints; empty when there are not two."""
+    text = item.text
+    if len(results) < 2 or ";" not in text:
+        return []
+    spans = _parentheses(text)
+    cuts = [m.start() for m in _CLAUSE_OR.finditer(text)
+            if not any(a <= m.start() < b for a, b in spans)]
+    if not cuts:
+        return []
+    bounds = [0, *cuts, len(text)]
+    out: list[tuple[Item, list[_Result]]] = []
+    for a, b in itertools.pairwise(bounds):
+        members = [r for r in results if a <= r.constraint.span.start < b]
+        if members:
+            masked = " " * a + text[a:b] + " " * (len(text) - b)
+            out.append((item.model_copy(update={"text": masked}), members))
+    return out if len(out) > 1 else []
 
 
 # "50 years or older", "equal to or greater than", "with or without": no alternatives
