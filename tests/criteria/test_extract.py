@@ -248,7 +248,7 @@ def test_exception_is_marked() -> None:
     assert by_id["cancer"].exception is False
     assert by_id["skin_cancer"].exception is True
     assert one("History of cancer except basal cell carcinoma of the skin", EXC).question.key \
-        == "condition:cancer"
+        == "condition:cancer;except:skin_cancer"
 
 
 def test_condition_window() -> None:
