@@ -542,5 +542,8 @@ def _holds(item: Item, passed: bool | None) -> bool | None:
 
 def evaluate_criteria(parsed: ParsedCriteria, facts: PatientFacts, *,
                       closed_world: bool = False) -> list[CriterionVerdict]:
-    """Verdicts for every item, sub-items included, in text order."""
-    return [evaluate_item(item, facts, closed_world=closed_world) for item in parsed.items]
+    """Verdicts for every criterion, sub-items included, in text order; a lead-in that
+    only introduces a group ("At least one of the following:") is no criterion."""
+    labels = parsed.group_labels
+    return [evaluate_item(item, facts, closed_world=closed_world) for item in parsed.items
+            if item.index not in labels]
