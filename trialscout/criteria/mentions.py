@@ -443,7 +443,7 @@ def find(text: str, *, heading: str | None = None) -> Found:
         for k, tok in enumerate(tokens):
             if tok.low in _CONTRA_WORDS:
                 end = tok.end
-                if tok.low == "contra" and k + 2 <= len(tokens) - 1 and \
+                if tok.low == "contra" and k + 1 < len(tokens) and \
                         text[tok.end:tokens[k + 1].start] == "-" and \
                         tokens[k + 1].low.startswith("indicat"):
                     end = tokens[k + 1].end
