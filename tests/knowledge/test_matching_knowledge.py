@@ -177,3 +177,11 @@ def test_a_generic_target_is_not_met_by_every_drug_name() -> None:
     result = check(note("She takes lisinopril and atorvastatin."), "medication",
                    "investigational_drug", text="investigational drug")
     assert result.verdict != "MET", result.reason
+
+
+def test_dialysis_keeps_stage_5_open_whatever_the_egfr() -> None:
+    record = measured("egfr", 40, "mL/min/1.73m2", "eGFR")
+    assert check(record, "condition", "ckd_stage_5", text="CKD stage 5").verdict == "NOT_MET"
+    record["free_text"] = "She has been on hemodialysis three times a week since 2021."
+    result = check(record, "condition", "ckd_stage_5", text="CKD stage 5")
+    assert result.verdict != "NOT_MET", result.reason

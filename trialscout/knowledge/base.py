@@ -109,8 +109,9 @@ class KnowledgeBase:
                 self._children.setdefault(parent, set()).add(node.id)
         self.definitions: list[Definition] = list(definitions.definitions)
         for definition in self.definitions:
-            if definition.condition not in self.nodes:
-                raise ValueError(f"definition of unknown condition {definition.condition!r}")
+            for cid in (definition.condition, *definition.not_when):
+                if cid not in self.nodes:
+                    raise ValueError(f"definition names an unknown condition {cid!r}")
 
     # ------------------------------------------------------------------ building
     def _node(self, cid: str, name: str, kind: str, source: str) -> Node:
