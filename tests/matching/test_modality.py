@@ -193,3 +193,11 @@ def test_a_booked_procedure_is_a_plan() -> None:
                text="Invasive dental procedure planned during the study")
     booked = _facts("A 73-year-old woman. A tooth extraction is booked for next month.")
     assert evaluate_item(it, booked).verdict == "NOT_MET"
+
+
+def test_a_stated_plan_decides_a_criterion_that_opens_with_planned() -> None:
+    parsed = parse_criteria("Exclusion Criteria:\n\n* Planned hip replacement")
+    c = parsed.items[0].constraints[0]
+    assert c.modality == "planned"
+    booked = _facts("A 70-year-old man. A hip replacement is scheduled for next month.")
+    assert evaluate_item(parsed.items[0], booked).verdict == "NOT_MET"
