@@ -176,6 +176,7 @@ def test_profile_round_trip_and_matches(client: TestClient) -> None:
                        headers={"X-CSRF-Token": token})
     assert saved.status_code == 200
     assert saved.json()["search"]["sex"] == "FEMALE"
+    token = saved.headers["X-CSRF-Token"]
     assert client.get("/api/v1/profile").json()["profile"]["age"] == 60
     matches = client.get("/api/v1/matches").json()
     assert matches["active"] is True and len(matches["results"]) >= 1
@@ -191,7 +192,8 @@ def test_forgetting_the_session_deletes_answers_and_profile(client: TestClient) 
     key = _question_keys(client, SHARED_A)[0]
     client.put("/api/v1/answers", json={"answers": {key: "yes"}},
                headers={"X-CSRF-Token": token})
-    client.put("/api/v1/profile", json={"age": 40}, headers={"X-CSRF-Token": token})
+    token = client.put("/api/v1/profile", json={"age": 40},
+                       headers={"X-CSRF-Token": token}).headers["X-CSRF-Token"]
     assert client.delete("/api/v1/session", headers={"X-CSRF-Token": token}).status_code == 204
     assert client.get("/api/v1/answers").json()["answers"] == {}
     assert client.get("/api/v1/profile").json()["profile"]["age"] is None

@@ -23,9 +23,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from trialscout.sessions.tokens import csrf_token, new_session_token
+from trialscout.sessions.tokens import csrf_token, issue_session_id
 
-SESSION = new_session_token()
+SESSION = issue_session_id(b"test-secret")
 HEADERS = {"X-CSRF-Token": csrf_token(b"test-secret", SESSION)}
 CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance,
                response_schema_conformance]

@@ -82,9 +82,9 @@ def test_session_cookie_is_httponly_lax_and_only_its_hash_is_stored(
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("ts_session=")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
-    token = client.cookies["ts_session"]
     csrf = csrf_for(client)
     client.put("/api/v1/profile", json={"age": 51}, headers={"X-CSRF-Token": csrf})
+    token = client.cookies["ts_session"]
     with core.engine.connect() as conn:
         stored = [row[0] for row in conn.execute(text("SELECT id_hash FROM web_sessions"))]
     assert token not in stored

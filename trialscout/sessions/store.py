@@ -193,6 +193,31 @@ class SessionStore:
         with self.engine.begin() as conn:
             return _delete_patients(conn, [hash_session_token(token)]) > 0
 
+    def rotate(self, old: str | None, new: str) -> bool:
+        """Move everything session ``old`` holds (profile, answers, patient record) to the
+        id ``new``, in one transaction, so ``old`` no longer reaches it. Called when the
+        visitor's data changes: an id someone else planted or saw stops being useful.
+        Returns whether there was anything to move."""
+        if not old or old == new:
+            return False
+        with self.engine.begin() as conn:
+            old_hash = self._live_hash(conn, old)
+            if old_hash is None:
+                return False
+            row = conn.execute(select(WebSessionRow.created_at, WebSessionRow.profile)
+                               .where(WebSessionRow.id_hash == old_hash)).one()
+            new_hash = hash_session_token(new)
+            conn.execute(insert(WebSessionRow).values(
+                id_hash=new_hash, created_at=row.created_at, last_seen=_now(),
+                profile=row.profile))
+            conn.execute(update(SessionAnswerRow).where(SessionAnswerRow.session_hash == old_hash)
+                         .values(session_hash=new_hash))
+            conn.execute(update(SessionPatientRow)
+                         .where(SessionPatientRow.session_hash == old_hash)
+                         .values(session_hash=new_hash))
+            conn.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == old_hash))
+            return True
+
     def forget(self, token: str | None) -> None:
         """Delete the session with everything it holds."""
         if not token:

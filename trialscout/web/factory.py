@@ -64,7 +64,11 @@ whose id travels in the HttpOnly cookie `ts_session` (the server stores only its
 Every `POST`, `PUT` and `DELETE` must send that cookie *and* the session's CSRF token in
 the `X-CSRF-Token` header; get both from `GET /api/v1/session` (pages carry the token in
 `<meta name="csrf-token">`). Requests without a valid token get a 403 problem of type
-`urn:trialscout:problem:csrf`. Bodies over the configured `max_request_bytes` get 413
+`urn:trialscout:problem:csrf`. Only ids the server issued are accepted (an id a client
+makes up is replaced). Saving the profile, uploading a medical history and forgetting the
+session rotate the id: the response sets the new cookie and carries the new CSRF token in
+its `X-CSRF-Token` header, which the next write must send (the old id no longer reaches
+the data). Bodies over the configured `max_request_bytes` get 413
 (patient record uploads may be up to `max_upload_bytes`).
 
 **Your data.** `/profile`, `/profile/record` and `/matches` always mean the calling

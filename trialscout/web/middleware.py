@@ -127,7 +127,9 @@ async def _plain_problem(send: Send, status: int, detail: str) -> None:
 
 
 class SessionCookie:
-    """Set the session cookie when a handler asked for it via ``request.state``."""
+    """Set the session cookie when a handler asked for it via ``request.state``, with the
+    session's CSRF token in the ``X-CSRF-Token`` header (API clients read the new one there
+    after the id is rotated)."""
 
     def __init__(self, app: ASGIApp, cookie: Callable[[Scope, str], str]) -> None:
         self.app = app
@@ -145,6 +147,9 @@ class SessionCookie:
                 if token:
                     headers = MutableHeaders(scope=message)
                     headers.append("Set-Cookie", self.cookie(scope, token))
+                    csrf = state.get("issue_csrf")
+                    if csrf:
+                        headers["X-CSRF-Token"] = csrf
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

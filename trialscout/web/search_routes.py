@@ -11,7 +11,6 @@ from trialscout.search.errors import SearchQueryError
 from trialscout.search.models import ConditionCount, FacetCount, SearchRequest
 from trialscout.sessions.questions import questions_for
 from trialscout.sessions.selfcheck import build_checklist
-from trialscout.sessions.tokens import is_session_token
 from trialscout.web.context import WebContext, web_context
 from trialscout.web.params import ConditionQuery, SearchQuery
 from trialscout.web.patient_match import hit_verdicts, load_trials, visitor_state
@@ -25,7 +24,7 @@ from trialscout.web.viewmodels import (
     ResultHit,
     SearchPage,
 )
-from trialscout.web.visitor import SESSION_COOKIE, visitor_profile
+from trialscout.web.visitor import known_session, visitor_profile
 
 HOME_CONDITIONS = 12
 BROWSE_BATCH = 1000
@@ -44,12 +43,12 @@ def run_search(request: Request, search: SearchRequest) -> SearchPage:
                       page_size=response.page_size, facets=response.facets,
                       origin=response.origin,
                       hits=[ResultHit(**hit.model_dump()) for hit in response.hits])
-    _add_verdicts(ctx, request.cookies.get(SESSION_COOKIE), page)
+    _add_verdicts(ctx, known_session(request), page)
     return page
 
 
 def _add_verdicts(ctx: WebContext, token: str | None, page: SearchPage) -> None:
-    if not token or not page.hits or not is_session_token(token):
+    if not token or not page.hits:
         return
     state = visitor_state(ctx, token)
     if not state.answers and not state.active:

@@ -42,12 +42,13 @@ from trialscout.web.problems import ProblemException, problem_responses
 from trialscout.web.rendering import add_page_route
 from trialscout.web.viewmodels import AnswersBody, AnswersView, SessionInfo
 from trialscout.web.visitor import (
-    SESSION_COOKIE,
     CsrfDep,
     Visitor,
     VisitorDep,
+    current_visitor,
     form_fields,
     issue_session_cookie,
+    rotate_session,
 )
 
 PROFILE_FIELDS = ("age", "sex", "near", "radius", "unit")
@@ -75,14 +76,17 @@ def session_info(request: Request, visitor: VisitorDep) -> SessionInfo:
 
 
 def forget_session(request: Request, visitor: VisitorDep) -> None:
-    """Forget everything this session holds: answers, profile and medical history."""
+    """Forget everything this session holds: answers, profile and medical history.
+
+    The response sets a new session id (its CSRF token in the `X-CSRF-Token` header)."""
     web_context(request).sessions.forget(visitor.token)
+    rotate_session(request, visitor)
 
 
 def get_answers(request: Request) -> AnswersView:
     """Every answer this visitor has given, by question key."""
-    token = request.cookies.get(SESSION_COOKIE)
-    return AnswersView(answers=web_context(request).sessions.answers(token) if token else {})
+    token = current_visitor(request).token
+    return AnswersView(answers=web_context(request).sessions.answers(token))
 
 
 def put_answers(request: Request, body: AnswersBody, visitor: VisitorDep) -> AnswersView:
@@ -114,10 +118,12 @@ def profile_view(request: Request, visitor: VisitorDep) -> ProfileView:
 
 
 def put_profile(request: Request, body: Profile, visitor: VisitorDep) -> ProfileView:
-    """Save age, sex and place in the anonymous session."""
+    """Save age, sex and place in the anonymous session.
+
+    The session id is rotated: the response sets the new cookie and carries the new CSRF
+    token in the `X-CSRF-Token` header."""
     web_context(request).sessions.put_profile(visitor.token, body)
-    issue_session_cookie(request, visitor)
-    return profile_view(request, visitor)
+    return profile_view(request, rotate_session(request, visitor))
 
 
 def delete_profile(request: Request, visitor: VisitorDep) -> ProfileView:
@@ -134,7 +140,7 @@ def _save_record(request: Request, visitor: Visitor, upload: RecordUpload) -> Pa
     loaded = read_upload(note=upload.note, bundle=upload.bundle)
     stored = web_context(request).sessions.save_patient(visitor.token, loaded.profile,
                                                         loaded.kind)
-    issue_session_cookie(request, visitor)
+    rotate_session(request, visitor)
     return record_view(stored)
 
 
@@ -142,7 +148,8 @@ def put_record(request: Request, body: RecordUpload, visitor: VisitorDep) -> Pat
     """Read a medical history (a clinical note or a FHIR R4 Bundle) into my profile.
 
     It replaces the previous one (the record keeps every version). An invalid bundle is
-    a 422 whose `errors` name each bad resource (entry, type/id, field)."""
+    a 422 whose `errors` name each bad resource (entry, type/id, field). The session id
+    is rotated: the new CSRF token is in the `X-CSRF-Token` response header."""
     return _save_record(request, visitor, body)
 
 
@@ -228,7 +235,7 @@ def post_profile_form(request: Request, visitor: VisitorDep,
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
     web_context(request).sessions.put_profile(visitor.token, profile)
-    issue_session_cookie(request, visitor)
+    rotate_session(request, visitor)
     return RedirectResponse("/profile?saved=1", status_code=303)
 
 
@@ -267,7 +274,7 @@ def post_record_form(request: Request, visitor: VisitorDep,
                                  upload_error=exc.detail, upload_errors=exc.errors or [],
                                  note_text=upload.note or "")
     ctx.sessions.save_patient(visitor.token, loaded.profile, loaded.kind)
-    issue_session_cookie(request, visitor)
+    rotate_session(request, visitor)
     return RedirectResponse("/profile?record=saved#medical-history", status_code=303)
 
 

@@ -18,6 +18,8 @@
       init.body = JSON.stringify(body);
     }
     return fetch(url, init).then(function (response) {
+      var fresh = response.headers.get("X-CSRF-Token");
+      if (fresh) { csrf = fresh; }
       if (!response.ok) { throw new Error("HTTP " + response.status); }
       return response.json();
     });
