@@ -30,6 +30,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def has_nul(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL (SQLite can): such a text is refused everywhere, so
+    both backends behave alike."""
+    return "\x00" in text
+
+
 def stored_key(key: str) -> str:
     """Question keys longer than the column are stored by their SHA-256."""
     if len(key) <= LONG_KEY:
@@ -83,7 +89,7 @@ class SessionStore:
 
     def answers(self, token: str | None, keys: Iterable[str] | None = None) -> dict[str, Answer]:
         """The visitor's remembered answers, optionally only for ``keys``."""
-        by_stored = None if keys is None else {stored_key(k): k for k in keys}
+        by_stored = None if keys is None else {stored_key(k): k for k in keys if not has_nul(k)}
         if by_stored is not None and not by_stored:
             return {}
         with self.engine.connect() as conn:
@@ -105,6 +111,8 @@ class SessionStore:
         for key, answer in answers.items():
             if not key:
                 raise ValueError("question keys cannot be empty")
+            if has_nul(key):
+                raise ValueError("question keys cannot contain NUL characters")
             if answer is not None and answer not in ANSWERS:
                 raise ValueError(f"answer must be one of {ANSWERS}")
         answers = {stored_key(key): answer for key, answer in answers.items()}
@@ -127,7 +135,7 @@ class SessionStore:
         id_hash = hash_session_token(token)
         query = delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash)
         if keys is not None:
-            wanted = sorted({stored_key(k) for k in keys})
+            wanted = sorted({stored_key(k) for k in keys if not has_nul(k)})
             if not wanted:
                 return
             query = query.where(SessionAnswerRow.question_key.in_(wanted))

@@ -93,8 +93,9 @@ def put_answers(request: Request, body: AnswersBody, visitor: VisitorDep) -> Ans
     """Set answers by question key (null forgets one); they apply to every trial, and
     matching counts them as facts."""
     for key in body.answers:
-        if not 1 <= len(key) <= 500:
-            raise ProblemException(422, "Question keys are 1 to 500 characters.", "validation")
+        if not 1 <= len(key) <= 500 or "\x00" in key:
+            raise ProblemException(422, "Question keys are 1 to 500 characters, without NUL.",
+                                   "validation")
     web_context(request).sessions.put_answers(visitor.token, body.answers)
     issue_session_cookie(request, visitor)
     return get_answers(request)
