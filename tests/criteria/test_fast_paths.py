@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from trialscout.criteria import parse_criteria, parser, rules, units
 from trialscout.criteria.construct import build
-from trialscout.criteria.extract import _kinds
-from trialscout.criteria.mentions import _number_starts, compiled
+from trialscout.criteria.item_kinds import kinds as _kinds
+from trialscout.criteria.mentions import compiled
 from trialscout.criteria.model import Concept, Constraint, Item, Question, Span
 from trialscout.criteria.text import _MULTI, clean
 from trialscout.criteria.tokens import tokenize
+from trialscout.criteria.values import number_starts as _number_starts
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
