@@ -46,7 +46,7 @@ OPEN = re.compile(
     r"to confirm|not stated|cannot be checked", re.IGNORECASE)
 DECIDED = re.compile(r"^(?:excluded|included|meets|fails)\b", re.IGNORECASE)
 ABSENT = re.compile(r"not mentioned in the (?:note|record)", re.IGNORECASE)
-NOT_APPLICABLE = re.compile(r"not applicable|does not apply|excludes no one|"
+NOT_APPLICABLE = re.compile(r"not applicable|does not apply|excludes no one|open to all|"
                             r"allows a group", re.IGNORECASE)
 ELIGIBLE_FAILURE = re.compile(r"\bfail|\bnot met\b|\bto confirm\b", re.IGNORECASE)
 NUMBER = r"-?\d+(?:\.\d+)?"
@@ -88,12 +88,14 @@ def stated_comparison(part: str) -> bool | None:
         if unit not in DAYS or wanted not in DAYS:
             return None
         value = value * DAYS[unit] / DAYS[wanted]
-    slack = 1.0 if found.group("label").strip().lower() == "age" else 1e-9
+    if found.group("label").strip().lower() == "age" and any(
+            abs(value - float(b)) < 1.0 for b in (low, high) if b is not None):
+        return None  # a shown age is rounded; the check itself uses the exact age
     op = found.group("op")
     if op == "between":
-        return high is not None and low - slack <= value <= float(high) + slack
-    return {"≥": value >= low - slack, "≤": value <= low + slack, "<": value < low + slack,
-            ">": value > low - slack, "=": abs(value - low) <= slack}[op]
+        return high is not None and low <= value <= float(high)
+    return {"≥": value >= low, "≤": value <= low, "<": value < low, ">": value > low,
+            "=": value == low}[op]
 
 
 def criterion_problems(v: CriterionVerdict) -> list[str]:
@@ -219,6 +221,8 @@ def test_the_checks_catch_disagreeing_reasons() -> None:
     assert stated_comparison("excluded: T-score -2.9 1, required ≤ -2.5") is True
     assert stated_comparison("type 2 diabetes for 8 months, required ≥ 1 years") is False
     assert stated_comparison("age 68, required between 18 and 65 years") is False
+    assert stated_comparison("age 54, required ≥ 55 years") is None
+    assert stated_comparison("hemoglobin 10 g/dL, required > 10 g/dL") is False
     assert stated_comparison("no eGFR value recorded") is None
     eligible = TrialMatch(nct_id="NCT0", title="t", verdict="eligible",
                           reason="fails 1 criterion(s): x")
