@@ -60,7 +60,8 @@ def test_detection() -> None:
     assert detect_kind('{"resourceType": "Bundle"}') == "fhir"
     assert detect_kind('{"age_years": 50}') == "profile"
     assert detect_kind("A 50-year-old woman") == "note"
-    assert detect_kind("{not json at all") == "note"
+    with pytest.raises(PatientFileError, match="starts like JSON"):
+        detect_kind("{not json at all")
 
 
 def test_profile_json_errors_name_the_field() -> None:

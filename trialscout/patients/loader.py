@@ -2,6 +2,9 @@
 
 The kind is detected from the content, not the file name: JSON with a ``resourceType`` is
 FHIR, other JSON objects are profiles, and anything else that decodes as text is a note.
+A text that starts like JSON (``{``, or ``[`` then ``{`` or ``[``) must parse as JSON: a
+truncated or broken bundle is refused with the parse error, never read as a note, because
+the note reader would then list refuted conditions, stopped drugs and allergies as facts.
 """
 
 from __future__ import annotations
@@ -32,14 +35,25 @@ class LoadedPatient:
     profile: PatientProfile
 
 
-def detect_kind(text: str) -> PatientFileKind:
+def looks_like_json(text: str) -> bool:
+    """Whether ``text`` opens like a JSON object or an array of objects or arrays."""
     stripped = text.lstrip("\ufeff \t\r\n")
-    if not stripped.startswith("{"):
+    if stripped.startswith("{"):
+        return True
+    return stripped.startswith("[") and stripped[1:].lstrip(" \t\r\n")[:1] in ("{", "[")
+
+
+def detect_kind(text: str) -> PatientFileKind:
+    """The file's kind; a text that starts like JSON but does not parse is an error."""
+    if not looks_like_json(text):
         return "note"
     try:
-        data = orjson.loads(stripped)
-    except orjson.JSONDecodeError:
-        return "note"
+        data = orjson.loads(text.lstrip("\ufeff \t\r\n"))
+    except orjson.JSONDecodeError as exc:
+        raise PatientFileError(
+            f"the file starts like JSON but does not parse ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}): is it cut short? A FHIR Bundle or profile JSON must be "
+            "complete; a note must not start with '{' or '['") from exc
     if isinstance(data, dict) and "resourceType" in data:
         return "fhir"
     return "profile"

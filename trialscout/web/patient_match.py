@@ -27,8 +27,8 @@ from trialscout.matching.model import TrialMatch
 from trialscout.matching.query import relevance_query
 from trialscout.patients.fhir import FhirImportError, import_bundle
 from trialscout.patients.loader import LoadedPatient, PatientFileError, load_patient_bytes
+from trialscout.patients.model import MAX_TEXT, FactSource, PatientProfile
 from trialscout.patients.model import Answer as AnswerFact
-from trialscout.patients.model import FactSource, PatientProfile
 from trialscout.patients.notes import NoteError, extract_note
 from trialscout.patients.store import PatientNotFound, StoredProfile
 from trialscout.registry.model import Trial
@@ -97,7 +97,8 @@ def _fhir_errors(exc: FhirImportError, where: tuple[str, ...]) -> list[ProblemEr
 
 
 def read_upload(*, note: str | None = None, bundle: Any = None, raw: bytes | None = None,
-                where: tuple[str, ...] = ("body", "bundle")) -> LoadedPatient:
+                where: tuple[str, ...] = ("body", "bundle"),
+                max_note_chars: int = MAX_TEXT) -> LoadedPatient:
     """Parse one upload with the core loader; unreadable input is a 422 saying why.
 
     ``raw`` is a file of any kind the loader reads (FHIR Bundle, profile JSON, note);
@@ -107,8 +108,8 @@ def read_upload(*, note: str | None = None, bundle: Any = None, raw: bytes | Non
         if bundle is not None:
             return LoadedPatient("fhir", import_bundle(bundle))
         if raw is not None:
-            return load_patient_bytes(raw)
-        return LoadedPatient("note", extract_note(note or ""))
+            return load_patient_bytes(raw, max_note_chars=max_note_chars)
+        return LoadedPatient("note", extract_note(note or "", max_chars=max_note_chars))
     except FhirImportError as exc:
         raise ProblemException(422, str(exc), "invalid-fhir",
                                errors=_fhir_errors(exc, where)) from None

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from trialscout.patients.loader import MAX_FILE_BYTES
+from trialscout.patients.loader import MAX_FILE_BYTES, LoadedPatient
 from trialscout.search.models import SearchRequest
 from trialscout.sessions.models import Profile
 from trialscout.web.context import web_context
@@ -26,7 +27,6 @@ from trialscout.web.patient_match import (
     load_record,
     not_yours,
     owned_patient_id,
-    read_upload,
     record_view,
     run_matches,
     visitor_state,
@@ -40,6 +40,7 @@ from trialscout.web.patient_views import (
 )
 from trialscout.web.problems import ProblemException, problem_responses
 from trialscout.web.rendering import add_page_route
+from trialscout.web.uploads import read_upload_off_loop
 from trialscout.web.viewmodels import AnswersBody, AnswersView, SessionInfo
 from trialscout.web.visitor import (
     CsrfDep,
@@ -137,21 +138,28 @@ def delete_profile(request: Request, visitor: VisitorDep) -> ProfileView:
     return ProfileView(profile=Profile(), search=None)
 
 
-def _save_record(request: Request, visitor: Visitor, upload: RecordUpload) -> PatientRecord:
-    loaded = read_upload(note=upload.note, bundle=upload.bundle)
+def _store_record(request: Request, visitor: Visitor, loaded: LoadedPatient) -> PatientRecord:
     stored = web_context(request).sessions.save_patient(visitor.token, loaded.profile,
                                                         loaded.kind)
     rotate_session(request, visitor)
     return record_view(stored)
 
 
-def put_record(request: Request, body: RecordUpload, visitor: VisitorDep) -> PatientRecord:
+async def _save_record(request: Request, visitor: Visitor, upload: RecordUpload
+                       ) -> PatientRecord:
+    """Read the upload in a worker thread within its time budget (503 past it), then store."""
+    loaded = await read_upload_off_loop(request, note=upload.note, bundle=upload.bundle)
+    return await run_in_threadpool(_store_record, request, visitor, loaded)
+
+
+async def put_record(request: Request, body: RecordUpload, visitor: VisitorDep
+                     ) -> PatientRecord:
     """Read a medical history (a clinical note or a FHIR R4 Bundle) into my profile.
 
     It replaces the previous one (the record keeps every version). An invalid bundle is
     a 422 whose `errors` name each bad resource (entry, type/id, field). The session id
     is rotated: the new CSRF token is in the `X-CSRF-Token` response header."""
-    return _save_record(request, visitor, body)
+    return await _save_record(request, visitor, body)
 
 
 def _my_record(request: Request, visitor: Visitor) -> PatientRecord:
@@ -179,11 +187,11 @@ def get_patient(request: Request, patient_id: PatientId, visitor: VisitorDep) ->
     return record_view(stored)
 
 
-def put_patient(request: Request, patient_id: PatientId, body: RecordUpload,
-                visitor: VisitorDep) -> PatientRecord:
+async def put_patient(request: Request, patient_id: PatientId, body: RecordUpload,
+                      visitor: VisitorDep) -> PatientRecord:
     """Replace the medical history of my patient record (a new version)."""
-    owned_patient_id(web_context(request), visitor.token, patient_id)
-    return _save_record(request, visitor, body)
+    await run_in_threadpool(owned_patient_id, web_context(request), visitor.token, patient_id)
+    return await _save_record(request, visitor, body)
 
 
 def delete_patient(request: Request, patient_id: PatientId, visitor: VisitorDep) -> None:
@@ -257,8 +265,8 @@ async def upload_form(request: Request) -> UploadForm:
     return UploadForm(note=text, file=raw)
 
 
-def post_record_form(request: Request, visitor: VisitorDep,
-                     upload: Annotated[UploadForm, Depends(upload_form)]) -> Response:
+async def post_record_form(request: Request, visitor: VisitorDep,
+                           upload: Annotated[UploadForm, Depends(upload_form)]) -> Response:
     ctx = web_context(request)
     try:
         if upload.file is not None and upload.note is not None:
@@ -267,15 +275,14 @@ def post_record_form(request: Request, visitor: VisitorDep,
             raise ProblemException(422, "Choose a file or paste a note first.", "validation")
         # A pasted text is read like a file, so a pasted FHIR bundle is read as FHIR.
         raw = upload.file if upload.file is not None else (upload.note or "").encode()
-        loaded = read_upload(raw=raw, where=("file",) if upload.file is not None
-                             else ("note",))
+        loaded = await read_upload_off_loop(
+            request, raw=raw, where=("file",) if upload.file is not None else ("note",))
     except ProblemException as exc:
-        return ctx.renderer.page(request, "profile.html", status_code=exc.status_code,
-                                 page=profile_view(request, visitor),
-                                 upload_error=exc.detail, upload_errors=exc.errors or [],
-                                 note_text=upload.note or "")
-    ctx.sessions.save_patient(visitor.token, loaded.profile, loaded.kind)
-    rotate_session(request, visitor)
+        return await run_in_threadpool(
+            ctx.renderer.page, request, "profile.html", status_code=exc.status_code,
+            page=profile_view(request, visitor), upload_error=exc.detail,
+            upload_errors=exc.errors or [], note_text=upload.note or "")
+    await run_in_threadpool(_store_record, request, visitor, loaded)
     return RedirectResponse("/profile?record=saved#medical-history", status_code=303)
 
 
