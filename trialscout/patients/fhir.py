@@ -15,6 +15,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
+from trialscout.criteria.units import DAYS_PER_UNIT
 from trialscout.patients.concepts import concept_index
 from trialscout.patients.model import (
     Allergy,
@@ -40,6 +41,9 @@ _MEDICATION_STATUS: dict[str, MedicationStatus] = {
 SUPPORTED = ("Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest",
              "Procedure", "AllergyIntolerance", "Medication")
 MAX_ENTRIES = 20_000
+# an Age's UCUM code or unit, by how it starts ("mo" before "a", "wk" and "w" for weeks)
+_AGE_UNIT_PREFIXES = (("mo", "month"), ("wk", "week"), ("w", "week"), ("d", "day"),
+                      ("a", "year"), ("y", "year"))
 
 
 @dataclass(frozen=True)
@@ -220,9 +224,8 @@ class _Builder:
             return None
         unit = str(age.code or age.unit or "a").lower()
         days = float(age.value) * next(
-            (d for prefix, d in (("mo", 30.4375), ("wk", 7.0), ("w", 7.0), ("d", 1.0),
-                                 ("a", 365.25), ("y", 365.25)) if unit.startswith(prefix)),
-            365.25)
+            (DAYS_PER_UNIT[u] for prefix, u in _AGE_UNIT_PREFIXES if unit.startswith(prefix)),
+            DAYS_PER_UNIT["year"])
         try:
             return birth + timedelta(days=days)
         except OverflowError:

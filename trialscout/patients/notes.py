@@ -31,12 +31,12 @@ from trialscout.patients.model import (
 from trialscout.patients.note_rules import note_rules
 from trialscout.patients.note_spans import Containing, Spans, words_before
 from trialscout.patients.sentences import Sentence, split_sentences
-from trialscout.patients.times import EventTime, event_time
+from trialscout.patients.times import UNIT_DAYS, EventTime, event_time
 from trialscout.patients.units import normalize_unit
 
 _I = re.IGNORECASE
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25, "yr": 365.25}
+_DAYS = {unit: days for unit, days in UNIT_DAYS.items() if unit not in {"wk", "mo"}}
 
 
 _PAST_PREGNANCY_BEFORE = re.compile(

@@ -24,11 +24,13 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
+from trialscout.criteria.units import DAYS_PER_UNIT
 from trialscout.patients.rules import load_rules
 
 _I: Final = re.IGNORECASE
-UNIT_DAYS: Final = {"day": 1.0, "week": 7.0, "wk": 7.0, "month": 30.4375, "mo": 30.4375,
-                    "year": 365.25, "yr": 365.25}
+# the criteria's table, with the short forms notes use
+UNIT_DAYS: Final = {unit: DAYS_PER_UNIT[unit] for unit in ("day", "week", "month", "year")} | {
+    "wk": DAYS_PER_UNIT["week"], "mo": DAYS_PER_UNIT["month"], "yr": DAYS_PER_UNIT["year"]}
 DateRange = tuple[date, date]
 
 

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import re
 
-_UNIT_DAYS = {
-    "year": 365.25,
-    "month": 365.25 / 12,
-    "week": 7.0,
-    "day": 1.0,
-    "hour": 1 / 24,
-    "minute": 1 / 1440,
-}
+from trialscout.criteria.units import DAYS_PER_UNIT
+
+_UNIT_DAYS = DAYS_PER_UNIT
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+?)s?\s*$")
-MAX_AGE_DAYS = 150 * 365.25
+MAX_AGE_DAYS = 150 * DAYS_PER_UNIT["year"]
 
 
 class AgeError(ValueError):

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trialscout.criteria.units import DAYS_PER_UNIT
 from trialscout.registry.model import Trial
 from trialscout.rulefiles import load_mapping
 from trialscout.summaries import grounding
@@ -38,7 +39,7 @@ _DURATION = (
     re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(day|week|month|year)s?\b", re.I),
     re.compile(r"\b(day|week|month|year)s?\s*(\d+(?:\.\d+)?)\b", re.I),
 )
-_DAYS = {"day": 1, "week": 7, "month": 30.4, "year": 365.25}
+_DAYS = {unit: DAYS_PER_UNIT[unit] for unit in ("day", "week", "month", "year")}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 _TYPE_PREFIX = re.compile(r"^[A-Za-z ]+:\s*")
