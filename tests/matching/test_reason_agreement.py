@@ -221,7 +221,8 @@ def test_the_checks_catch_disagreeing_reasons() -> None:
     assert stated_comparison("excluded: T-score -2.9 1, required ≤ -2.5") is True
     assert stated_comparison("type 2 diabetes for 8 months, required ≥ 1 years") is False
     assert stated_comparison("age 68, required between 18 and 65 years") is False
-    assert stated_comparison("age 54, required ≥ 55 years") is None
+    assert stated_comparison("age 55, required ≥ 55 years") is None
+    assert stated_comparison("age 54, required ≥ 55 years") is False
     assert stated_comparison("hemoglobin 10 g/dL, required > 10 g/dL") is False
     assert stated_comparison("no eGFR value recorded") is None
     eligible = TrialMatch(nct_id="NCT0", title="t", verdict="eligible",
