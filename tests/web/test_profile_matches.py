@@ -26,7 +26,9 @@ from trialscout.patients.store import PatientNotFound
 
 PROBLEM = "application/problem+json"
 BUNDLE_FILE = Path(__file__).parents[1] / "patients" / "data" / "bundle_valid.json"
-DIABETES_TRIAL = "NCT09000018"
+# Every participant must have type 2 diabetes (NCT09000018 also takes people without it
+# as controls, so denying diabetes leaves it open).
+DIABETES_TRIAL = "NCT09000015"
 NEGATION_NOTE = ("67-year-old woman with postmenopausal osteoporosis. Denies diabetes. "
                  "No prior denosumab.")
 VERDICTS = {"eligible", "possibly_eligible", "not_eligible"}
