@@ -73,10 +73,13 @@ with open(sys.argv[1], encoding="utf-8") as fh, open(sys.argv[2], "w", encoding=
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("TRIALSCOUT_COMPILE") != "1",
+                    reason="the compiled build is an opt-in: set TRIALSCOUT_COMPILE=1 "
+                    "(with mypy installed) to build and compare it")
 def test_a_wheel_compiles_the_listed_modules_and_parses_identically(tmp_path: Path) -> None:
     shared = REPO.parent / "shared" / "data"
     texts = _texts(shared if shared.is_dir() else None)
-    env = {**os.environ, "TRIALSCOUT_COMPILE": "auto"}
+    env = {**os.environ, "TRIALSCOUT_COMPILE": "1"}
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
          "--disable-pip-version-check", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
