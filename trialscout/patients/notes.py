@@ -207,7 +207,7 @@ class _Reader:
             if 0 <= years_since < 80:
                 self.data.setdefault("menopause", "postmenopausal")
                 self.data.setdefault("menopause_date",
-                                     self.ref - timedelta(days=years_since * 365.25))
+                                     self.ref - timedelta(days=years_since * UNIT_DAYS["year"]))
         match = rules.menopause_ago.search(text)
         if match:
             n = _number(match.group("n"), rules.number_words)

@@ -31,6 +31,7 @@ _I: Final = re.IGNORECASE
 # the criteria's table, with the short forms notes use
 UNIT_DAYS: Final = {unit: DAYS_PER_UNIT[unit] for unit in ("day", "week", "month", "year")} | {
     "wk": DAYS_PER_UNIT["week"], "mo": DAYS_PER_UNIT["month"], "yr": DAYS_PER_UNIT["year"]}
+_YEAR: Final = DAYS_PER_UNIT["year"]
 DateRange = tuple[date, date]
 
 
@@ -148,7 +149,7 @@ def _count(match: re.Match[str], rules: _TimeRules) -> float | None:
     if unit is None:
         return None
     if raw is None:
-        return UNIT_DAYS.get(unit.lower().rstrip("s"), 365.25)
+        return UNIT_DAYS.get(unit.lower().rstrip("s"), _YEAR)
     n = rules.numbers.get(raw.lower())
     if n is None:
         try:
@@ -156,7 +157,7 @@ def _count(match: re.Match[str], rules: _TimeRules) -> float | None:
         except ValueError:
             return None
     key = unit.lower().rstrip("s")
-    return n * UNIT_DAYS.get(key, 365.25)
+    return n * UNIT_DAYS.get(key, _YEAR)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -432,14 +433,14 @@ def _from_age(at: float, ref: date, age: float | None, birth: date | None
         try:
             low = birth.replace(year=birth.year + int(at))
         except ValueError:
-            low = birth + timedelta(days=at * 365.25)
+            low = birth + timedelta(days=at * _YEAR)
         high = min(low + timedelta(days=365), ref)
         return (low, high) if low <= ref else None
     if age is None or at > age:
         return None
     years = age - at
-    latest = _before(ref, years * 365.25)
-    earliest = _before(ref, (years + 1) * 365.25)
+    latest = _before(ref, years * _YEAR)
+    earliest = _before(ref, (years + 1) * _YEAR)
     if latest is None or earliest is None:
         return None
     return earliest, latest

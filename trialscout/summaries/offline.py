@@ -319,7 +319,7 @@ def _what(b: _Builder) -> None:
 def _people(t: Trial) -> str:
     words = wording()["people"]
     e = t.eligibility
-    adult_days, child = 18 * 365.25, None
+    adult_days, child = 18 * DAYS_PER_UNIT["year"], None
     if e.maximum_age_days is not None and e.maximum_age_days < adult_days:
         child = "child"
     elif e.minimum_age_days is not None and e.minimum_age_days >= adult_days:
