@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -21,8 +22,8 @@ cli = typer.Typer(name="trialscout", no_args_is_help=True, add_completion=False,
                   help="Find clinical trials and match patients to them, offline.")
 eval_cli = typer.Typer(no_args_is_help=True, help="Evaluate TrialScout on benchmark data.")
 cli.add_typer(eval_cli, name="eval")
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # ":cancer:" in a question key is text, not an emoji
+err_console = Console(stderr=True, emoji=False)
 
 COMMAND_MODULES = (
     "trialscout.cli.store_cmd",
@@ -39,19 +40,27 @@ COMMAND_MODULES = (
 def _global(
     ctx: typer.Context,
     database: Annotated[str | None, typer.Option(
-        "--database", help="Database URL (default: TRIALSCOUT_DATABASE_URL or a SQLite file "
-        "in the user data directory).")] = None,
+        "--database", help="Database URL, or the path of a SQLite file (default: "
+        "TRIALSCOUT_DATABASE_URL or a SQLite file in the user data directory).")] = None,
     setting: Annotated[list[str] | None, typer.Option(
         "--set", help="Override any setting: --set name=value (see `trialscout settings`).")
     ] = None,
 ) -> None:
-    overrides: dict[str, Any] = {"database_url": database}
+    overrides: dict[str, Any] = {"database_url": database_url(database) if database else None}
     for item in setting or []:
         name, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"expected name=value, got {item!r}", param_hint="--set")
         overrides[name.strip()] = value
     ctx.obj = overrides
+
+
+def database_url(value: str) -> str:
+    """``--database`` takes a URL (``postgresql+psycopg://...``, ``sqlite:///...``) or the
+    path of a SQLite file, which becomes a ``sqlite:///`` URL with an absolute path."""
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
 def settings_from_context(ctx: typer.Context) -> Any:

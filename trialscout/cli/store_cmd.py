@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trialscout.cli import app_from_context, cli, console, err_console, fail
+from trialscout.cli import (
+    app_from_context,
+    cli,
+    console,
+    database_url,
+    err_console,
+    fail,
+    settings_from_context,
+)
 from trialscout.sample import sample_path
 from trialscout.settings import settings_table
 
@@ -90,29 +99,55 @@ def settings_command(
     console.print(table)
 
 
-def load_sample(ctx: typer.Context, database: Path) -> None:
-    if database.exists():
-        database.unlink()
-    ctx.obj = {**(ctx.obj or {}), "database_url": f"sqlite:///{database}"}
+def load_sample(ctx: typer.Context, database: str) -> str:
+    """Load the sample into a fresh demo store (a SQLite file is recreated; another
+    database gets the sample added, which changes nothing on a rerun). Returns the URL."""
+    url = database_url(database)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+    ctx.obj = {**(ctx.obj or {}), "database_url": url}
     app = app_from_context(ctx)
     report = app.import_paths([sample_path()])
-    console.print(f"loaded {report.imported} sample trials into {database}")
+    console.print(f"loaded {report.imported} sample trials (fictional demonstration data) "
+                  f"into {database}")
+    app.close()
+    return url
+
+
+def demo_hint(database: str) -> str:
+    """How to point the CLI at the demo's store (the default store is not the demo's)."""
+    option = shlex.quote(database)
+    url = shlex.quote(database_url(database))
+    return (f"The demo's trials are in {database}, not in your default store. Use them from "
+            f"the CLI with --database, e.g.\n  trialscout --database {option} search "
+            f"osteoporosis\n  trialscout --database {option} summary NCT09000001\n"
+            f"or for a whole shell: export TRIALSCOUT_DATABASE_URL={url}")
 
 
 @cli.command("demo")
 def demo_command(
     ctx: typer.Context,
-    database: Annotated[Path, typer.Option(help="SQLite file to create for the demo.")] = Path(
-        "trialscout-demo.db"),
+    database: Annotated[str, typer.Option(
+        help="Where to load the sample: a SQLite file (recreated) or a database URL.")
+    ] = "trialscout-demo.db",
+    host: Annotated[str | None, typer.Option(help="Address to listen on (setting host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (setting port).")] = None,
     serve: Annotated[bool, typer.Option(help="Serve the web app after loading.")] = True,
 ) -> None:
-    """Load the bundled sample trials into a fresh SQLite file and serve them."""
-    load_sample(ctx, database)
-    if not serve:
-        return
+    """Load the bundled sample trials (fictional) into their own store and serve them.
+
+    The demo never writes to your default store, so fictional trials cannot mix with real
+    ones; it prints the --database option that points the other commands at its data."""
     try:
-        from trialscout.cli.web_cmd import serve_app
+        from trialscout.cli.web_cmd import check_port, serve_app
     except ImportError:
-        console.print("the web app is not part of this build yet; the sample is loaded")
-        return
-    serve_app(ctx)
+        serve = False
+    if serve:
+        settings = settings_from_context(ctx)
+        check_port(host or settings.host, port or settings.port)
+    load_sample(ctx, database)
+    console.print(demo_hint(database), highlight=False)
+    if serve:
+        serve_app(ctx, host=host, port=port)

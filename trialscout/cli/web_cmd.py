@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import socket
 from typing import Annotated
 
 import typer
 
-from trialscout.cli import app_from_context, cli, console, settings_from_context
+from trialscout.cli import app_from_context, cli, console, fail, settings_from_context
 from trialscout.settings import ENV_PREFIX
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with the setting to change when ``host:port`` cannot be listened on, before
+    anything is loaded or "serving on" is printed."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host!r}: {exc.strerror}. Choose another address with "
+             "--host (setting host, TRIALSCOUT_HOST).")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use. Choose another with --port "
+                     f"(e.g. --port {port + 1}; setting port, TRIALSCOUT_PORT), or stop the "
+                     "program using it.")
+            fail(f"cannot listen on {host}:{port} ({exc.strerror}). Change --host or --port "
+                 "(settings host and port).")
 
 
 def serve_app(ctx: typer.Context, host: str | None = None, port: int | None = None,
@@ -22,6 +46,7 @@ def serve_app(ctx: typer.Context, host: str | None = None, port: int | None = No
                                         ("web_workers", workers)) if v is not None})
     ctx.obj = overrides
     settings = settings_from_context(ctx)
+    check_port(settings.host, settings.port)
     app = app_from_context(ctx)
     console.print(f"TrialScout: {app.trial_count()} trials, serving on "
                   f"http://{settings.host}:{settings.port}/  (API docs: /docs)")
