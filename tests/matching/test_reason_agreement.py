@@ -42,7 +42,7 @@ from trialscout.sample import sample_path
 REF = date(2025, 6, 1)
 OPEN = re.compile(
     r"no information|no [\w\s()./%-]*value recorded|(?:is |are )?not recorded|not known|"
-    r"unknown|not understood|checked by the study team|less specific|not whether|"
+    r"not understood|checked by the study team|less specific|not whether|"
     r"to confirm|not stated|cannot be checked", re.IGNORECASE)
 DECIDED = re.compile(r"^(?:excluded|included|meets|fails)\b", re.IGNORECASE)
 ABSENT = re.compile(r"not mentioned in the (?:note|record)", re.IGNORECASE)
@@ -214,6 +214,9 @@ def test_the_checks_catch_disagreeing_reasons() -> None:
         verdict="MET", holds=True, reason="eGFR 40, required >= 30",
         evidence=[{"kind": "fact", "text": "eGFR 40"}]))
     assert not criterion_problems(_verdict(verdict="UNKNOWN", reason="no eGFR value recorded"))
+    assert not criterion_problems(_verdict(
+        verdict="NOT_MET", reason="Neoplasms, Unknown Primary: recorded as absent",
+        confidence=0.8, evidence=[{"kind": "note", "text": "no cancer"}]))
     assert criterion_problems(_verdict(
         verdict="MET", holds=True, reason="eGFR 9 mL/min/1.73m2 (= 9 mL/min/1.73m²), required "
         "between 15 and 29 mL/min/1.73m²", evidence=[{"kind": "fact", "text": "eGFR 9"}]))
