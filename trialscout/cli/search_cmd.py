@@ -51,11 +51,16 @@ def _print_response(response: SearchResponse) -> None:
     first = (response.page - 1) * response.page_size + 1
     last = first + len(response.hits) - 1
     where = f" near {response.origin.name}" if response.origin else ""
+    count = f"{response.total} trial{'' if response.total == 1 else 's'}{where}"
     if not response.hits:
-        console.print(f"{response.total} trials{where}; nothing on page {response.page}")
+        console.print(f"{count}; nothing on page {response.page}", highlight=False,
+                      markup=False)
+        if response.suggestion:
+            console.print(f"did you mean: {response.suggestion}", highlight=False,
+                          markup=False)
         return
     table = Table("NCT id", "status", "phase", "title", "nearest site", show_lines=False,
-                  title=f"{response.total} trials{where} — {first}-{last}", title_justify="left")
+                  title=f"{count} — {first}-{last}", title_justify="left")
     for hit in response.hits:
         site = ""
         if hit.nearest_site is not None:

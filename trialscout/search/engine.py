@@ -42,6 +42,7 @@ from trialscout.search.plan import Compiler, Executor
 from trialscout.search.query import parse
 from trialscout.search.rules import SearchRules, search_rules
 from trialscout.search.segment import NO_DAY, Segment, build_segment
+from trialscout.search.suggest import suggest
 from trialscout.search.synonyms import SynonymIndex, default_synonyms
 from trialscout.search.values import ValueIndex, matching_values, stem_key
 from trialscout.search.view import IndexView
@@ -250,9 +251,13 @@ class SearchEngine:
         hits = self._hits(view, page_docs, None if scores is None else scores[order],
                           None if dist_km is None else dist_km[order],
                           None if site_rows is None else site_rows[order], request)
+        suggestion = None
+        if not len(docs) and request.q:
+            suggestion = suggest(view, request.q, lambda q: bool(len(
+                self.match(view, q, filters.docs, request.match)[0])))
         return SearchResponse(request=request, total=len(docs), page=request.page,
                               page_size=request.page_size, hits=hits, facets=facets,
-                              origin=origin)
+                              origin=origin, suggestion=suggestion)
 
     def match(self, view: IndexView, q: str, mask: np.ndarray | None,
               mode: Literal["auto", "all", "any"] = "auto"

@@ -98,6 +98,9 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
     facets: dict[str, list[FacetCount]] = Field(default_factory=dict)
     origin: ResolvedPlace | None = None
+    suggestion: str | None = Field(
+        default=None, description="When nothing matched: a corrected query (from the "
+        "index's own words) that finds trials, for a \"did you mean\".")
 
 
 class ConditionCount(BaseModel):

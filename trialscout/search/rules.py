@@ -73,8 +73,28 @@ class PlacesFile(RuleFile):
     city_over_region_population: int
 
 
+class _LayName(Strict):
+    concept: str
+    forms: list[str]
+    source: str
+
+
+class LayNamesFile(RuleFile):
+    """The schema of ``rules/lay_names.yaml``: everyday names of vocabulary concepts."""
+
+    names: list[_LayName]
+
+
 SCHEMAS: dict[str, type[RuleFile]] = {
-    "ranking.yaml": RankingFile, "stopwords.yaml": StopwordFile, "places.yaml": PlacesFile}
+    "ranking.yaml": RankingFile, "stopwords.yaml": StopwordFile, "places.yaml": PlacesFile,
+    "lay_names.yaml": LayNamesFile}
+
+
+def lay_names() -> list[tuple[str, str]]:
+    """``(form, concept_id)`` pairs of everyday names (``rules/lay_names.yaml``)."""
+    data = read_rules("lay_names.yaml")
+    return [(str(form), str(entry["concept"])) for entry in data["names"]
+            for form in entry["forms"]]
 
 
 def read_rules(name: str) -> dict[str, Any]:

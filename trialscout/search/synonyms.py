@@ -88,6 +88,25 @@ def default_synonyms() -> SynonymIndex:
         from trialscout.vocabulary.synonyms import vocabulary
     except ImportError:  # pragma: no cover - the vocabulary ships with the package
         return SynonymIndex(Analyzer(), rules.stopwords)
-    triples = ((form, concept.id, exact) for form, concept, exact in
-               vocabulary().surface_forms())
+    vocab = vocabulary()
+    triples = [(form, concept.id, exact) for form, concept, exact in vocab.surface_forms()]
+    triples += [(form, concept, False) for form, concept in everyday_names()
+                if vocab.concept(concept) is not None]
     return build_synonyms(triples, Analyzer(), rules.stopwords)
+
+
+def everyday_names() -> list[tuple[str, str]]:
+    """Lay names as ``(form, concept_id)``: ``rules/lay_names.yaml`` and the other names
+    ("also known as") of the guides about one concept. Added after the vocabulary's own
+    forms, so a concept's name stays its vocabulary name."""
+    from trialscout.search.rules import lay_names
+
+    names = lay_names()
+    try:
+        from trialscout.guides.content import bundled_guides
+    except ImportError:  # pragma: no cover - guides ship with the package
+        return names
+    for guide in bundled_guides():
+        if len(guide.concepts) == 1:
+            names += [(form, guide.concepts[0]) for form in guide.also_known_as]
+    return names

@@ -55,6 +55,21 @@ from trialscout.web.visitor import session_cookie_header
 API_PREFIX = "/api/v1"
 SESSION_PURGE_SECONDS = 3600
 UPLOAD_PATHS = ("/profile/record", f"{API_PREFIX}/profile/record", f"{API_PREFIX}/patients/")
+def _holds_sample(app: TrialScout) -> bool:
+    """Whether the store holds the bundled (fictional) sample trials: the demo."""
+    from sqlalchemy import bindparam, text
+
+    from trialscout.web.rendering import fictional_ids
+
+    query = text("SELECT 1 FROM trials WHERE nct_id IN :ids LIMIT 1").bindparams(
+        bindparam("ids", expanding=True))
+    try:
+        with app.engine.connect() as conn:
+            return conn.execute(query, {"ids": sorted(fictional_ids())}).first() is not None
+    except Exception:  # noqa: BLE001 - no trials table yet: not the demo
+        return False
+
+
 DESCRIPTION = """\
 Everything the TrialScout pages do, as JSON. Errors are RFC 9457 problem details
 (`application/problem+json`); lists are paginated with `page`, `page_size` and `total`.
@@ -232,7 +247,7 @@ def create_web_app(app: TrialScout) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   lifespan=lifespan)
     web.state.trialscout = WebContext(core=app, sessions=sessions, secret=secret,
-                                      renderer=Renderer(),
+                                      renderer=Renderer(demo_data=_holds_sample(app)),
                                       cookie_max_age=int(max_age.total_seconds()),
                                       page_cache=PageCache(settings.page_cache_size))
     _error_handlers(web)

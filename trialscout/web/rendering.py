@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -49,8 +50,22 @@ def guide_markdown(text: str) -> Markup:
     return Markup(render_markdown(text))  # safe: markdown-it with html disabled
 
 
+@functools.cache
+def fictional_ids() -> frozenset[str]:
+    """The NCT ids of the bundled sample: made up, so never linked to the registry."""
+    from trialscout.sample import sample_path
+
+    found: set[str] = set()
+    for line in sample_path().read_text("utf-8").splitlines():
+        if line.strip():
+            ident = json.loads(line)["protocolSection"]["identificationModule"]["nctId"]
+            found.add(str(ident))
+    return frozenset(found)
+
+
 class Renderer:
-    def __init__(self) -> None:
+    def __init__(self, demo_data: bool = False) -> None:
+        """``demo_data``: the store holds the fictional sample, so every page says so."""
         self.env = Environment(
             loader=PackageLoader("trialscout.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -65,7 +80,8 @@ class Renderer:
             facet_groups=facet_groups,
             hidden_params=hidden_params,
             static=lambda name: f"/static/{name}?v={versions.get(name, '0')}",
-            status_labels=STATUS_LABELS, phase_labels=PHASE_LABELS)
+            status_labels=STATUS_LABELS, phase_labels=PHASE_LABELS, demo_data=demo_data,
+            is_fictional=lambda nct_id: nct_id in fictional_ids())
 
     def render(self, request: Request, template: str, csrf_token: str, **context: Any) -> str:
         return self.env.get_template(template).render(request=request, csrf_token=csrf_token,

@@ -41,7 +41,7 @@ def run_search(request: Request, search: SearchRequest) -> SearchPage:
                           page_size=search.page_size, hits=[], error=str(exc))
     page = SearchPage(request=response.request, total=response.total, page=response.page,
                       page_size=response.page_size, facets=response.facets,
-                      origin=response.origin,
+                      origin=response.origin, suggestion=response.suggestion,
                       hits=[ResultHit(**hit.model_dump()) for hit in response.hits])
     _add_verdicts(ctx, known_session(request), page)
     return page

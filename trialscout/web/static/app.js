@@ -99,8 +99,20 @@
     });
   }
 
+  // Sort and filter changes apply at once; the Apply buttons stay for pages without JS.
+  function applyOnChange(form) {
+    form.classList.add("auto-apply");
+    form.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target.matches("select, input[type=checkbox], input[type=radio]")) {
+        form.submit();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-checklist]").forEach(enhanceChecklist);
+    document.querySelectorAll("form.search-form").forEach(applyOnChange);
     collapseFiltersOnNarrowScreens();
   });
 })();

@@ -1,0 +1,77 @@
+""""Did you mean": spelling suggestions from the index's own words.
+
+When a query finds nothing, each of its words that no indexed trial contains is compared
+with the words the index does contain (same first letter, similar length, difflib ratio at
+least ``MIN_RATIO``); the closest one replaces it. The suggestion is offered only when the
+corrected query finds trials, so it never leads to another empty page. The candidates are
+the index's own vocabulary, so a suggestion is always a word some trial uses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+
+from trialscout.search.analysis import words
+from trialscout.search.segment import Segment
+from trialscout.search.view import IndexView
+
+MIN_RATIO = 0.8
+MIN_LENGTH = 4
+_KEY = "suggest_by_initial"
+_WORD = re.compile(r"[a-z]+")
+
+
+class _Words:
+    """A segment's words by first letter, built on first use and kept with the segment."""
+
+    def __init__(self, segment: Segment) -> None:
+        self.all = frozenset(segment.surface_sorted)
+        self.by_initial: dict[str, list[str]] = {}
+        for word in segment.surface_sorted:
+            if len(word) >= MIN_LENGTH and _WORD.fullmatch(word):
+                self.by_initial.setdefault(word[0], []).append(word)
+
+
+def _words(segment: Segment) -> _Words:
+    cached = segment.extra.get(_KEY)
+    if isinstance(cached, _Words):
+        return cached
+    made = segment.extra[_KEY] = _Words(segment)
+    return made
+
+
+def _known(view: IndexView, word: str) -> bool:
+    return any(word in _words(seg).all for seg in view.segments)
+
+
+def closest_word(view: IndexView, word: str) -> str | None:
+    """The indexed word closest to ``word`` (None when none is close enough)."""
+    candidates: set[str] = set()
+    for segment in view.segments:
+        for known in _words(segment).by_initial.get(word[:1], ()):
+            if abs(len(known) - len(word)) <= 2:
+                candidates.add(known)
+    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=MIN_RATIO)
+    return found[0] if found else None
+
+
+def suggest(view: IndexView, query: str, finds: Callable[[str], bool]) -> str | None:
+    """A corrected ``query`` that ``finds`` trials, or None."""
+    changed = False
+    out: list[str] = []
+    for token in query.split():
+        folded = words(token)
+        if (len(folded) == 1 and len(folded[0]) >= MIN_LENGTH and _WORD.fullmatch(folded[0])
+                and not _known(view, folded[0])):
+            better = closest_word(view, folded[0])
+            if better is not None:
+                out.append(better)
+                changed = True
+                continue
+        out.append(token)
+    if not changed:
+        return None
+    corrected = " ".join(out)
+    return corrected if finds(corrected) else None
