@@ -4,6 +4,7 @@ not turn question keys into emoji."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import socket
@@ -81,3 +82,35 @@ def test_the_console_prints_question_keys_literally() -> None:
     with console.capture() as captured:
         console.print("condition:cancer:any")
     assert "condition:cancer:any" in captured.get()
+
+
+def _demo_store(tmp_path: Path) -> str:
+    db = str(tmp_path / "demo.db")
+    assert runner.invoke(cli, ["demo", "--no-serve", "--database", db]).exit_code == 0
+    return db
+
+
+def test_match_reads_stdin_and_a_note_option(tmp_path: Path) -> None:
+    db = _demo_store(tmp_path)
+    note = "A 67-year-old woman with osteoporosis and a wrist fracture last year."
+    by_option = runner.invoke(cli, ["--database", db, "match", "--note", note, "--json"])
+    assert by_option.exit_code == 0, by_option.output
+    by_stdin = runner.invoke(cli, ["--database", db, "match", "-", "--json"], input=note)
+    assert by_stdin.exit_code == 0, by_stdin.output
+    assert json.loads(by_option.stdout)["results"] == json.loads(by_stdin.stdout)["results"]
+    neither = runner.invoke(cli, ["--database", db, "match"])
+    assert neither.exit_code != 0 and "--note" in neither.output
+
+
+def test_the_profile_template_is_a_valid_profile_that_matches(tmp_path: Path) -> None:
+    from trialscout.patients.model import PatientProfile
+
+    printed = runner.invoke(cli, ["patient", "template"])
+    assert printed.exit_code == 0
+    profile = PatientProfile.model_validate(json.loads(printed.stdout))
+    assert profile.conditions and profile.sex == "female"
+    path = tmp_path / "profile.json"
+    path.write_text(printed.stdout)
+    db = _demo_store(tmp_path)
+    matched = runner.invoke(cli, ["--database", db, "match", str(path)])
+    assert matched.exit_code == 0, matched.output

@@ -29,22 +29,62 @@ def _parse_date(text: str | None) -> date | None:
     return None
 
 
-def _load(path: Path, reference: date | None) -> Any:
+def _load(path: Path, reference: date | None, note: str | None = None) -> Any:
+    """A patient file, ``-`` for standard input, or ``note`` (text given on the command
+    line, always read as a clinical note)."""
+    import sys
+
     from trialscout.patients.fhir import FhirImportError
-    from trialscout.patients.loader import PatientFileError, load_patient_file
-    from trialscout.patients.notes import NoteError
+    from trialscout.patients.loader import (
+        LoadedPatient,
+        PatientFileError,
+        load_patient_bytes,
+        load_patient_file,
+    )
+    from trialscout.patients.notes import NoteError, extract_note
 
     try:
+        if note is not None:
+            return LoadedPatient("note", extract_note(note, reference_date=reference))
+        if str(path) == "-":
+            return load_patient_bytes(sys.stdin.buffer.read(), reference_date=reference)
         return load_patient_file(path, reference_date=reference)
     except (PatientFileError, FhirImportError, NoteError) as exc:
-        fail(f"{path}: {exc}")
+        fail(f"{'--note' if note is not None else path}: {exc}")
+
+
+PROFILE_TEMPLATE: dict[str, Any] = {
+    "age_years": 67, "sex": "female", "menopause": "postmenopausal",
+    "conditions": [{"name": "osteoporosis", "status": "active"},
+                   {"name": "wrist fracture", "onset": "2023-05-10", "status": "resolved"}],
+    "medications": [{"name": "alendronate", "start": "2021-01-01", "status": "stopped",
+                     "stop": "2023-01-01"}],
+    "measurements": [{"name": "lumbar spine T-score", "value": -2.9, "date": "2024-02-01"},
+                     {"name": "eGFR", "value": 72, "unit": "mL/min/1.73m2"}],
+    "allergies": [{"substance": "penicillin"}],
+    "denied": [{"name": "diabetes", "kind": "condition"}],
+    "family_history": [{"name": "hip fracture", "relative": "mother"}],
+    "smoking": "former",
+    "location": {"place": "Boston, MA"},
+}
+
+
+@patient_cli.command("template")
+def template_command() -> None:
+    """Print an example profile JSON to edit and pass to `match` (every field is optional;
+    dates are YYYY-MM-DD; sex female/male/other; condition status active/resolved;
+    medication status active/completed/stopped/unknown)."""
+    print(json.dumps(PROFILE_TEMPLATE, indent=2))
 
 
 @cli.command("match")
 def match_command(
     ctx: typer.Context,
-    patient_file: Annotated[Path, typer.Argument(
-        help="A FHIR R4 Bundle (JSON), a TrialScout profile (JSON) or a clinical note (text).")],
+    patient_file: Annotated[Path | None, typer.Argument(
+        help="A FHIR R4 Bundle (JSON), a TrialScout profile (JSON, see `trialscout patient "
+        "template`) or a clinical note (text); - reads standard input.")] = None,
+    note: Annotated[str | None, typer.Option(
+        "--note", help="The clinical note itself, instead of a file.")] = None,
     near: Annotated[str | None, typer.Option(
         "--near", help="Place name or 'lat,lon': rank by distance to it too.")] = None,
     radius: Annotated[float | None, typer.Option(
@@ -68,7 +108,9 @@ def match_command(
     if radius is not None and near is None:
         fail("--radius needs --near")
     ref = _parse_date(reference)
-    loaded = _load(patient_file, ref)
+    if (patient_file is None) == (note is None):
+        fail("give a patient file (or - for standard input) or --note TEXT, not both")
+    loaded = _load(patient_file or Path("-"), ref, note)
     app = app_from_context(ctx)
     options = MatchOptions(near=near, radius_km=radius, reference_date=ref, limit=limit,
                            status=[s.upper() for s in status or []],
