@@ -118,7 +118,8 @@ def _problems(text: str, email: str | None) -> dict[str, str]:
 def _ask(request: Request, slug: str, token: str, text: str, email: str | None
          ) -> QuestionReceipt:
     """Store the question, validated and rate limited (per session, per client address,
-    and per day for the whole site) by trialscout.guides.questions. Raises InvalidQuestion or RateLimited."""
+    and per day for the whole site) by trialscout.guides.questions. Raises InvalidQuestion
+    or RateLimited."""
     load_guide(request, slug)
     problems = _problems(text, email)
     if problems:

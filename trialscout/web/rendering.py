@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import inspect
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
