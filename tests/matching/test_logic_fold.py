@@ -245,7 +245,7 @@ def test_no_alternative_met_fails_the_group_and_names_every_alternative() -> Non
     alternatives = {i.index for i in parsed.items if i.parent is not None
                     and i.section == "inclusion"}
     assert set(result.failing) == alternatives
-    assert result.reason.startswith("fails 3 criterion(s)")
+    assert result.reason.startswith("fails 3 criteria:")
 
 
 def test_an_open_alternative_leaves_the_trial_possibly_eligible_and_is_asked() -> None:
@@ -322,3 +322,10 @@ def test_sample_inline_paragraph_is_two_sections_and_fails_without_kidney_diseas
     for v in result.criteria:
         if v.verdict == "MET":
             assert not re.search(r"\bno\b.*\bvalue recorded\b", v.reason), v.reason
+
+
+
+def test_a_single_failing_criterion_is_said_in_the_singular() -> None:
+    result, _ = match({**ALL_CLEAR, "Adults": False, "four or more": True})
+    assert result.verdict == "not_eligible" and len(result.failing) == 1
+    assert result.reason.startswith("fails 1 criterion:"), result.reason

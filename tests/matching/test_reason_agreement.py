@@ -229,7 +229,7 @@ def test_the_checks_catch_disagreeing_reasons() -> None:
     assert stated_comparison("hemoglobin 10 g/dL, required > 10 g/dL") is False
     assert stated_comparison("no eGFR value recorded") is None
     eligible = TrialMatch(nct_id="NCT0", title="t", verdict="eligible",
-                          reason="fails 1 criterion(s): x")
+                          reason="fails 1 criterion: x")
     assert trial_problems(eligible)
 
 

@@ -146,7 +146,8 @@ def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFac
         label = "not_eligible"
         names = "; ".join(_short(v.text) for v in failing[:3])
         more = f" (+{len(failing) - 3} more)" if len(failing) > 3 else ""
-        reason = f"fails {len(failing)} criterion(s): {names}{more}"
+        reason = (f"fails {len(failing)} "
+                  f"{'criterion' if len(failing) == 1 else 'criteria'}: {names}{more}")
     elif unknown:
         label = "possibly_eligible"
         reason = f"{len(met)} criteria met, {len(unknown)} to confirm"
