@@ -387,8 +387,9 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
     if any(c.quantity is not None for c in item.constraints):
         context = item_rules()[1].sub(" ", context)
     results: list[_Result] = []
+    contradicted = _contradicted_negations(item)
     for constraint in item.constraints:
-        if constraint.exception:
+        if constraint.exception or constraint in contradicted:
             continue
         if _rationale(item, constraint):
             continue
@@ -470,6 +471,22 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
 
 _NOTE_ITEM = re.compile(r"^\W*(?:[a-z0-9]{1,3}[.)]\s*)?(?:note\b|no limit\b|with or without\b|"
                         r"regardless\b)", re.IGNORECASE)
+
+
+def _contradicted_negations(item: Item) -> list[Constraint]:
+    """Negated readings of a concept that the same exclusion also names plainly.
+
+    An exclusion cannot mean both "excluded if A" and "excluded unless A": where the
+    parser read a concept both ways ("has a known history of hepatitis B (defined as
+    HBsAg reactive)" gave a second, negated hepatitis B from the definition's words), the
+    negated reading is a misreading, and it alone would exclude every patient without A.
+    """
+    if item.section != "exclusion":
+        return []
+    plain = {c.concept.id for c in item.constraints
+             if c.concept is not None and not c.negated and not c.exception}
+    return [c for c in item.constraints
+            if c.negated and c.concept is not None and c.concept.id in plain]
 
 
 def _permissive(item: Item) -> bool:
