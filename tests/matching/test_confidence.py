@@ -17,6 +17,7 @@ from trialscout.matching.confidence import coverage, spec
 from trialscout.matching.engine import match_trials
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.item import evaluate_item
+from trialscout.matching.rules import load_rules
 from trialscout.matching.trial import eligibility_score, failure_confidence, trial_verdict
 from trialscout.patients.model import PatientProfile
 from trialscout.patients.notes import extract_note
@@ -130,12 +131,18 @@ def test_failure_confidence_orders_the_failures_by_how_sure_they_are() -> None:
     assert failure_confidence(registry) == 1.0
     sureness = [failure_confidence(m) for m in (weak, strong, registry)]
     assert sureness == sorted(sureness) and len(set(sureness)) == 3
-    # Ranking goes by verdict only: every failure, however unsure, is below the others.
+    # A sure failure (a structured fact, the registry) ranks in the not-eligible band; a
+    # failure resting on a note mention only ranks with the possibly eligible trials.
+    sure = load_rules("ranking")["bands"]["sure_failure"]
+    assert failure_confidence(weak) < sure <= failure_confidence(strong)
     scores = [eligibility_score(m) for m in (eligible, possibly, weak, strong, registry)]
-    assert scores[0] > scores[1] > scores[2] == scores[3] == scores[4]
+    assert scores[0] > scores[1] == scores[2] > scores[3] == scores[4]
 
 
-def test_a_weak_exclusion_failure_ranks_below_a_less_relevant_open_trial() -> None:
+def test_a_weak_failure_ranks_by_relevance_a_sure_one_below_open_trials() -> None:
+    """A "not eligible" read only from a note mention is often wrong, and a false
+    exclusion hides a trial the patient could join: it ranks with the open trials, by
+    relevance. A failure on a structured fact or the registry's sex ranks below them."""
     relevant = trial("NCT09990001")
     irrelevant = trial("NCT09990002")
     criteria = {"NCT09990001": parsed(osteo(), ckd_exclusion(index=1)),
@@ -143,9 +150,12 @@ def test_a_weak_exclusion_failure_ranks_below_a_less_relevant_open_trial() -> No
     relevance = {"NCT09990001": 10.0, "NCT09990002": 6.0}
     ranked = match_trials(noted(), [relevant, irrelevant], lambda t: criteria[t.nct_id],
                           reference_date=REF, relevance=relevance)
-    assert ranked[0].nct_id == "NCT09990002"
-    assert ranked[0].verdict == "possibly_eligible"
-    assert ranked[1].verdict == "not_eligible"
+    assert [(m.nct_id, m.verdict) for m in ranked] == [
+        ("NCT09990001", "not_eligible"), ("NCT09990002", "possibly_eligible")]
+    ranked = match_trials(structured(), [relevant, irrelevant], lambda t: criteria[t.nct_id],
+                          reference_date=REF, relevance=relevance)
+    assert [(m.nct_id, m.verdict) for m in ranked] == [
+        ("NCT09990002", "possibly_eligible"), ("NCT09990001", "not_eligible")]
     # and so does a failure on the registry's sex
     male_only = trial("NCT09990001", sex="MALE")
     ranked = match_trials(noted(), [male_only, irrelevant], lambda t: criteria[t.nct_id],

@@ -8,6 +8,7 @@ from tests.factories import study
 from tests.matching.builders import constraint, item, parsed
 from trialscout.matching.engine import match_trials
 from trialscout.matching.facts import PatientFacts
+from trialscout.matching.rules import load_rules
 from trialscout.matching.trial import trial_verdict
 from trialscout.patients.model import PatientProfile
 from trialscout.registry.api_v2 import trial_from_api_v2
@@ -176,9 +177,10 @@ def test_verdict_groups_come_first_and_relevance_orders_within_them() -> None:
     assert all(0.0 <= m.score <= 1.0 for m in ranked)
 
 
-def test_a_weak_failure_still_ranks_below_every_possibly_eligible_trial() -> None:
-    """However unsure the failing verdict, a not-eligible trial is below the possibly
-    eligible ones (the old factor let a relevant failing trial outrank them)."""
+def test_a_weak_failure_ranks_with_the_possibly_eligible_trials() -> None:
+    """A "not eligible" that rests only on a note mention ("never had asthma" read
+    against an asthma inclusion) is unsure: it ranks among the possibly eligible trials
+    by relevance, never above an eligible one."""
     note = PatientProfile.model_validate({
         "age_years": 62, "sex": "female",
         "free_text": "Osteoporosis, T-score -2.9. She has never had asthma."})
@@ -191,10 +193,12 @@ def test_a_weak_failure_still_ranks_below_every_possibly_eligible_trial() -> Non
     ranked = match_trials(note, trials, lambda t: criteria[t.nct_id], reference_date=REF,
                           relevance={"NCT09990001": 50.0, "NCT09990002": 1.0,
                                      "NCT09990003": 2.0})
-    failing = ranked[-1]
-    assert failing.nct_id == "NCT09990001" and failing.verdict == "not_eligible"
-    assert failing.criteria[-1].confidence is not None and failing.criteria[-1].confidence < 1
-    assert [m.verdict for m in ranked[:2]] == ["eligible", "possibly_eligible"]
+    assert [(m.nct_id, m.verdict) for m in ranked] == [
+        ("NCT09990002", "eligible"), ("NCT09990001", "not_eligible"),
+        ("NCT09990003", "possibly_eligible")]
+    failing = ranked[1]
+    assert failing.criteria[-1].confidence is not None
+    assert failing.criteria[-1].confidence < load_rules("ranking")["bands"]["sure_failure"]
 
 
 def test_trials_for_a_condition_not_recorded_rank_below_recorded_ones() -> None:
@@ -237,6 +241,7 @@ def test_engine_early_stop_keeps_the_banded_order(tmp_path) -> None:  # type: ig
     the results equal those of checking every candidate."""
     from trialscout.app import create_app
     from trialscout.matching.engine import MatchOptions
+    from trialscout.matching.rank import band_verdict
     from trialscout.patients.notes import extract_note
     from trialscout.sample import sample_path
 
@@ -254,7 +259,7 @@ def test_engine_early_stop_keeps_the_banded_order(tmp_path) -> None:  # type: ig
             assert all(m.complete for m in short.results)
             checked.append(short.checked)
         assert max(checked) <= full.checked
-        order = [(["eligible", "possibly_eligible", "not_eligible"].index(m.verdict),
+        order = [(["eligible", "possibly_eligible", "not_eligible"].index(band_verdict(m)),
                   m.main_condition == "not_recorded") for m in full.results]
         assert order == sorted(order)
     finally:

@@ -175,7 +175,7 @@ class _Matcher:
         """(ranking of the retrieved candidates, scores of candidates and ``extra``)."""
         from trialscout.matching.facts import PatientFacts
         from trialscout.matching.query import relevance_query
-        from trialscout.matching.rank import band_floor, combine, main_condition
+        from trialscout.matching.rank import combine, main_condition, match_floor
         from trialscout.matching.trial import trial_verdict
         from trialscout.patients.notes import NoteError, extract_note
 
@@ -204,7 +204,7 @@ class _Matcher:
             verdict.main_condition = main_condition(trial, facts, facts.trial_concepts)
             self.matches[nct] = verdict
             rel = relevance.get(nct, 0.0) / best if best > 0 else 0.0
-            scores[nct] = combine(rel, band_floor(verdict.verdict, verdict.main_condition))
+            scores[nct] = combine(rel, match_floor(verdict))
         ranking = {nct: scores[nct] for nct in relevance if nct in scores}
         return ranking, scores
 

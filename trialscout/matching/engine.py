@@ -31,6 +31,7 @@ from trialscout.matching.rank import (
     combine,
     distance_factor,
     main_condition,
+    match_floor,
     rank,
 )
 from trialscout.matching.rules import load_rules
@@ -269,7 +270,7 @@ def _match_profile(app: TrialScout, profile: PatientProfile, options: MatchOptio
                 use_distance=use_distance, closed_world=options.closed_world,
                 patient_id=patient_id, version=version, facts=facts, stop_at_failure=True,
                 stop_confidence=stop_confidence(reach, _kth(scores, options.limit)))
-            scores.append(combine(rel, band_floor(match.verdict, match.main_condition),
+            scores.append(combine(rel, match_floor(match),
                                   match.distance_km, use_distance=use_distance,
                                   radius_km=radius))
             checked.append(match)

@@ -50,6 +50,22 @@ def band(verdict: str, main_condition: str | None) -> int:
     return verdicts.index(verdict) * len(conditions) + tier
 
 
+def band_verdict(match: TrialMatch) -> str:
+    """The verdict a trial is ranked by: its own, except that a "not eligible" resting
+    only on unsure failures (below ``bands.sure_failure``) ranks as possibly eligible."""
+    from trialscout.matching.trial import failure_confidence
+
+    if match.verdict == "not_eligible" and \
+            failure_confidence(match) < float(settings()["bands"]["sure_failure"]):
+        return "possibly_eligible"
+    return match.verdict
+
+
+def match_floor(match: TrialMatch) -> float:
+    """The lowest score of the band ``match`` ranks in."""
+    return band_floor(band_verdict(match), match.main_condition)
+
+
 def band_floor(verdict: str, main_condition: str | None) -> float:
     """The lowest score of a band: the share of the bands below it."""
     total = band_count()
@@ -164,7 +180,7 @@ def rank(matches: Sequence[TrialMatch], *, radius_km: float | None = None,
     out = []
     for match in matches:
         rel = match.relevance / best if best > 0 else 1.0
-        floor = band_floor(match.verdict, match.main_condition)
+        floor = match_floor(match)
         score = combine(rel, floor, match.distance_km, use_distance=use_distance,
                         radius_km=radius_km)
         out.append(match.model_copy(update={"eligibility": round(floor, 4),

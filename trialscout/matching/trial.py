@@ -191,13 +191,16 @@ def _surest_text_confidence() -> float:
 
 
 def stop_confidence(reach: float, kth: float | None) -> float | None:
-    """The failure confidence past which checking a trial can stop: 0, any failure.
+    """The failure confidence past which checking a trial can stop.
 
-    Ranking puts a failing trial in the not-eligible bands whichever criterion fails and
-    however sure its verdict (:mod:`trialscout.matching.rank`), so once the trial fails
-    nothing later changes its score, whatever it can ``reach`` and whatever the
-    ``limit``-th best score ``kth`` is (both kept for callers)."""
-    return 0.0
+    Ranking puts a failing trial in the not-eligible bands only once a failure is at
+    least ``bands.sure_failure`` sure (:func:`trialscout.matching.rank.band_verdict`), so
+    after such a failure nothing later changes the trial's band, whatever it can
+    ``reach`` and whatever the ``limit``-th best score ``kth`` is (both kept for
+    callers)."""
+    from trialscout.matching.rules import load_rules
+
+    return float(load_rules("ranking")["bands"]["sure_failure"])
 
 
 def failure_confidence(match: TrialMatch) -> float:
@@ -221,6 +224,6 @@ def eligibility_score(match: TrialMatch) -> float:
     (``match.main_condition``); relevance and distance add up to one band's width on top
     (:func:`trialscout.matching.rank.combine`).
     """
-    from trialscout.matching.rank import band_floor
+    from trialscout.matching.rank import match_floor
 
-    return band_floor(match.verdict, match.main_condition)
+    return match_floor(match)

@@ -38,6 +38,7 @@ class AnalyteExtras(RuleFile):
 class Bands(Strict):
     verdicts: list[str]
     main_condition: list[str]
+    sure_failure: float
 
 
 class Distance(Strict):
