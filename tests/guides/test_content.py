@@ -45,9 +45,9 @@ Yes.
 ### Three?
 Yes.
 ## Sources
-- Source one
-- Source two
-- Source three
+- [Source one](https://example.org/one)
+- [Source two](https://example.org/two)
+- [Source three](https://example.org/three)
 """
 
 
@@ -66,7 +66,8 @@ def test_each_guide_follows_the_rules(guide) -> None:  # type: ignore[no-untyped
     assert len(guide.faq) >= rules["min_faq"]
     assert all(item.question.endswith("?") and item.answer for item in guide.faq)
     assert len(guide.sources) >= rules["min_sources"]
-    assert not any(re.search(r"https?://|www\.", s) for s in guide.sources)
+    assert all(s.url.startswith("https://") and s.title for s in guide.sources)
+    assert not re.search(r"https?://|www\.", guide.summary)
     assert guide.markdown.rstrip().splitlines()[-1].startswith("- ")
     for concept in guide.concepts:
         assert vocabulary().concept(concept) is not None
@@ -99,10 +100,17 @@ def test_load_guide_checks_the_file_name(tmp_path) -> None:  # type: ignore[no-u
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: t.replace("## Key cautions\nText.\n", ""), "sections must be"),
-    (lambda t: t.replace("## Sources\n- Source one\n", "## Sources\n"), "sources"),
+    (lambda t: t.replace("## Sources\n- [Source one](https://example.org/one)\n",
+                         "## Sources\n"), "sources"),
+    (lambda t: t.replace("[Source one](https://example.org/one)", "Source one"), "link"),
+    (lambda t: t.replace("https://example.org/one", "http://example.org/one"), "link"),
+    (lambda t: t.replace("https://example.org/one", "javascript:alert(1)"), "link"),
+    (lambda t: t.replace("(https://example.org/one)", '(https://example.org/"onmouseover=x)'),
+     "link"),
     (lambda t: t.replace("### Three?\nYes.\n", ""), "FAQ"),
     (lambda t: t.replace("concepts: [denosumab]", "concepts: [no_such_drug]"), "unknown"),
-    (lambda t: t.replace("Source one", "https://example.org"), "link"),
+    (lambda t: t.replace("## Key cautions\nText.", "## Key cautions\nSee https://example.org"),
+     "only the Sources"),
     (lambda t: t.replace("## Key cautions\nText.", "## Key cautions\n"), "empty"),
     (lambda t: t.replace("kind: drug", "kind: gadget"), "front matter"),
     (lambda t: t.replace("slug: test-drug", "slug: Test Drug"), "slug"),

@@ -66,8 +66,12 @@ def test_guide_page_renders_the_markdown_sections_faq_and_sources(
     assert "Questions people ask" in headings and "Sources" in headings
     for item in guide["faq"]:
         assert f"<h3>{_esc(item['question'])}</h3>" in html
+    sources = _section(html, "sources")
     for source in guide["sources"]:
-        assert f"<li>{_esc(source)}</li>" in html
+        assert source["url"].startswith("https://")
+        assert (f'<a href="{_esc(source["url"])}" rel="noopener noreferrer external">'
+                f'{_esc(source["title"])}</a>') in sources
+    assert sources.count("<a href=") == len(guide["sources"])
     assert "<ul>" in _section(html, guide["sections"][0]["anchor"]), "Markdown lists render"
     assert "<strong>" in html, "Markdown emphasis renders"
 

@@ -26,6 +26,7 @@ _H2 = re.compile(r"^## +(.+?)\s*$", re.M)
 _H3 = re.compile(r"^### +(.+?)\s*$", re.M)
 _BULLET = re.compile(r"^[-*] +(.+?)\s*$", re.M)
 _LINK = re.compile(r"https?://|www\.", re.I)
+_SOURCE = re.compile(r"^\[([^\[\]]+)\]\((https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:/[^\s()<>\"']*)?)\)$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -60,6 +61,17 @@ class FaqItem(BaseModel):
     answer: str
 
 
+class GuideSource(BaseModel):
+    """One named source with the public address where a reader can check it."""
+
+    title: str
+    url: str
+
+    @property
+    def host(self) -> str:
+        return self.url.split("/", 3)[2]
+
+
 class Guide(BaseModel):
     """One guide, split into the parts a page shows."""
 
@@ -73,7 +85,7 @@ class Guide(BaseModel):
     disclaimer: str
     sections: list[GuideSection]
     faq: list[FaqItem]
-    sources: list[str]
+    sources: list[GuideSource]
     markdown: str
 
     @property
@@ -141,9 +153,10 @@ def parse_guide(text: str, source: str = "<guide>") -> Guide:
             raise GuideError(f"{source}: unknown vocabulary concept {concept!r}")
     rules = section_rules()
     body = match.group(2).strip() + "\n"
-    if _LINK.search(body) or _LINK.search(front.summary):
-        raise GuideError(f"{source}: guides name their sources; they do not link out")
     parts = _split(body, _H2)
+    linked = [m for h, m in parts if h != rules["sources_section"]]
+    if any(_LINK.search(m) for m in linked) or _LINK.search(front.summary):
+        raise GuideError(f"{source}: only the Sources section links out")
     headings = [h for h, _ in parts]
     required = rules["required_sections"][front.kind]
     if headings != required:
@@ -157,7 +170,7 @@ def parse_guide(text: str, source: str = "<guide>") -> Guide:
     if len(faq) < rules["min_faq"] or any(not f.answer for f in faq):
         raise GuideError(f"{source}: the FAQ needs at least {rules['min_faq']} answered "
                          "questions (### headings)")
-    sources = _BULLET.findall(content[rules["sources_section"]])
+    sources = [_source(item, source) for item in _BULLET.findall(content[rules["sources_section"]])]
     if len(sources) < rules["min_sources"]:
         raise GuideError(f"{source}: list at least {rules['min_sources']} sources")
     special = {rules["faq_section"], rules["sources_section"]}
@@ -168,6 +181,15 @@ def parse_guide(text: str, source: str = "<guide>") -> Guide:
                  summary=" ".join(front.summary.split()), reviewed=front.reviewed,
                  disclaimer=" ".join(str(rules["disclaimer"]).split()), sections=sections,
                  faq=faq, sources=sources, markdown=body)
+
+
+def _source(item: str, where: str) -> GuideSource:
+    """A Sources bullet must be one Markdown link to an https address: readers check sources."""
+    match = _SOURCE.match(item)
+    if match is None:
+        raise GuideError(f"{where}: each source must be a link [title](https://...), "
+                         f"found {item[:80]!r}")
+    return GuideSource(title=" ".join(match.group(1).split()), url=match.group(2))
 
 
 def load_guide(path: Path) -> Guide:
