@@ -3,10 +3,12 @@ gets a "did you mean", filters without options are not shown, /docs leads back."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from tests.factories import study
 from trialscout.app import create_app
 from trialscout.web import create_web_app
 from trialscout.web.rendering import fictional_ids
@@ -33,6 +35,22 @@ def test_fictional_trials_are_not_linked_to_the_registry(client: TestClient) -> 
     html = client.get(f"/trials/{nct_id}").text
     assert f"https://clinicaltrials.gov/study/{nct_id}" not in html
     assert "fictional demonstration trial" in html
+    assert client.get(f"/api/v1/trials/{nct_id}").json()["registry_url"] is None
+
+
+def test_real_trials_link_to_the_registry_page_and_api(tmp_path: Path) -> None:
+    nct_id = "NCT09990777"
+    source = tmp_path / "real.jsonl"
+    source.write_text(json.dumps(study(nct_id)) + "\n")
+    app = create_app(database_url=f"sqlite:///{tmp_path / 'real.db'}")
+    try:
+        app.import_paths([source])
+        with TestClient(create_web_app(app), base_url="http://127.0.0.1") as fresh:
+            url = f"https://clinicaltrials.gov/study/{nct_id}"
+            assert fresh.get(f"/api/v1/trials/{nct_id}").json()["registry_url"] == url
+            assert f'href="{url}"' in fresh.get(f"/trials/{nct_id}").text
+    finally:
+        app.close()
 
 
 def test_a_typo_gets_a_did_you_mean_link(client: TestClient) -> None:

@@ -23,7 +23,7 @@ from trialscout.summaries.model import PlainSummary
 from trialscout.web.context import web_context
 from trialscout.web.params import NearQuery, PlaceQuery, SimilarQuery
 from trialscout.web.problems import ProblemException, problem_responses
-from trialscout.web.rendering import add_page_route
+from trialscout.web.rendering import add_page_route, fictional_ids
 from trialscout.web.viewmodels import (
     AnswersBody,
     GuideLink,
@@ -168,7 +168,8 @@ def trial_page(request: Request, nct_id: NctId,
         sites=site_views(trial, origin, place.unit), origin=origin, place_error=place_error,
         checklist=checklist_for(request, trial),
         similar=_page_similar(request, trial, origin), guides=guide_links(request, trial),
-        registry_url=f"https://clinicaltrials.gov/study/{trial.nct_id}")
+        registry_url=(None if trial.nct_id in fictional_ids()
+                      else f"https://clinicaltrials.gov/study/{trial.nct_id}"))
 
 
 def trial_summary(request: Request, nct_id: NctId) -> TrialSummary:

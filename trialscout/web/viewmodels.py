@@ -109,7 +109,8 @@ class TrialPage(BaseModel):
         default_factory=list, description="More related trials, with why each is listed.")
     guides: list[GuideLink] = Field(default_factory=list, description="Our guides about this "
                                     "trial's conditions and treatments.")
-    registry_url: str
+    registry_url: str | None = Field(description="The trial on ClinicalTrials.gov; null for "
+                                     "the bundled fictional demonstration trials.")
 
 
 class GuideSummary(GuideLink):
