@@ -1,8 +1,8 @@
 """Which criteria modules this interpreter runs compiled.
 
-Regular installs and wheels compile the parser's hot modules with mypyc (``setup.py``,
-``[tool.trialscout] compiled-modules`` in pyproject.toml); editable installs run them as
-Python. Output is the same either way; throughput is not, so benchmarks and the reparse
+Installs are pure Python unless built with ``TRIALSCOUT_COMPILE=1``, which compiles the
+parser's hot modules with mypyc (``setup.py``, ``[tool.trialscout] compiled-modules`` in
+pyproject.toml); editable installs always run them as Python. Output is the same either way; throughput is not, so benchmarks and the reparse
 report say which build ran.
 """
 
