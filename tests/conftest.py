@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.mailserver import mail_server  # noqa: F401 - a fixture for every test
 from trialscout.app import TrialScout, create_app
 
 REPO = Path(__file__).resolve().parents[1]

@@ -75,6 +75,13 @@ def _warm_up_mode(text: str) -> str:
     return value
 
 
+def _smtp_security(text: str) -> str:
+    value = text.strip().lower()
+    if value not in {"none", "starttls", "tls"}:
+        raise ValueError(f"expected none, starttls or tls, got {text!r}")
+    return value
+
+
 def default_database_url() -> str:
     """A SQLite file in the user's data directory, created on first use."""
     from platformdirs import user_data_dir
@@ -161,6 +168,28 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("page_cache_size", 512,
                 "Rendered pages each web worker keeps for visitors with no stored answers or "
                 "profile (0 turns the cache off).", int),
+    SettingSpec("public_url", "http://127.0.0.1:8000",
+                "Address at which people reach this TrialScout; links in emails and feeds "
+                "start with it."),
+    SettingSpec("smtp_host", None,
+                "SMTP server that sends alert and account emails. Unset: mail stays in the "
+                "outbox."),
+    SettingSpec("smtp_port", 587, "Port of the SMTP server.", _positive_int),
+    SettingSpec("smtp_security", "starttls",
+                "How the SMTP connection is protected: none, starttls or tls.", _smtp_security),
+    SettingSpec("smtp_user", None, "SMTP user name, if the server needs a login."),
+    SettingSpec("smtp_password", None, "SMTP password, if the server needs a login."),
+    SettingSpec("smtp_timeout", 30.0, "Seconds before one SMTP operation gives up.",
+                _positive_float),
+    SettingSpec("mail_sender", "TrialScout <alerts@localhost>",
+                "From address of every email; its domain also names the Message-IDs."),
+    SettingSpec("mail_retry_base", 60.0,
+                "Seconds before a message that met a temporary SMTP failure is tried again; "
+                "the delay doubles per attempt.", _positive_float),
+    SettingSpec("mail_retry_max", 21600.0, "Longest delay between two tries of a message.",
+                _positive_float),
+    SettingSpec("mail_max_attempts", 12,
+                "Tries of one message before it is recorded as failed.", _positive_int),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -202,6 +231,17 @@ class Settings:
     web_warm_up: str = "wait"
     web_workers: int = 1
     page_cache_size: int = 512
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 30.0
+    mail_sender: str = "TrialScout <alerts@localhost>"
+    mail_retry_base: float = 60.0
+    mail_retry_max: float = 21600.0
+    mail_max_attempts: int = 12
 
 
 class SettingsError(ValueError):

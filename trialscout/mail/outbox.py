@@ -1,0 +1,141 @@
+"""Composing a message once per idempotency key and keeping it in the outbox.
+
+The Message-ID is derived from the key (a hash, so no personal data shows in it), which makes
+``enqueue`` idempotent: the second call with the same key finds the stored message and
+composes nothing. The stored bytes are what is sent, so a retry sends the same message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from trialscout.mail.tables import ADDRESS_MAX, OutboxRow, SuppressionRow
+
+MAX_SUBJECT_CHARS = 300
+MAX_BODY_CHARS = 1_000_000
+MAX_KEY_CHARS = 1_000
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+class MailError(ValueError):
+    """A message that cannot be composed (bad address, header or size)."""
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    message_id: str
+    created: bool
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def normalize_address(address: str) -> str:
+    """The bare, lower-cased address, or MailError."""
+    if not isinstance(address, str) or len(address) > ADDRESS_MAX or "\n" in address \
+            or "\r" in address:
+        raise MailError("not an email address")
+    _name, bare = parseaddr(address)
+    bare = bare.strip().lower()
+    if not _ADDRESS.match(bare) or len(bare) > ADDRESS_MAX:
+        raise MailError("not an email address")
+    return bare
+
+
+def sender_domain(sender: str | None) -> str:
+    if not sender:
+        return "trialscout.invalid"
+    _name, bare = parseaddr(sender)
+    return bare.rpartition("@")[2] or "localhost"
+
+
+def message_id_for(key: str, sender: str | None) -> str:
+    if not key or len(key) > MAX_KEY_CHARS:
+        raise MailError("an idempotency key of 1 to 1000 characters is needed")
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return f"<{digest}@{sender_domain(sender)}>"
+
+
+def compose(*, sender: str | None, to: str, subject: str, text: str, html: str | None,
+            headers: Mapping[str, str] | None, message_id: str,
+            now: datetime | None = None) -> EmailMessage:
+    """A multipart/alternative message (text, then HTML) with the given extra headers."""
+    if len(subject) > MAX_SUBJECT_CHARS or "\n" in subject or "\r" in subject:
+        raise MailError("the subject must be one line of at most 300 characters")
+    if len(text) > MAX_BODY_CHARS or (html is not None and len(html) > MAX_BODY_CHARS):
+        raise MailError("the message body is too long")
+    msg = EmailMessage()
+    if sender:
+        msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id
+    msg["Date"] = format_datetime((now or utcnow()).replace(tzinfo=UTC))
+    for name, value in (headers or {}).items():
+        if "\n" in value or "\r" in value or "\n" in name or ":" in name:
+            raise MailError(f"header {name!r} is not one line")
+        msg[name] = value
+    msg.set_content(text)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def _insert(conn: Connection, values: dict[str, object]) -> bool:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        result = conn.execute(postgresql.insert(OutboxRow).values(values)
+                              .on_conflict_do_nothing(index_elements=["message_id"]))
+    elif dialect == "sqlite":
+        result = conn.execute(sqlite.insert(OutboxRow).values(values)
+                              .on_conflict_do_nothing(index_elements=["message_id"]))
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise MailError(f"unsupported database {dialect}")
+    return bool(result.rowcount)
+
+
+def enqueue(conn: Connection, *, to: str, subject: str, text: str, html: str | None = None,
+            headers: Mapping[str, str] | None = None, key: str, sender: str | None = None,
+            now: datetime | None = None) -> Enqueued:
+    """Compose and store a message once per ``key`` inside the caller's transaction.
+
+    Without ``sender`` the message gets its From header from the ``mail_sender`` setting
+    when it is sent (the same on every try).
+
+    A message to a suppressed address is stored as ``suppressed`` (never sent), so the
+    record of what would have gone out stays complete.
+    """
+    message_id = message_id_for(key, sender)
+    existing = conn.execute(select(OutboxRow.id).where(OutboxRow.message_id == message_id)
+                            ).first()
+    if existing is not None:
+        return Enqueued(message_id, False)
+    address = normalize_address(to)
+    when = now or utcnow()
+    msg = compose(sender=sender, to=address, subject=subject, text=text, html=html,
+                  headers=headers, message_id=message_id, now=when)
+    suppressed = conn.execute(select(SuppressionRow.address)
+                              .where(SuppressionRow.address == address)).first()
+    created = _insert(conn, {
+        "message_id": message_id, "recipient": address, "subject": subject,
+        "message": msg.as_bytes(), "state": "suppressed" if suppressed else "pending",
+        "stage": None, "attempts": 0, "claimed_by": None, "claimed_at": None,
+        "next_attempt_at": when, "last_error": None, "created_at": when, "sent_at": None})
+    return Enqueued(message_id, created)
+
+
+def outbox_counts(conn: Connection) -> dict[str, int]:
+    from sqlalchemy import func
+
+    return {state: int(n) for state, n in conn.execute(
+        select(OutboxRow.state, func.count()).group_by(OutboxRow.state))}
