@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from trialscout.accounts.owners import delete_owner, move_owned_rows, owner_for
+from trialscout.accounts.tables import AccountRow
 from trialscout.patients.model import PatientProfile
 from trialscout.patients.store import StoredProfile, delete_patient, save_profile
 from trialscout.sessions.models import ANSWERS, Answer, Profile
@@ -49,20 +51,35 @@ class SessionStore:
         self.max_age = max_age
 
     def _live_hash(self, conn: Connection, token: str | None) -> str | None:
+        """The row holding this live session's data: its own, or (signed in) the account's
+        home row."""
         if not token:
             return None
         id_hash = hash_session_token(token)
-        last_seen = conn.execute(select(WebSessionRow.last_seen)
-                                 .where(WebSessionRow.id_hash == id_hash)).scalar_one_or_none()
-        if last_seen is None or last_seen < _now() - self.max_age:
+        row = conn.execute(select(WebSessionRow.last_seen, WebSessionRow.account_id)
+                           .where(WebSessionRow.id_hash == id_hash)).first()
+        if row is None or row.last_seen < _now() - self.max_age:
             return None
+        if row.account_id is not None:
+            return _home_hash(conn, row.account_id)
         return id_hash
 
     def _ensure(self, conn: Connection, token: str) -> str:
         id_hash = hash_session_token(token)
         now = _now()
-        row = conn.execute(select(WebSessionRow.last_seen)
-                           .where(WebSessionRow.id_hash == id_hash)).scalar_one_or_none()
+        found = conn.execute(select(WebSessionRow.last_seen, WebSessionRow.account_id)
+                             .where(WebSessionRow.id_hash == id_hash)).first()
+        row = None if found is None else found.last_seen
+        if found is not None and found.account_id is not None and row is not None \
+                and row >= now - self.max_age:
+            from trialscout.accounts.session_data import ensure_home_row
+
+            home = _home_hash(conn, found.account_id)
+            if home is not None:
+                conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
+                             .values(last_seen=now))
+                ensure_home_row(conn, home)
+                return home
         if row is None:
             try:
                 with conn.begin_nested():
@@ -73,8 +90,9 @@ class SessionStore:
         elif row < now - self.max_age:
             _delete_patients(conn, [id_hash])
             conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash))
+            delete_owner(conn, [owner_for(id_hash, None)])
             conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
-                         .values(created_at=now, last_seen=now, profile=None))
+                         .values(created_at=now, last_seen=now, profile=None, account_id=None))
         else:
             conn.execute(update(WebSessionRow).where(WebSessionRow.id_hash == id_hash)
                          .values(last_seen=now))
@@ -212,12 +230,15 @@ class SessionStore:
             old_hash = self._live_hash(conn, old)
             if old_hash is None:
                 return False
-            row = conn.execute(select(WebSessionRow.created_at, WebSessionRow.profile)
+            old_hash = hash_session_token(old)
+            row = conn.execute(select(WebSessionRow.created_at, WebSessionRow.profile,
+                                      WebSessionRow.account_id)
                                .where(WebSessionRow.id_hash == old_hash)).one()
             new_hash = hash_session_token(new)
             conn.execute(insert(WebSessionRow).values(
                 id_hash=new_hash, created_at=row.created_at, last_seen=_now(),
-                profile=row.profile))
+                profile=row.profile, account_id=row.account_id))
+            move_owned_rows(conn, owner_for(old_hash, None), owner_for(new_hash, None))
             conn.execute(update(SessionAnswerRow).where(SessionAnswerRow.session_hash == old_hash)
                          .values(session_hash=new_hash))
             conn.execute(update(SessionPatientRow)
@@ -233,17 +254,26 @@ class SessionStore:
         id_hash = hash_session_token(token)
         with self.engine.begin() as conn:
             _delete_patients(conn, [id_hash])
+            delete_owner(conn, [owner_for(id_hash, None)])
             conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash))
             conn.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == id_hash))
 
     def purge_expired(self) -> int:
         cutoff = _now() - self.max_age
+        homes = select(AccountRow.home_hash)
+        expired = (WebSessionRow.last_seen < cutoff) & WebSessionRow.id_hash.not_in(homes)
         with self.engine.begin() as conn:
-            stale = select(WebSessionRow.id_hash).where(WebSessionRow.last_seen < cutoff)
+            stale = select(WebSessionRow.id_hash).where(expired)
             _delete_patients(conn, stale)
+            delete_owner(conn, [owner_for(h, None) for h in conn.execute(stale).scalars()])
             conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash.in_(stale)))
-            result = conn.execute(delete(WebSessionRow).where(WebSessionRow.last_seen < cutoff))
+            result = conn.execute(delete(WebSessionRow).where(expired))
             return int(result.rowcount or 0)
+
+
+def _home_hash(conn: Connection, account_id: int) -> str | None:
+    return conn.execute(select(AccountRow.home_hash).where(
+        AccountRow.id == account_id)).scalar_one_or_none()
 
 
 def _delete_patients(conn: Connection, session_hashes: list[str] | Select[str]) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import trialscout.accounts.tables  # the account a signed-in session belongs to
 import trialscout.patients.tables  # noqa: F401 - the patients table a session links to
 from trialscout.sessions.models import QUESTION_KEY_MAX
 from trialscout.store.tables import Base
@@ -19,6 +20,8 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
     profile: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
 
 
 class SessionAnswerRow(Base):
