@@ -22,6 +22,7 @@ from trialscout.store import database, trials
 if TYPE_CHECKING:
     from datetime import date
 
+    from trialscout.contact.service import ContactService
     from trialscout.criteria.model import ParsedCriteria
     from trialscout.criteria.store import ReparseReport
     from trialscout.guides.service import GuideService
@@ -254,6 +255,16 @@ class TrialScout:
 
             self._guides = GuideService(self.engine, self.settings)
         return self._guides
+
+    @property
+    def contact(self) -> ContactService:
+        """Inquiries to study teams, coordinator claims and their audit log."""
+        existing = self.__dict__.get("_contact")
+        if existing is None:
+            from trialscout.contact.service import ContactService
+
+            existing = self.__dict__["_contact"] = ContactService(self)
+        return existing
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True,
