@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from trialscout.patients.model import PatientProfile
     from trialscout.patients.store import StoredProfile, VersionInfo
     from trialscout.registry.sync import SyncQuery, SyncReport
-    from trialscout.search.engine import BrowseOrder, SearchEngine
+    from trialscout.search.engine import BrowseOrder, PublishReport, SearchEngine
     from trialscout.search.models import ConditionCount, SearchRequest, SearchResponse
     from trialscout.similar.service import SimilarService
     from trialscout.summaries.service import SummaryService
@@ -66,7 +66,16 @@ class TrialScout:
         criteria the import left unparsed."""
         report = self.store_paths(paths, on_item, limit=limit)
         report.criteria_parsed = self.reparse_criteria(on_progress=on_parse).parsed
+        self._publish_index(report)
         return report
+
+    def _publish_index(self, report: ImportReport) -> None:
+        """After an import or sync that changed trials, publish the saved search index
+        (a delta when the changes are few) so web workers pick it up."""
+        engine = self.search_engine
+        if report.imported + report.updated and engine.index_dir is not None \
+                and engine.builds:
+            engine.publish()
 
     def store_paths(self, paths: Iterable[Path], on_item: Callable[[], None] | None = None,
                     *, limit: int | None = None,
@@ -93,6 +102,7 @@ class TrialScout:
         report = run_sync(self.engine, self.settings, query or SyncQuery(), full=full,
                           hooks=self.write_hooks, **options)
         report.criteria_parsed = self.reparse_criteria(on_progress=on_parse).parsed
+        self._publish_index(report)
         return report
 
     def trial(self, nct_id: str) -> Trial | None:
@@ -138,9 +148,10 @@ class TrialScout:
         existing = self.__dict__.get("_search_engine")
         if existing is None:
             from trialscout.search.engine import SearchEngine
-            from trialscout.search.location import index_dir_for
+            from trialscout.search.location import builds_index, index_dir_for
 
-            existing = SearchEngine(lambda: self.engine, index_dir_for(self.settings))
+            existing = SearchEngine(lambda: self.engine, index_dir_for(self.settings),
+                                    builds=builds_index(self.settings))
             self.__dict__["_search_engine"] = existing
         return existing
 
@@ -157,6 +168,11 @@ class TrialScout:
     def reindex(self) -> int:
         """Rebuild the search index from the store; returns the number of trials indexed."""
         return self.search_engine.rebuild().n_live
+
+    def index(self, *, full: bool = False) -> PublishReport:
+        """Publish the search index for web workers: a delta of the trials changed since
+        the published snapshot, or a full build (one builder at a time, under a lock)."""
+        return self.search_engine.publish(full=full)
 
     # ------------------------------------------------------------------ patients and matching
     def save_patient(self, profile: PatientProfile, patient_id: int | None = None,

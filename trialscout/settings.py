@@ -68,6 +68,13 @@ def _similar_backend(text: str) -> str:
     return value
 
 
+def _index_role(text: str) -> str:
+    value = text.strip().lower()
+    if value not in {"auto", "build", "open"}:
+        raise ValueError(f"expected auto, build or open, got {text!r}")
+    return value
+
+
 def _warm_up_mode(text: str) -> str:
     value = text.strip().lower()
     if value not in {"wait", "background", "off"}:
@@ -134,6 +141,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "Directory for the saved search index. Default: beside a SQLite file "
                 "(<file>.search), else in the user data directory; 'none' keeps it in "
                 "memory only."),
+    SettingSpec("search_index_role", "auto",
+                "Whether this process may build the search index: build, open (only open "
+                "what `trialscout index` published: web workers of a shared deployment) or "
+                "auto (open in `serve` on PostgreSQL or with web_workers > 1, else build).",
+                _index_role),
     SettingSpec("llm_base_url", None,
                 "OpenAI-compatible API (ending in /v1) that rewrites trial summaries in plain "
                 "words. Unset (default): offline summaries only. Trial text is sent to this "
@@ -217,6 +229,7 @@ class Settings:
     max_note_chars: int = 200_000
     log_level: str = "INFO"
     search_index_dir: str | None = None
+    search_index_role: str = "auto"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

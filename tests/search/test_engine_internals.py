@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trialscout.app import TrialScout
-from trialscout.search.engine import _multi_values
+from trialscout.search.facets import _multi_values
 from trialscout.search.plan import _member_sorted
 
 

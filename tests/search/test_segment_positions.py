@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trialscout.search import segment
+from trialscout.search import merge as segment
 
 
 def _all_at_once(pos: np.ndarray, counts: np.ndarray, perm: np.ndarray) -> np.ndarray:

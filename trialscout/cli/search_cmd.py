@@ -1,4 +1,4 @@
-"""Search commands: search, browse, reindex, and `eval search`."""
+"""Search commands: search, browse, index, reindex, and `eval search`."""
 
 from __future__ import annotations
 
@@ -191,6 +191,37 @@ def reindex_command(ctx: typer.Context) -> None:
     started = time.perf_counter()
     count = app.reindex()
     console.print(f"indexed {count} trials in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command("index")
+def index_command(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Rebuild the whole index instead of a delta of the changed trials.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Build and publish the search index that web workers open (one builder at a time).
+
+    Publishes a small delta segment of the trials changed since the last published
+    snapshot, or the whole index when there is none, the changes are many, or --full."""
+    app = app_from_context(ctx)
+    if app.search_engine.index_dir is None:
+        fail("this store keeps its search index in memory (search_index_dir=none, or an "
+             "in-memory database): there is nothing to publish")
+    started = time.perf_counter()
+    report = app.index(full=full)
+    seconds = time.perf_counter() - started
+    if as_json:
+        print(json.dumps({**report.__dict__, "seconds": round(seconds, 3),
+                          "index_dir": str(app.search_engine.index_dir)}, indent=2))
+        return
+    what = {"full": f"built the whole index ({report.trials} trials)",
+            "delta": f"published a delta of {report.changed} changed trials "
+                     f"({report.trials} trials in all)",
+            "current": f"the published index is current ({report.trials} trials)"}
+    console.print(f"{what[report.kind]}, generation {report.generation}, in {seconds:.1f} s",
+                  highlight=False, markup=False)
 
 
 @eval_cli.command("search")

@@ -14,7 +14,9 @@ client side, so SQLite and PostgreSQL give the same results.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +29,12 @@ from trialscout.search import persist, store
 from trialscout.search.analysis import Analyzer, fold
 from trialscout.search.distance import nearest, resolve_origin
 from trialscout.search.documents import SearchDoc, search_doc
-from trialscout.search.errors import SearchQueryError
-from trialscout.search.filters import Filters, build_filters
+from trialscout.search.errors import IndexNotPublished, SearchQueryError
+from trialscout.search.facets import _facets, _order
+from trialscout.search.filters import build_filters
+from trialscout.search.lock import build_lock
 from trialscout.search.models import (
     ConditionCount,
-    FacetCount,
     NearestSite,
     SearchHit,
     SearchRequest,
@@ -41,14 +44,13 @@ from trialscout.search.places import KM_PER_MILE
 from trialscout.search.plan import Compiler, Executor
 from trialscout.search.query import parse
 from trialscout.search.rules import SearchRules, search_rules
-from trialscout.search.segment import NO_DAY, Segment, build_segment
+from trialscout.search.segment import Segment, build_segment
 from trialscout.search.suggest import suggest
 from trialscout.search.synonyms import SynonymIndex, default_synonyms
 from trialscout.search.values import ValueIndex, matching_values, stem_key
 from trialscout.search.view import IndexView
 
 log = logging.getLogger(__name__)
-FACET_LIMIT = 20
 _VALUE_CACHE = 512
 BrowseOrder = Literal["name", "count"]
 
@@ -59,8 +61,21 @@ class _State:
     main_generation: int
     index_id: str
     dead: np.ndarray
-    delta_docs: dict[str, SearchDoc]
+    delta_docs: dict[str, SearchDoc] | None
     view: IndexView
+    snapshot: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    """What ``trialscout index`` did: a full build, a delta over the published main
+    segment, or nothing (the published snapshot already covers the store)."""
+
+    kind: Literal["full", "delta", "current"]
+    generation: int
+    trials: int
+    changed: int
+    snapshot: str | None
 
 
 class SearchEngine:
@@ -68,9 +83,14 @@ class SearchEngine:
 
     def __init__(self, engine: Engine | Callable[[], Engine], index_dir: Path | None = None, *,
                  rules: SearchRules | None = None, synonyms: SynonymIndex | None = None,
-                 delta_limit: int | None = None) -> None:
+                 delta_limit: int | None = None, builds: bool = True) -> None:
         self._engine = engine
         self.index_dir = index_dir
+        #: False in web workers of a shared deployment: they only open what
+        #: ``trialscout index`` published and never build a whole index.
+        self.builds = builds
+        self._checked = 0.0
+        self._retry_at = 0.0
         self.rules = rules or search_rules()
         self._synonyms = synonyms
         self.analyzer = Analyzer()
@@ -96,22 +116,122 @@ class SearchEngine:
 
     # --- index lifecycle ------------------------------------------------------------------
     def view(self) -> IndexView:
-        """The index as of the store's latest committed generation."""
+        """The index as of the store's latest committed generation (or, in a process that
+        does not build, the newest published snapshot plus at most ``delta_limit`` changed
+        trials read since)."""
         state = self._state
+        if state is not None and self._newer_snapshot(state):
+            with self._lock:
+                self._adopt_published()
+                state = self._state
         with self.engine.connect() as conn:
             generation, index_id = store.read_state(conn)
         if state is not None and state.view.generation == generation and \
                 state.index_id == index_id:
             return state.view
+        if state is not None and not self.builds and time.monotonic() < self._retry_at:
+            return state.view
         with self._lock:
             return self._refresh()
 
+    def _newer_snapshot(self, state: _State, every: float = 0.5) -> bool:
+        """Whether another process published a snapshot since ours (polled twice a second:
+        one small file read)."""
+        if self.index_dir is None:
+            return False
+        now = time.monotonic()
+        if now - self._checked < every:
+            return False
+        self._checked = now
+        name = persist.current_name(self.index_dir)
+        return name is not None and name != state.snapshot
+
+    def _adopt_published(self) -> None:
+        assert self.index_dir is not None
+        state = self._state
+        loaded = persist.load_published(self.index_dir)
+        if loaded is None or state is None or loaded.name == state.snapshot:
+            return
+        if loaded.meta.index_id != state.index_id or \
+                loaded.meta.rules_digest != self.rules.digest:
+            return
+        if loaded.meta.generation < state.view.generation and state.snapshot is not None \
+                and self.builds:
+            return
+        self._state = self._from_loaded(loaded)
+
+    def _from_loaded(self, loaded: persist.Loaded) -> _State:
+        if loaded.delta is None:
+            state = self._assemble(loaded.main, loaded.main_generation, loaded.meta.index_id,
+                                   np.zeros(loaded.main.n, dtype=bool), {},
+                                   loaded.meta.generation)
+        else:
+            assert loaded.dead is not None
+            dead = np.asarray(loaded.dead, dtype=bool)
+            live = np.concatenate([~dead, np.ones(loaded.delta.n, bool)])
+            view = IndexView(loaded.main, loaded.delta, live, loaded.meta.generation,
+                             loaded.meta.index_id, self.rules)
+            state = _State(loaded.main, loaded.main_generation, loaded.meta.index_id, dead,
+                           None, view)
+        state.snapshot = loaded.name
+        return state
+
     def rebuild(self) -> IndexView:
         """Rebuild the whole index from the store (and save a snapshot if configured)."""
-        with self._lock:
-            with self._reading() as conn:
-                self._state = self._full_build(conn)
-            return self._state.view
+        self.publish(full=True)
+        assert self._state is not None
+        return self._state.view
+
+    def publish(self, *, full: bool = False) -> PublishReport:
+        """Build what the store changed since the published snapshot and publish it, under
+        the builder lock: a delta segment over the published main segment while the
+        changes stay within ``delta_limit``, else (or with ``full``) the whole index."""
+        with self._lock, build_lock(self.engine, self.index_dir), self._reading() as conn:
+            generation, index_id = store.read_state(conn)
+            loaded = persist.load_published(self.index_dir) if self.index_dir else None
+            usable = (loaded is not None and loaded.meta.index_id == index_id
+                      and loaded.meta.rules_digest == self.rules.digest
+                      and loaded.main_generation <= generation)
+            if not full and usable and loaded is not None:
+                if loaded.meta.generation == generation:
+                    self._state = self._from_loaded(loaded)
+                    return PublishReport("current", generation, self._state.view.n_live, 0,
+                                         loaded.name)
+                changed = store.changed_since(conn, loaded.main_generation)
+                if len(changed) <= self._delta_limit(loaded.main.n):
+                    return self._publish_delta(conn, loaded, changed, generation, index_id)
+            self._state = self._full_build(conn, locked=True)
+            return PublishReport("full", self._state.view.generation,
+                                 self._state.view.n_live, self._state.view.n_live,
+                                 self._state.snapshot)
+
+    def _publish_delta(self, conn: Connection, loaded: persist.Loaded, changed: list[str],
+                       generation: int, index_id: str) -> PublishReport:
+        assert self.index_dir is not None
+        docs = store.documents(conn, changed)
+        dead = np.zeros(loaded.main.n, dtype=bool)
+        for pos in _positions(loaded.main, changed):
+            if pos >= 0:
+                dead[pos] = True
+        delta_docs = {k: search_doc(docs[k]) for k in changed if k in docs}
+        state = self._assemble(loaded.main, loaded.main_generation, index_id, dead,
+                               delta_docs, generation)
+        if state.view.n_live != store.count_trials(conn):
+            log.warning("search index out of step with the store; rebuilding")
+            self._state = self._full_build(conn, locked=True)
+            return PublishReport("full", generation, self._state.view.n_live,
+                                 self._state.view.n_live, self._state.snapshot)
+        if state.view.delta is not None or dead.any():
+            delta = state.view.delta or build_segment([], self.analyzer, self.rules,
+                                                      base=loaded.main)
+            path = persist.save_delta(
+                self.index_dir, self.index_dir / loaded.name, delta, dead,
+                persist.SnapshotMeta(persist.FORMAT, index_id, generation, self.rules.digest,
+                                     loaded.main.n))
+            state.snapshot = path.name
+        self._state = state
+        return PublishReport("delta", generation, state.view.n_live, len(changed),
+                             state.snapshot)
 
     def _reading(self) -> Any:
         conn = self.engine.connect()
@@ -131,10 +251,17 @@ class SearchEngine:
                 if state.view.generation == generation:
                     self._state = state
                     return state.view
-            changed = store.changed_since(conn, state.view.generation)
+            if state.delta_docs is None:
+                changed = store.changed_since(conn, state.main_generation)
+                dead = np.zeros(state.main.n, dtype=bool)
+                delta_docs: dict[str, SearchDoc] = {}
+            else:
+                changed = store.changed_since(conn, state.view.generation)
+                dead = state.dead.copy()
+                delta_docs = dict(state.delta_docs)
+            if not self.builds and len(changed) > self._delta_limit(state.main.n):
+                return self._stale(state, generation, len(changed))
             docs = store.documents(conn, changed)
-            dead = state.dead.copy()
-            delta_docs = dict(state.delta_docs)
             main_pos = _positions(state.main, changed)
             for nct_id, pos in zip(changed, main_pos, strict=True):
                 delta_docs.pop(nct_id, None)
@@ -144,15 +271,29 @@ class SearchEngine:
                 if document is not None:
                     delta_docs[nct_id] = search_doc(document)
             if len(delta_docs) > self._delta_limit(state.main.n):
+                if not self.builds:
+                    return self._stale(state, generation, len(delta_docs))
                 self._state = self._full_build(conn)
                 return self._state.view
             new = self._assemble(state.main, state.main_generation, index_id, dead,
                                  delta_docs, generation)
-            if new.view.n_live != store.count_trials(conn):
+            new.snapshot = state.snapshot
+            if new.view.n_live != store.count_trials(conn) and self.builds:
                 log.warning("search index out of step with the store; rebuilding")
                 new = self._full_build(conn)
             self._state = new
             return new.view
+
+    def _stale(self, state: _State, generation: int, changed: int) -> IndexView:
+        """A reader with more changes than it may index itself serves what was published
+        (and says so in the log) until ``trialscout index`` publishes a newer snapshot."""
+        if self._state is not state:
+            self._state = state
+        log.warning("search serves the published snapshot (generation %d); %d trials "
+                    "changed since, store generation %d: run `trialscout index`",
+                    state.view.generation, changed, generation)
+        self._retry_at = time.monotonic() + 5.0
+        return state.view
 
     def _delta_limit(self, main_n: int) -> int:
         if self.delta_limit is not None:
@@ -160,34 +301,63 @@ class SearchEngine:
         return max(5000, main_n // 10)
 
     def _open(self, conn: Connection, generation: int, index_id: str) -> _State:
-        """A first view: the saved snapshot when it belongs to this store, else a build."""
+        """A first view: the published snapshot when it belongs to this store, else a build
+        (a process that does not build raises :class:`IndexNotPublished`)."""
         if self.index_dir is not None:
-            loaded = persist.load(self.index_dir)
-            if loaded is not None:
-                meta, segment = loaded
-                if meta.index_id == index_id and meta.rules_digest == self.rules.digest \
-                        and meta.generation <= generation:
-                    dead = np.zeros(segment.n, dtype=bool)
-                    state = self._assemble(segment, meta.generation, index_id, dead, {},
-                                           meta.generation)
-                    if meta.generation < generation:
-                        return state
-                    if state.view.n_live == store.count_trials(conn):
-                        return state
+            loaded = persist.load_published(self.index_dir)
+            if loaded is not None and loaded.meta.index_id == index_id \
+                    and loaded.meta.rules_digest == self.rules.digest \
+                    and loaded.meta.generation <= generation:
+                state = self._from_loaded(loaded)
+                if loaded.meta.generation < generation or not self.builds:
+                    return state
+                if state.view.n_live == store.count_trials(conn):
+                    return state
+        if not self.builds:
+            raise IndexNotPublished(
+                "the search index has not been published for this store yet: run "
+                "`trialscout index` (this process only opens published indexes)")
         return self._full_build(conn)
 
-    def _full_build(self, conn: Connection) -> _State:
+    def _full_build(self, conn: Connection, *, locked: bool = False) -> _State:
+        """Build the whole index, in bounded memory when it is saved, under the builder
+        lock (unless the caller holds it); a snapshot another builder published for the
+        current generation meanwhile is opened instead of building again."""
+        if not locked:
+            with build_lock(self.engine, self.index_dir):
+                generation, index_id = store.read_state(conn)
+                if self.index_dir is not None:
+                    loaded = persist.load_published(self.index_dir)
+                    if loaded is not None and loaded.meta.index_id == index_id and \
+                            loaded.meta.generation == generation and \
+                            loaded.meta.rules_digest == self.rules.digest:
+                        state = self._from_loaded(loaded)
+                        if state.view.n_live == store.count_trials(conn):
+                            return state
+                return self._full_build(conn, locked=True)
         generation, index_id = store.read_state(conn)
         docs = (search_doc(document) for _, document in store.iter_documents(conn))
-        segment = build_segment(docs, self.analyzer, self.rules)
-        if self.index_dir is not None:
-            try:
-                persist.save(self.index_dir, segment, persist.SnapshotMeta(
-                    persist.FORMAT, index_id, generation, self.rules.digest, segment.n))
-            except OSError as exc:
-                log.warning("could not save the search index to %s: %s", self.index_dir, exc)
-        return self._assemble(segment, generation, index_id,
-                              np.zeros(segment.n, dtype=bool), {}, generation)
+        if self.index_dir is None:
+            segment = build_segment(docs, self.analyzer, self.rules)
+            return self._assemble(segment, generation, index_id,
+                                  np.zeros(segment.n, dtype=bool), {}, generation)
+        work = persist.work_dir(self.index_dir)
+        try:
+            segment = build_segment(docs, self.analyzer, self.rules, spill_dir=work / "parts")
+            shutil.rmtree(work / "parts", ignore_errors=True)
+            path = persist.save(self.index_dir, segment, persist.SnapshotMeta(
+                persist.FORMAT, index_id, generation, self.rules.digest, segment.n))
+        except OSError as exc:
+            log.warning("could not save the search index to %s: %s", self.index_dir, exc)
+            shutil.rmtree(work, ignore_errors=True)
+            segment = build_segment((search_doc(d) for _, d in store.iter_documents(conn)),
+                                    self.analyzer, self.rules)
+            return self._assemble(segment, generation, index_id,
+                                  np.zeros(segment.n, dtype=bool), {}, generation)
+        state = self._assemble(segment, generation, index_id,
+                               np.zeros(segment.n, dtype=bool), {}, generation)
+        state.snapshot = path.name
+        return state
 
     def _assemble(self, main: Segment, main_generation: int, index_id: str,
                   dead: np.ndarray, delta_docs: dict[str, SearchDoc], generation: int
@@ -402,110 +572,3 @@ def _positions(segment: Segment, nct_ids: Iterable[str]) -> list[int]:
     pos = np.minimum(pos, segment.n - 1)
     found = np.asarray(segment.nct_num)[pos] == nums
     return [int(p) if ok else -1 for p, ok in zip(pos, found, strict=True)]
-
-
-def _label_rank(view: IndexView, dict_name: str) -> np.ndarray:
-    """Per value id, its rank in label order (cached per view): vectorized tie-breaks."""
-    key = ("label_rank", dict_name)
-    cached = view._cache.get(key)
-    if isinstance(cached, np.ndarray):
-        return cached
-    vocab = view.dicts[dict_name]
-    labels = [vocab.label(i) for i in range(len(vocab))]
-    order = sorted(range(len(labels)), key=labels.__getitem__)
-    rank = np.empty(len(labels), dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(labels), dtype=np.int64)
-    view._cache[key] = rank
-    return rank
-
-
-def _counts(view: IndexView, dict_name: str, values: np.ndarray, limit: int | None
-            ) -> list[FacetCount]:
-    """Value counts, most frequent first, ties by label."""
-    values = values[values >= 0]
-    if not len(values):
-        return []
-    counts = np.bincount(values)
-    ids = np.flatnonzero(counts)
-    if limit is not None and len(ids) > limit:
-        kth = np.partition(counts[ids], len(ids) - limit)[len(ids) - limit]
-        ids = ids[counts[ids] >= kth]
-    rank = _label_rank(view, dict_name)
-    ids = ids[np.lexsort((rank[ids], -counts[ids]))]
-    if limit is not None:
-        ids = ids[:limit]
-    vocab = view.dicts[dict_name]
-    return [FacetCount(value=vocab.label(int(i)), count=int(counts[i])) for i in ids]
-
-
-def _facets(view: IndexView, docs: np.ndarray, filters: Filters,
-            site_ok: np.ndarray | None) -> dict[str, list[FacetCount]]:
-    in_set = np.zeros(view.n, dtype=bool)
-    in_set[docs] = True
-    out = {
-        "status": _counts(view, "status", view.scalars["status"][docs], None),
-        "phase": _counts(view, "phase", _multi_values(view, "phase", in_set, docs), None),
-        "study_type": _counts(view, "study_type", view.scalars["study_type"][docs], None),
-        "conditions": _counts(view, "condition", _multi_values(view, "condition", in_set, docs),
-                              FACET_LIMIT),
-        "interventions": _counts(view, "intervention",
-                                 _multi_values(view, "intervention", in_set, docs), FACET_LIMIT),
-    }
-    if filters.site_level or site_ok is not None:
-        st = view.sites
-        ok = in_set[st["site_doc"]]
-        if filters.sites is not None:
-            ok &= filters.sites
-        if site_ok is not None:
-            ok &= site_ok
-        rows = np.flatnonzero(ok & (st["site_country"] >= 0))
-        pairs = np.unique(st["site_doc"][rows] * (1 << 20) + st["site_country"][rows])
-        out["countries"] = _counts(view, "country", pairs % (1 << 20), FACET_LIMIT)
-    else:
-        out["countries"] = _counts(view, "country", _multi_values(view, "country", in_set, docs),
-                                   FACET_LIMIT)
-    return out
-
-
-def _multi_values(view: IndexView, name: str, in_set: np.ndarray, docs: np.ndarray
-                  ) -> np.ndarray:
-    """Values of multi-valued ``name`` over the docs in the result (sorted ``docs``).
-
-    The value arrays are sorted by doc, so a small result gathers its ranges directly
-    instead of scanning every value of the store."""
-    mdocs, vals = view.multi[name]
-    if len(docs) * 16 >= len(mdocs):
-        return vals[in_set[mdocs]]
-    lo = np.searchsorted(mdocs, docs, side="left")
-    hi = np.searchsorted(mdocs, docs, side="right")
-    counts = hi - lo
-    total = int(counts.sum())
-    if total == 0:
-        return vals[:0]
-    gather = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
-    return vals[gather]
-
-
-def _order(view: IndexView, request: SearchRequest, docs: np.ndarray,
-           scores: np.ndarray | None, dist_km: np.ndarray | None) -> np.ndarray:
-    """Indices into ``docs`` of the requested page, in a total, deterministic order."""
-    start = (request.page - 1) * request.page_size
-    stop = start + request.page_size
-    if start >= len(docs):
-        return np.zeros(0, dtype=np.int64)
-    tie = view.nct_num[docs]
-    if request.sort == "distance" and dist_km is not None:
-        primary = dist_km
-    elif request.sort == "relevance" and scores is not None:
-        primary = -scores
-    else:
-        column = "start_day" if request.sort == "start_date" else "update_day"
-        day = view.scalars[column][docs]
-        primary = np.where(day == NO_DAY, np.inf, -day.astype(np.float64))
-    if len(docs) > 4 * stop and len(docs) > 10_000:
-        threshold = np.partition(primary, stop - 1)[stop - 1]
-        cand = np.flatnonzero(primary <= threshold)
-        order = cand[np.lexsort((tie[cand], primary[cand]))]
-    else:
-        order = np.lexsort((tie, primary))
-    return order[start:stop]

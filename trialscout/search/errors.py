@@ -16,3 +16,8 @@ class UnknownPlaceError(SearchQueryError):
         hint = f" Did you mean: {'; '.join(suggestions)}?" if suggestions else ""
         super().__init__(f"unknown place {place!r}: give a city (\"Boston, MA\", \"Paris, "
                          f"France\"), a US state, a country or \"lat,lon\".{hint}")
+
+
+class IndexNotPublished(RuntimeError):
+    """A process that only opens published snapshots (a web worker of a shared deployment)
+    found none for this store: ``trialscout index`` has not run yet."""

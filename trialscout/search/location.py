@@ -30,3 +30,19 @@ def index_dir_for(settings: Settings) -> Path | None:
 
     key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
     return Path(user_data_dir("trialscout")) / "search-index" / key
+
+
+def builds_index(settings: Settings, *, web: bool = False) -> bool:
+    """Whether a process may build the search index itself (``search_index_role``).
+
+    ``auto`` lets every process build except web workers of a shared deployment (a
+    PostgreSQL store, or several workers, with a saved index): those only open what
+    ``trialscout index`` published, so a busy node never builds a whole index in a
+    worker, and never several at once."""
+    role = settings.search_index_role
+    if role != "auto":
+        return role == "build"
+    if not web or index_dir_for(settings) is None:
+        return True
+    shared = make_url(settings.database_url).get_backend_name() == "postgresql"
+    return not (shared or settings.web_workers > 1)

@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from trialscout.search.segment import DICT_NAMES, MULTI_FIELDS, SCALARS, SITE_COLUMNS, Segment
+from trialscout.search.segment import (
+    DICT_NAMES,
+    MULTI_FIELDS,
+    SCALARS,
+    SITE_COLUMNS,
+    WRITTEN_FILES,
+    Segment,
+)
 from trialscout.search.vocab import Vocab
 
 FORMAT = 1
@@ -37,13 +44,66 @@ class SnapshotMeta:
     n_docs: int
 
 
-def save(directory: Path, segment: Segment, meta: SnapshotMeta) -> Path:
+def work_dir(directory: Path) -> Path:
+    """A fresh directory for a build inside the index directory: a bounded-memory build
+    merges its postings straight into it, and :func:`save` publishes it by renaming."""
     directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".tmp-build-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    return tmp
+
+
+def save(directory: Path, segment: Segment, meta: SnapshotMeta) -> Path:
+    """Publish ``segment`` as the current snapshot (main only)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"snapshot-{meta.generation}-{uuid.uuid4().hex[:8]}"
+    written = segment.extra.get(WRITTEN_FILES)
+    done: frozenset[str] = frozenset()
+    if isinstance(written, tuple) and written[0] and Path(written[0]).parent == directory:
+        tmp, done = Path(written[0]), written[1]
+    else:
+        tmp = directory / f".tmp-{name}"
+        tmp.mkdir()
+    _write_segment(tmp, segment, done)
+    (tmp / "meta.json").write_text(json.dumps(meta.__dict__))
+    final = directory / name
+    os.replace(tmp, final)
+    if done:
+        segment.extra[WRITTEN_FILES] = (str(final), done)
+    _point_to(directory, name)
+    return final
+
+
+def save_delta(directory: Path, main_path: Path, delta: Segment, dead: np.ndarray,
+               meta: SnapshotMeta) -> Path:
+    """Publish the main segment at ``main_path`` (hard-linked, not copied) plus a small
+    delta segment of the trials changed since, and the mask of main docs they replace."""
     name = f"snapshot-{meta.generation}-{uuid.uuid4().hex[:8]}"
     tmp = directory / f".tmp-{name}"
     tmp.mkdir()
+    for entry in main_path.iterdir():
+        if entry.is_file() and entry.name != "meta.json":
+            try:
+                os.link(entry, tmp / entry.name)
+            except OSError:
+                shutil.copyfile(entry, tmp / entry.name)
+    main_meta = json.loads((main_path / "meta.json").read_text())
+    (tmp / "delta").mkdir()
+    _write_segment(tmp / "delta", delta, frozenset())
+    np.save(tmp / "delta" / "dead.npy", dead)
+    (tmp / "meta.json").write_text(json.dumps(
+        {**meta.__dict__, "n_docs": main_meta["n_docs"],
+         "main_generation": main_meta["generation"]}))
+    final = directory / name
+    os.replace(tmp, final)
+    _point_to(directory, name)
+    return final
+
+
+def _write_segment(tmp: Path, segment: Segment, done: frozenset[str]) -> None:
     for attr in _ARRAYS:
-        np.save(tmp / f"{attr}.npy", getattr(segment, attr))
+        if attr not in done:
+            np.save(tmp / f"{attr}.npy", getattr(segment, attr))
     for key in SCALARS:
         np.save(tmp / f"scalar.{key}.npy", segment.scalars[key])
     for key in MULTI_FIELDS:
@@ -59,14 +119,21 @@ def save(directory: Path, segment: Segment, meta: SnapshotMeta) -> Path:
         "dicts": {k: [segment.dicts[k].keys, segment.dicts[k].display] for k in DICT_NAMES},
     }
     (tmp / "lists.json").write_bytes(orjson.dumps(lists))
-    (tmp / "meta.json").write_text(json.dumps(meta.__dict__))
-    final = directory / name
-    os.replace(tmp, final)
+
+
+def _point_to(directory: Path, name: str) -> None:
     pointer = directory / f".CURRENT-{uuid.uuid4().hex[:8]}"
     pointer.write_text(name)
     os.replace(pointer, directory / "CURRENT")
     _prune(directory, keep=name)
-    return final
+
+
+def current_name(directory: Path) -> str | None:
+    """The name of the published snapshot (one small read: workers poll it)."""
+    try:
+        return (directory / "CURRENT").read_text().strip() or None
+    except OSError:
+        return None
 
 
 def _prune(directory: Path, keep: str) -> None:
@@ -75,48 +142,84 @@ def _prune(directory: Path, keep: str) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+@dataclass
+class Loaded:
+    """A published snapshot: its main segment and, when published, its delta."""
+
+    name: str
+    meta: SnapshotMeta
+    main: Segment
+    main_generation: int
+    delta: Segment | None = None
+    dead: np.ndarray | None = None
+
+
 def load(directory: Path) -> tuple[SnapshotMeta, Segment] | None:
-    """The current snapshot, or None when there is none or it cannot be read."""
+    """The current snapshot's main segment, or None when there is none or it cannot be
+    read (kept for callers that only need the main part)."""
+    loaded = load_published(directory)
+    return None if loaded is None else (loaded.meta, loaded.main)
+
+
+def load_published(directory: Path) -> Loaded | None:
+    """The current snapshot (main and delta), or None when there is none or it is damaged."""
     try:
-        name = (directory / "CURRENT").read_text().strip()
+        name = current_name(directory)
+        if name is None:
+            return None
         path = directory / name
-        meta = SnapshotMeta(**json.loads((path / "meta.json").read_text()))
+        raw = json.loads((path / "meta.json").read_text())
+        main_generation = int(raw.pop("main_generation", raw["generation"]))
+        meta = SnapshotMeta(**raw)
         if meta.format != FORMAT:
             return None
-        lists = orjson.loads((path / "lists.json").read_bytes())
-
-        def arr(file: str) -> np.ndarray:
-            return np.load(path / file, mmap_mode="r").view(np.ndarray)
-
-        terms = Vocab.from_lists(lists["terms"])
-        surface = Vocab.from_lists(lists["surface"])
-        sorted_ids = arr("surface_sorted_ids.npy")
-        segment = Segment(
-            n=len(lists["nct_ids"]),
-            nct_ids=lists["nct_ids"],
-            nct_num=arr("nct_num.npy"),
-            terms=terms,
-            surface=surface,
-            surface_term=arr("surface_term.npy"),
-            surface_sorted=[surface.keys[int(i)] for i in sorted_ids],
-            surface_sorted_ids=sorted_ids,
-            t_ptr=arr("t_ptr.npy"),
-            t_doc=arr("t_doc.npy"),
-            t_tf=arr("t_tf.npy"),
-            p_ptr=arr("p_ptr.npy"),
-            p_pos=arr("p_pos.npy"),
-            dl=arr("dl.npy"),
-            scalars={k: arr(f"scalar.{k}.npy") for k in SCALARS},
-            multi={k: (arr(f"multi.{k}.docs.npy"), arr(f"multi.{k}.vals.npy"))
-                   for k in MULTI_FIELDS},
-            sites={k: arr(f"site.{k}.npy") for k in SITE_COLUMNS},
-            dicts={k: Vocab.from_lists(*lists["dicts"][k]) for k in DICT_NAMES},
-        )
-        if segment.n != meta.n_docs:
+        main = _read_segment(path, None)
+        if main.n != meta.n_docs:
             return None
-        return meta, segment
+        loaded = Loaded(name, meta, main, main_generation)
+        if (path / "delta").is_dir():
+            loaded.delta = _read_segment(path / "delta", main)
+            loaded.dead = np.load(path / "delta" / "dead.npy")
+            if loaded.dead is None or len(loaded.dead) != main.n:
+                return None
+        return loaded
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _read_segment(path: Path, base: Segment | None) -> Segment:
+    lists = orjson.loads((path / "lists.json").read_bytes())
+
+    def arr(file: str) -> np.ndarray:
+        return np.load(path / file, mmap_mode="r").view(np.ndarray)
+
+    terms = Vocab.from_lists(lists["terms"], base=base.terms if base else None)
+    surface = Vocab.from_lists(lists["surface"], base=base.surface if base else None)
+    sorted_ids = arr("surface_sorted_ids.npy")
+    offset = surface.offset
+    return Segment(
+        n=len(lists["nct_ids"]),
+        nct_ids=lists["nct_ids"],
+        nct_num=arr("nct_num.npy"),
+        terms=terms,
+        surface=surface,
+        surface_term=arr("surface_term.npy"),
+        surface_sorted=[surface.keys[int(i) - offset] for i in sorted_ids],
+        surface_sorted_ids=sorted_ids,
+        t_ptr=arr("t_ptr.npy"),
+        t_doc=arr("t_doc.npy"),
+        t_tf=arr("t_tf.npy"),
+        p_ptr=arr("p_ptr.npy"),
+        p_pos=arr("p_pos.npy"),
+        dl=arr("dl.npy"),
+        scalars={k: arr(f"scalar.{k}.npy") for k in SCALARS},
+        multi={k: (arr(f"multi.{k}.docs.npy"), arr(f"multi.{k}.vals.npy"))
+               for k in MULTI_FIELDS},
+        sites={k: arr(f"site.{k}.npy") for k in SITE_COLUMNS},
+        dicts={k: Vocab.from_lists(*lists["dicts"][k],
+                                   base=base.dicts[k] if base else None)
+               for k in DICT_NAMES},
+    )
 
 
 def clear(directory: Path) -> None:

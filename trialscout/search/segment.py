@@ -16,11 +16,19 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from trialscout.search.analysis import Analyzer, words
 from trialscout.search.documents import SearchDoc, value_key
+from trialscout.search.merge import (
+    Part,
+    _term_major_positions,
+    merge,
+    remove_parts,
+    write_part,
+)
 from trialscout.search.rules import SearchRules
 from trialscout.search.vocab import Vocab
 
@@ -35,6 +43,13 @@ SCALARS = ("status", "study_type", "sex", "min_age", "max_age", "hv", "has_resul
 SITE_COLUMNS = ("site_doc", "site_pos", "site_status", "site_country", "site_state",
                 "site_city", "site_lat", "site_lon")
 NO_DAY = 0
+SCALAR_TYPES: dict[str, type] = {
+    "status": np.int32, "study_type": np.int32, "sex": np.int8, "min_age": np.float64,
+    "max_age": np.float64, "hv": np.int8, "has_results": np.bool_, "start_day": np.int32,
+    "update_day": np.int32}
+SITE_TYPES: dict[str, type] = {"site_lat": np.float64, "site_lon": np.float64}
+PART_WORDS = 16_000_000
+WRITTEN_FILES = "written_files"
 
 
 @dataclass
@@ -75,8 +90,12 @@ class SegmentBuilder:
     """Accumulates documents (in NCT id order) batch by batch and emits one Segment."""
 
     def __init__(self, analyzer: Analyzer, rules: SearchRules, base: Segment | None = None,
-                 ) -> None:
+                 *, spill_dir: Path | None = None, part_words: int = PART_WORDS) -> None:
         self.analyzer = analyzer
+        self.spill_dir = spill_dir
+        self.part_words = part_words
+        self._parts: list[Part] = []
+        self._held_words = 0
         self.weights = rules.field_weights
         self.base = base
         self.terms = Vocab(base.terms if base else None)
@@ -91,6 +110,7 @@ class SegmentBuilder:
         self._multi: dict[str, tuple[list[int], list[int]]] = {
             name: ([], []) for name in MULTI_FIELDS}
         self._sites: dict[str, list[float]] = {name: [] for name in SITE_COLUMNS}
+        self._columns: dict[str, list[np.ndarray]] = {}
 
     # --- text ---------------------------------------------------------------------------
     def _word_ids(self, batch_words: list[str]) -> np.ndarray:
@@ -141,6 +161,7 @@ class SegmentBuilder:
             self.nct_ids.append(doc.nct_id)
             self.n += 1
         count = self.n - first
+        self._pack_columns()
         if not batch_words:
             self._dl.append(np.zeros(count, dtype=np.float64))
             return
@@ -164,6 +185,41 @@ class SegmentBuilder:
             (ends - starts).astype(np.int32),
             positions[order].astype(np.uint32),
         ))
+        self._held_words += len(batch_words)
+        if self.spill_dir is not None and self._held_words >= self.part_words:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Write the postings held so far as one term-major part (see :mod:`.merge`)."""
+        assert self.spill_dir is not None
+        if not self._posts:
+            return
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        arrays = [np.concatenate(parts) for parts in zip(*self._posts, strict=True)]
+        self._posts = []
+        self._held_words = 0
+        self._parts.append(write_part(self.spill_dir / f"part-{len(self._parts):05d}",
+                                      len(self.terms), *arrays))
+
+    def _pack_columns(self) -> None:
+        """Move the batch's attribute lists into numpy chunks (8 bytes a value, not ~32)."""
+        cols = self._columns
+        for name, values in self._scalars.items():
+            cols.setdefault(name, []).append(np.asarray(values, dtype=SCALAR_TYPES[name]))
+            values.clear()
+        for name, (docs, vals) in self._multi.items():
+            cols.setdefault(f"{name}.docs", []).append(np.asarray(docs, dtype=np.int32))
+            cols.setdefault(f"{name}.vals", []).append(np.asarray(vals, dtype=np.int32))
+            docs.clear()
+            vals.clear()
+        for name, values in self._sites.items():
+            cols.setdefault(name, []).append(
+                np.asarray(values, dtype=SITE_TYPES.get(name, np.int32)))
+            values.clear()
+
+    def _column(self, name: str, dtype: type) -> np.ndarray:
+        chunks = self._columns.get(name, [])
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
 
     # --- attributes ---------------------------------------------------------------------
     def _value(self, name: str, text: str | None) -> int:
@@ -208,7 +264,50 @@ class SegmentBuilder:
 
     # --- output -------------------------------------------------------------------------
     def finish(self) -> Segment:
+        self._pack_columns()
         n_terms = len(self.terms)
+        if self._parts:
+            assert self.spill_dir is not None
+            self._spill()
+            text = merge(self._parts, n_terms, self.spill_dir.parent)
+            remove_parts(self._parts)
+            self._parts = []
+            t_ptr, t_doc, t_tf = text["t_ptr"], text["t_doc"], text["t_tf"]
+            p_ptr, p_pos = text["p_ptr"], text["p_pos"]
+            files = {"t_doc", "t_tf", "p_ptr", "p_pos"}
+        else:
+            t_ptr, t_doc, t_tf, p_ptr, p_pos = self._text_in_memory(n_terms)
+            files = set()
+        surface_keys = self.surface.keys
+        order = sorted(range(len(surface_keys)), key=surface_keys.__getitem__)
+        segment = Segment(
+            n=self.n,
+            nct_ids=self.nct_ids,
+            nct_num=np.asarray([int(i[3:]) for i in self.nct_ids], dtype=np.int64),
+            terms=self.terms,
+            surface=self.surface,
+            surface_term=np.asarray(self.surface_term, dtype=np.int64),
+            surface_sorted=[surface_keys[i] for i in order],
+            surface_sorted_ids=np.asarray(order, dtype=np.int64) + self.surface.offset,
+            t_ptr=t_ptr,
+            t_doc=t_doc,
+            t_tf=t_tf,
+            p_ptr=p_ptr,
+            p_pos=p_pos,
+            dl=np.concatenate(self._dl) if self._dl else np.zeros(0, np.float64),
+            scalars={k: self._column(k, SCALAR_TYPES[k]) for k in SCALARS},
+            multi={k: (self._column(f"{k}.docs", np.int32), self._column(f"{k}.vals", np.int32))
+                   for k in MULTI_FIELDS},
+            sites={k: self._column(k, SITE_TYPES.get(k, np.int32)) for k in SITE_COLUMNS},
+            dicts=self.dicts,
+        )
+        self._columns = {}
+        if files:
+            segment.extra[WRITTEN_FILES] = (str(self.spill_dir.parent) if self.spill_dir
+                                            else "", frozenset(files))
+        return segment
+
+    def _text_in_memory(self, n_terms: int) -> tuple[np.ndarray, ...]:
         if self._posts:
             p_doc, p_term, p_tf, p_cnt, pos = (np.concatenate(parts)
                                                for parts in zip(*self._posts, strict=True))
@@ -229,69 +328,17 @@ class SegmentBuilder:
         ptr_type = np.uint32 if total < 2**32 - 1 else np.int64
         p_ptr = np.zeros(len(cnt) + 1, dtype=ptr_type)
         np.cumsum(cnt, out=p_ptr[1:])
-        scalar_types = {"status": np.int32, "study_type": np.int32, "sex": np.int8,
-                        "min_age": np.float64, "max_age": np.float64, "hv": np.int8,
-                        "has_results": np.bool_, "start_day": np.int32,
-                        "update_day": np.int32}
-        site_types = {"site_lat": np.float64, "site_lon": np.float64}
-        surface_keys = self.surface.keys
-        order = sorted(range(len(surface_keys)), key=surface_keys.__getitem__)
-        return Segment(
-            n=self.n,
-            nct_ids=self.nct_ids,
-            nct_num=np.asarray([int(i[3:]) for i in self.nct_ids], dtype=np.int64),
-            terms=self.terms,
-            surface=self.surface,
-            surface_term=np.asarray(self.surface_term, dtype=np.int64),
-            surface_sorted=[surface_keys[i] for i in order],
-            surface_sorted_ids=np.asarray(order, dtype=np.int64) + self.surface.offset,
-            t_ptr=t_ptr,
-            t_doc=p_doc[perm],
-            t_tf=p_tf[perm],
-            p_ptr=p_ptr,
-            p_pos=p_pos,
-            dl=np.concatenate(self._dl) if self._dl else np.zeros(0, np.float64),
-            scalars={k: np.asarray(v, dtype=scalar_types[k])
-                     for k, v in self._scalars.items()},
-            multi={k: (np.asarray(d, dtype=np.int32), np.asarray(v, dtype=np.int32))
-                   for k, (d, v) in self._multi.items()},
-            sites={k: np.asarray(v, dtype=site_types.get(k, np.int32))
-                   for k, v in self._sites.items()},
-            dicts=self.dicts,
-        )
-
-
-POSITION_BLOCK = 1 << 20
-
-
-def _term_major_positions(pos: np.ndarray, counts: np.ndarray, perm: np.ndarray,
-                          new_counts: np.ndarray) -> np.ndarray:
-    """Reorder the word positions from doc-major posting order to term-major (``perm``).
-
-    Done a block of postings at a time: gathering all at once needs two int64 index
-    arrays as long as the positions themselves (16 bytes a word), which at registry size
-    is most of the build's peak memory.
-    """
-    old_start = np.cumsum(counts, dtype=np.int64) - counts
-    new_start = np.cumsum(new_counts) - new_counts
-    out = np.empty(int(new_counts.sum()), dtype=pos.dtype)
-    for block in range(0, len(perm), POSITION_BLOCK):
-        sel = perm[block:block + POSITION_BLOCK]
-        n_words = new_counts[block:block + POSITION_BLOCK]
-        if not len(sel):
-            continue
-        first = int(new_start[block])
-        size = int(n_words.sum())
-        local_start = new_start[block:block + POSITION_BLOCK] - first
-        index = np.repeat(old_start[sel] - local_start, n_words) + np.arange(size,
-                                                                             dtype=np.int64)
-        out[first:first + size] = pos[index]
-    return out
+        return t_ptr, p_doc[perm], p_tf[perm], p_ptr, p_pos
 
 
 def build_segment(docs: Iterable[SearchDoc], analyzer: Analyzer, rules: SearchRules,
-                  base: Segment | None = None, batch: int = 2000) -> Segment:
-    builder = SegmentBuilder(analyzer, rules, base)
+                  base: Segment | None = None, batch: int = 2000, *,
+                  spill_dir: Path | None = None, part_words: int = PART_WORDS) -> Segment:
+    """One segment from ``docs`` (in NCT id order). With ``spill_dir`` the postings go to
+    disk in parts of ``part_words`` words and are merged into ``spill_dir``'s parent, whose
+    ``.npy`` files the returned segment maps (see :mod:`trialscout.search.merge`)."""
+    builder = SegmentBuilder(analyzer, rules, base, spill_dir=spill_dir,
+                             part_words=part_words)
     chunk: list[SearchDoc] = []
     for doc in docs:
         chunk.append(doc)

@@ -20,11 +20,12 @@ class Vocab:
         self.display: list[str] = []
 
     @classmethod
-    def from_lists(cls, keys: list[str], display: list[str] | None = None) -> Vocab:
-        vocab = cls()
+    def from_lists(cls, keys: list[str], display: list[str] | None = None, *,
+                   base: Vocab | None = None) -> Vocab:
+        vocab = cls(base)
         vocab.keys = keys
         vocab.display = display if display is not None else keys
-        vocab.ids = {k: i for i, k in enumerate(keys)}
+        vocab.ids = {k: vocab.offset + i for i, k in enumerate(keys)}
         return vocab
 
     def __len__(self) -> int:

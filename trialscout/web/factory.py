@@ -22,6 +22,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trialscout.app import TrialScout
+from trialscout.search.errors import IndexNotPublished
+from trialscout.search.location import builds_index
 from trialscout.search.places import gazetteer
 from trialscout.sessions import SessionStore, questions
 from trialscout.web import (
@@ -189,8 +191,12 @@ def _error_handlers(web: FastAPI) -> None:
     async def on_crash(request: Request, exc: Exception) -> Response:
         return server_problem(request, exc)
 
+    async def on_unpublished(request: Request, exc: Exception) -> Response:
+        return await on_http(request, StarletteHTTPException(503, str(exc)))
+
     web.add_exception_handler(StarletteHTTPException, on_http)
     web.add_exception_handler(RequestValidationError, on_invalid)
+    web.add_exception_handler(IndexNotPublished, on_unpublished)
     web.add_exception_handler(Exception, on_crash)
 
 
@@ -223,6 +229,8 @@ def _problem_openapi(web: FastAPI) -> None:
 def create_web_app(app: TrialScout) -> FastAPI:
     """The web app (pages, JSON API, docs) over one TrialScout app."""
     settings = app.settings
+    if not builds_index(settings, web=True):
+        app.search_engine.builds = False
     secret = (settings.secret_key.encode("utf-8") if settings.secret_key
               else secrets.token_bytes(32))
     max_age = timedelta(days=settings.session_max_age_days)
