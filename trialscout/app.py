@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
+from trialscout.alerts.changes import record_changes as record_alert_changes
 from trialscout.criteria.store import register as register_criteria
 from trialscout.registry.importer import ImportReport, WriteHook, relaxed_gc, write_batches
 from trialscout.registry.model import Trial
@@ -288,6 +289,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     """Build an app from settings (or from the environment plus ``overrides``)."""
     app = TrialScout(settings or load_settings(overrides))
     app.write_hooks.append(mark_search_changes)
+    app.write_hooks.append(record_alert_changes)
     register_criteria(app)
     if migrate:
         app.migrate()

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "trialscout.cli.patients_cmd",
     "trialscout.cli.web_cmd",
     "trialscout.cli.guides_cmd",
+    "trialscout.cli.alerts_cmd",
 )
 
 

@@ -1,0 +1,275 @@
+"""What the shells call: saved searches per owner, the feed, unsubscribe, and one pass.
+
+Every per-owner method takes the owner key and finds nothing for another owner's id, so a
+route answers 404 whether the search belongs to someone else or does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, cast, delete, func, insert, literal, select, update
+
+from trialscout.alerts.compose import AlertLine, compose_alert
+from trialscout.alerts.compute import compute_alerts
+from trialscout.alerts.matcher import compile_search, origin_of
+from trialscout.alerts.models import (
+    KIND_LABELS,
+    MAX_SEARCHES_PER_OWNER,
+    AlertItem,
+    RunReport,
+    SavedSearch,
+    SavedSearchCreate,
+    SavedSearchUpdate,
+)
+from trialscout.alerts.tables import AlertRow, SavedSearchRow
+from trialscout.mail.delivery import deliver_pending
+from trialscout.mail.outbox import enqueue, utcnow
+from trialscout.search.models import SearchRequest
+from trialscout.store.tables import TrialRow
+
+if TYPE_CHECKING:
+    from trialscout.app import TrialScout
+
+ALERTS_PER_EMAIL = 50
+FEED_ITEMS = 100
+PERIODS = {"immediate": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
+# Fields of a search request that say nothing about which trials it finds.
+_PRESENTATION = {"sort", "page", "page_size", "facets"}
+
+
+class AlertsError(ValueError):
+    """A saved search that cannot be made (bad query, unknown place, too many)."""
+
+
+def _stored_request(request: SearchRequest) -> str:
+    return request.model_copy(update={"page": 1, "facets": False}).model_dump_json(
+        exclude_defaults=True, exclude=_PRESENTATION)
+
+
+def describe(request: SearchRequest) -> str:
+    """A short name for a search: its words, condition and place."""
+    parts = [request.q.strip()] if request.q.strip() else []
+    if request.condition:
+        parts.append(request.condition.strip())
+    if request.status:
+        parts.append("/".join(s.replace("_", " ").lower() for s in request.status))
+    if request.near:
+        parts.append(f"near {request.near.strip()}"
+                     + (f" ({request.radius:g} {request.unit})" if request.radius else ""))
+    text = ", ".join(p for p in parts if p) or "All trials"
+    return text[:200]
+
+
+class AlertService:
+    def __init__(self, app: TrialScout) -> None:
+        self.app = app
+
+    # ------------------------------------------------------------ saved searches
+    def _view(self, row: Any) -> SavedSearch:
+        return SavedSearch(id=row.id, name=row.name,
+                           request=SearchRequest.model_validate_json(row.request),
+                           delivery=row.delivery, feed_path=f"/alerts/feed/{row.feed_token}",
+                           created_at=row.created_at, last_sent_at=row.last_sent_at)
+
+    def save(self, owner: str, create: SavedSearchCreate) -> SavedSearch:
+        from trialscout.search.errors import SearchQueryError
+
+        request = create.request
+        try:
+            origin = origin_of(request)
+            compile_search(request, origin)
+        except SearchQueryError as exc:
+            raise AlertsError(str(exc)) from exc
+        if request.radius is not None and origin is None:
+            raise AlertsError("a radius needs a place (near, or lat and lon)")
+        now = utcnow()
+        values = {
+            "owner": owner, "name": (create.name or "").strip() or describe(request),
+            "request": _stored_request(request), "delivery": create.delivery,
+            "origin_lat": origin.lat if origin else None,
+            "origin_lon": origin.lon if origin else None,
+            "radius_km": origin.radius_km if origin else None,
+            "feed_token": secrets.token_urlsafe(32), "unsubscribe_token":
+                secrets.token_urlsafe(32), "created_at": now, "last_sent_at": None}
+        with self.app.engine.begin() as conn:
+            count = conn.execute(select(func.count()).select_from(SavedSearchRow)
+                                 .where(SavedSearchRow.owner == owner)).scalar_one()
+            if count >= MAX_SEARCHES_PER_OWNER:
+                raise AlertsError(f"at most {MAX_SEARCHES_PER_OWNER} saved searches each")
+            new_id = conn.execute(insert(SavedSearchRow).values(values)
+                                  .returning(SavedSearchRow.id)).scalar_one()
+            row = conn.execute(select(SavedSearchRow).where(SavedSearchRow.id == new_id)).one()
+        return self._view(row)
+
+    def list_searches(self, owner: str) -> list[SavedSearch]:
+        with self.app.engine.connect() as conn:
+            rows = conn.execute(select(SavedSearchRow).where(SavedSearchRow.owner == owner)
+                                .order_by(SavedSearchRow.id)).all()
+        return [self._view(r) for r in rows]
+
+    def get(self, owner: str, search_id: int) -> SavedSearch | None:
+        with self.app.engine.connect() as conn:
+            row = conn.execute(select(SavedSearchRow).where(
+                SavedSearchRow.id == search_id, SavedSearchRow.owner == owner)).first()
+        return None if row is None else self._view(row)
+
+    def update(self, owner: str, search_id: int, change: SavedSearchUpdate
+               ) -> SavedSearch | None:
+        values: dict[str, Any] = {}
+        if change.name is not None and change.name.strip():
+            values["name"] = change.name.strip()
+        if change.delivery is not None:
+            values["delivery"] = change.delivery
+        with self.app.engine.begin() as conn:
+            if values:
+                conn.execute(update(SavedSearchRow).where(
+                    SavedSearchRow.id == search_id, SavedSearchRow.owner == owner)
+                    .values(**values))
+        return self.get(owner, search_id)
+
+    def delete(self, owner: str, search_id: int) -> bool:
+        with self.app.engine.begin() as conn:
+            conn.execute(delete(AlertRow).where(AlertRow.saved_search_id.in_(
+                select(SavedSearchRow.id).where(SavedSearchRow.id == search_id,
+                                                SavedSearchRow.owner == owner))))
+            result = conn.execute(delete(SavedSearchRow).where(
+                SavedSearchRow.id == search_id, SavedSearchRow.owner == owner))
+        return bool(result.rowcount)
+
+    def alerts(self, owner: str, search_id: int, limit: int = FEED_ITEMS
+               ) -> list[AlertItem] | None:
+        if self.get(owner, search_id) is None:
+            return None
+        return self._alerts(search_id, limit)
+
+    def _alerts(self, search_id: int, limit: int) -> list[AlertItem]:
+        with self.app.engine.connect() as conn:
+            rows = conn.execute(
+                select(AlertRow.id, AlertRow.nct_id, AlertRow.kind, AlertRow.created_at,
+                       AlertRow.emailed, TrialRow.brief_title, TrialRow.official_title,
+                       TrialRow.overall_status)
+                .join(TrialRow, TrialRow.nct_id == AlertRow.nct_id, isouter=True)
+                .where(AlertRow.saved_search_id == search_id)
+                .order_by(AlertRow.id.desc()).limit(limit)).all()
+        return [AlertItem(id=r.id, nct_id=r.nct_id, kind=r.kind,
+                          label=KIND_LABELS.get(r.kind, r.kind),
+                          title=r.brief_title or r.official_title or r.nct_id,
+                          overall_status=r.overall_status, created_at=r.created_at,
+                          emailed=r.emailed) for r in rows]
+
+    # ------------------------------------------------------------ token routes
+    def feed(self, token: str) -> bytes | None:
+        """The Atom feed for a feed token, or None (unknown token)."""
+        from trialscout.alerts.feeds import atom_feed
+
+        if not token or len(token) > 64:
+            return None
+        with self.app.engine.connect() as conn:
+            row = conn.execute(select(SavedSearchRow).where(
+                SavedSearchRow.feed_token == token)).first()
+        if row is None:
+            return None
+        return atom_feed(base_url=self.app.settings.public_url, search=self._view(row),
+                         items=self._alerts(row.id, FEED_ITEMS))
+
+    def unsubscribe(self, token: str) -> str | None:
+        """Stop the emails of the saved search with this unsubscribe token (its feed stays).
+        Returns the search's name, or None for an unknown token."""
+        if not token or len(token) > 64:
+            return None
+        with self.app.engine.begin() as conn:
+            row = conn.execute(select(SavedSearchRow.id, SavedSearchRow.name).where(
+                SavedSearchRow.unsubscribe_token == token)).first()
+            if row is None:
+                return None
+            conn.execute(update(SavedSearchRow).where(SavedSearchRow.id == row.id)
+                         .values(delivery="none"))
+        return str(row.name)
+
+    # ------------------------------------------------------------ one pass
+    def queue_emails(self, now: datetime | None = None) -> int:
+        """Compose one email per saved search that has unsent alerts and is due."""
+        from trialscout.accounts.tables import AccountRow
+
+        now = now or utcnow()
+        queued = 0
+        last_id = 0
+        while True:
+            with self.app.engine.connect() as conn:
+                due = conn.execute(
+                    select(SavedSearchRow.id, SavedSearchRow.owner, SavedSearchRow.name,
+                           SavedSearchRow.delivery, SavedSearchRow.unsubscribe_token,
+                           SavedSearchRow.last_sent_at, AccountRow.email)
+                    .join(AccountRow, SavedSearchRow.owner == literal("account:").concat(
+                        cast(AccountRow.id, String)))
+                    .where(SavedSearchRow.id > last_id,
+                           SavedSearchRow.delivery.in_(list(PERIODS)),
+                           SavedSearchRow.owner.like("account:%"),
+                           AccountRow.verified_at.isnot(None), AccountRow.disabled.is_(False),
+                           select(AlertRow.id).where(AlertRow.saved_search_id ==
+                                                     SavedSearchRow.id,
+                                                     AlertRow.emailed.is_(False)).exists())
+                    .order_by(SavedSearchRow.id).limit(500)).all()
+            if not due:
+                return queued
+            last_id = due[-1].id
+            for row in due:
+                period = PERIODS[row.delivery]
+                if row.last_sent_at is not None and now - row.last_sent_at < period:
+                    continue
+                queued += self._queue_one(row, now)
+
+    def _queue_one(self, row: Any, now: datetime) -> int:
+        from trialscout.alerts.verdicts import member_profile, verdicts
+
+        with self.app.engine.connect() as conn:
+            pending = conn.execute(
+                select(AlertRow.id, AlertRow.nct_id, AlertRow.kind, TrialRow.brief_title,
+                       TrialRow.official_title, TrialRow.overall_status)
+                .join(TrialRow, TrialRow.nct_id == AlertRow.nct_id, isouter=True)
+                .where(AlertRow.saved_search_id == row.id, AlertRow.emailed.is_(False))
+                .order_by(AlertRow.id)).all()
+            profile = member_profile(conn, row.owner)
+        shown = pending[:ALERTS_PER_EMAIL]
+        hints = verdicts(self.app, profile, sorted({p.nct_id for p in shown})) \
+            if profile is not None else {}
+        lines = [AlertLine(p.nct_id, p.kind, p.brief_title or p.official_title or p.nct_id,
+                           p.overall_status, hints.get(p.nct_id)) for p in shown]
+        composed = compose_alert(base_url=self.app.settings.public_url, search_name=row.name,
+                                 delivery=row.delivery,
+                                 unsubscribe_token=row.unsubscribe_token, lines=lines,
+                                 more=len(pending) - len(shown))
+        ids = [p.id for p in pending]
+        key = f"alerts:{row.id}:{ids[0]}:{ids[-1]}:{len(ids)}"
+        with self.app.engine.begin() as conn:
+            queued = enqueue(conn, to=row.email, subject=composed.subject, text=composed.text,
+                             html=composed.html, headers=composed.headers, key=key,
+                             sender=self.app.settings.mail_sender, now=now)
+            for start in range(0, len(ids), 900):
+                conn.execute(update(AlertRow).where(AlertRow.id.in_(ids[start:start + 900]))
+                             .values(emailed=True, message_id=queued.message_id))
+            conn.execute(update(SavedSearchRow).where(SavedSearchRow.id == row.id)
+                         .values(last_sent_at=now))
+        return 1
+
+    def run(self, now: datetime | None = None, *, deliver: bool = True,
+            resend_uncertain: bool = False) -> RunReport:
+        """One pass: changes -> alerts -> emails -> SMTP. Safe to run again at any time."""
+        report = RunReport()
+        while True:
+            computed = compute_alerts(self.app.engine)
+            if not computed.changes:
+                break
+            report.changes += computed.changes
+            report.searches = max(report.searches, computed.searches)
+            report.alerts += computed.alerts
+        report.emails_queued = self.queue_emails(now)
+        if deliver:
+            delivered = deliver_pending(self.app, now, resend_uncertain=resend_uncertain)
+            report.sent, report.deferred = delivered.sent, delivered.deferred
+            report.failed, report.uncertain = delivered.failed, delivered.uncertain
+            report.smtp_configured = delivered.configured
+        return report
