@@ -1,8 +1,9 @@
 """Private notes on trials ("My notes"), and what the workspace routes share: whose rows a
 request reaches, and pages that are never cached.
 
-A note belongs to its owner (the visitor's session, or their account once signed in); any
-other owner's note id answers 404, exactly like an id that does not exist. Pages and the
+A note belongs to its owner (the visitor's session, or their account once signed in:
+``web.accounts_context``); any other owner's note id answers 404, exactly like an id that
+does not exist. Pages and the
 JSON API come from the same handlers; form posts redirect (303) and need the CSRF token.
 Note text is never logged.
 """
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from trialscout.registry.model import Trial
+from trialscout.web.accounts_context import current_account, request_owner
 from trialscout.web.context import web_context
 from trialscout.web.problems import ProblemException, problem_responses
 from trialscout.web.trial_routes import NctId, load_trial
@@ -28,7 +30,6 @@ from trialscout.web.visitor import (
     Visitor,
     VisitorDep,
     form_fields,
-    issue_session_cookie,
     known_session,
 )
 from trialscout.workspace import NoteError, NoteIn, NoteStore, NoteView, session_owner
@@ -39,18 +40,22 @@ NoteId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A note id of yours
 
 # ------------------------------------------------------------------ shared by the workspace
 def reading_owner(request: Request) -> str | None:
-    """The owner key whose rows this request may read (None: a visitor with no session)."""
+    """The owner key whose rows this request may read: the signed-in account, else the
+    visitor's session (None: a visitor with no session yet, who owns nothing)."""
+    account = current_account(request)
+    if account is not None:
+        return account.owner
     token = known_session(request)
     return session_owner(token) if token else None
 
 
 def writing_owner(request: Request, visitor: Visitor) -> str:
-    """The owner key rows written by this request belong to. The session row is created
-    (or touched) so the rows live and expire with the session, and a new visitor gets
-    their cookie with this response."""
-    web_context(request).sessions.put_answers(visitor.token, {})
-    issue_session_cookie(request, visitor)
-    return session_owner(visitor.token)
+    """The owner key rows written by this request belong to. An anonymous visitor's session
+    row is created (or touched) so the rows live and expire with the session, and a new
+    visitor gets their cookie with this response."""
+    if current_account(request) is None:
+        web_context(request).sessions.put_answers(visitor.token, {})
+    return request_owner(request)
 
 
 def not_found(what: str) -> ProblemException:
