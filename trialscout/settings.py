@@ -169,6 +169,17 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("question_address_daily_limit", 20,
                 "Questions one client address may send per 24 hours, so that no client can "
                 "use up question_daily_limit for everyone.", _positive_int),
+    SettingSpec("account_verify_hours", 48,
+                "Hours an email-address verification link works (once).", _positive_int),
+    SettingSpec("account_link_minutes", 30,
+                "Minutes a password-reset or sign-in link works (once).", _positive_int),
+    SettingSpec("login_lockout_after", 5,
+                "Failed sign-ins for one email address before each further failure locks it "
+                "for a doubling delay (a client address gets four times as many).",
+                _positive_int),
+    SettingSpec("login_lockout_max_seconds", 900,
+                "Longest sign-in lock, in seconds; failures older than this are forgotten.",
+                _positive_int),
     SettingSpec("session_max_age_days", 30,
                 "Days an unused anonymous web session (remembered answers, profile) is kept.",
                 _positive_int),
@@ -240,6 +251,10 @@ class Settings:
     question_daily_limit: int = 200
     question_address_limit: int = 10
     question_address_daily_limit: int = 20
+    account_verify_hours: int = 48
+    account_link_minutes: int = 30
+    login_lockout_after: int = 5
+    login_lockout_max_seconds: int = 900
     session_max_age_days: int = 30
     web_warm_up: str = "wait"
     web_workers: int = 1

@@ -32,7 +32,8 @@ def owned(app: TrialScout, monkeypatch: pytest.MonkeyPatch) -> str:
     with app.engine.begin() as conn:
         conn.execute(text("CREATE TABLE t_owned (id INTEGER PRIMARY KEY, owner VARCHAR(80), "
                           "item VARCHAR(20), updated_at DATETIME, UNIQUE (owner, item))"))
-    monkeypatch.setattr(owners, "_REGISTRY", dict(owners._REGISTRY))
+    owners.owned_tables()  # every package's registration is in the real registry first
+    monkeypatch.setattr(owners, "_REGISTRY", {})
     register_owned_table("t_owned", unique_with=("item",), newer="updated_at")
     return "t_owned"
 
