@@ -3,7 +3,8 @@
 Opening the link is not enough (emails are forwarded): the page asks for a one-time
 6-digit code, which is emailed to the address the inquiry was sent to, valid 15 minutes.
 A correct code unlocks the inquiry for that browser session only. Wrong codes count
-against the link (5 per 15 minutes, then locked). Link tokens and codes are stored as
+against the link (5 per 15 minutes, then locked), and so do codes sent (at most 5 per
+15 minutes), so the link cannot be used to flood the address. Link tokens and codes are stored as
 SHA-256 hashes (the code's hash is keyed by the link, so a table of 10^6 codes does not
 reverse it).
 """
@@ -46,6 +47,8 @@ def new_code(conn: Connection, access: Any, at: datetime | None = None) -> str:
     """A fresh code for the link's address (replacing any earlier one)."""
     at = at or now()
     attempts.check(conn, f"recipient:{access.id}", at)
+    attempts.check(conn, f"code-sent:{access.id}", at)
+    attempts.fail(conn, f"code-sent:{access.id}", at)
     code = f"{secrets.randbelow(10**6):06d}"
     conn.execute(update(RecipientAccessRow).where(RecipientAccessRow.id == access.id).values(
         code_hash=_hash(f"{access.token_hash}:{code}"), code_expires_at=at + CODE_LIFETIME))

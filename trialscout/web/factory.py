@@ -262,6 +262,11 @@ def create_web_app(app: TrialScout) -> FastAPI:
     api, pages = APIRouter(prefix=API_PREFIX), APIRouter()
     for module in (search_routes, trial_routes, guide_routes, session_routes):
         module.register(api, pages)
+    from trialscout.web import contact_routes, coordinator_routes
+
+    for module in (contact_routes, coordinator_routes):
+        module.register(api, pages)
+    web.state.trialscout.renderer.env.globals["asked_count"] = contact_routes.asked_count
     web.include_router(api)
     web.include_router(pages)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -273,6 +273,13 @@ def post_clear_form(request: Request, nct_id: NctId, visitor: VisitorDep,
     return _back_to_trial(nct_id, fields)
 
 
+def _asked_state(request: Request) -> str:
+    """What of a trial page changes without an import: how many people asked about it."""
+    from trialscout.web.contact_routes import asked_count
+
+    return str(asked_count(request, str(request.path_params.get("nct_id", ""))))
+
+
 def register(api: APIRouter, pages: APIRouter) -> None:
     missing = problem_responses(404, 422)
     changing = problem_responses(403, 404, 413, 422)
@@ -296,7 +303,8 @@ def register(api: APIRouter, pages: APIRouter) -> None:
     api.add_api_route("/trials/{nct_id}/answers", clear_answers, methods=["DELETE"],
                       response_model=Checklist, responses=changing, tags=["self-check"],
                       dependencies=[CsrfDep], summary="Clear my responses for this trial")
-    add_page_route(pages, "/trials/{nct_id}", trial_page, "trial.html")
+    add_page_route(pages, "/trials/{nct_id}", trial_page, "trial.html",
+                   cache_extra=_asked_state)
     pages.add_api_route("/trials/{nct_id}/answers", post_answers_form, methods=["POST"],
                         dependencies=[CsrfDep], include_in_schema=False)
     pages.add_api_route("/trials/{nct_id}/answers/clear", post_clear_form, methods=["POST"],
