@@ -35,7 +35,7 @@ def pg_url() -> Iterator[str]:
     gen = _postgres_schema_url()
     url = next(gen)
     yield url
-    gen.close()
+    next(gen, None)
 
 
 def _env(url: str, index_dir: Path, base_url: str) -> dict[str, str]:
