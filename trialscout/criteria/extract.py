@@ -248,6 +248,18 @@ def _closed_before(found: Found, a: int, b: int) -> bool:
     return any(a <= n.start < b for n in found.negations)
 
 
+def _absent_for(found: Found, m: Mention) -> bool:
+    """Whether a negation cue closes on the condition ("free of X", "no X", "X-free"), so a
+    duration after it says how long the condition has been absent, not present."""
+    for n in found.negations:
+        if n.subtype == "pre" and n.end <= m.start and m.start - n.end <= 30 and \
+                same_clause(found, n.start, m.start):
+            return True
+        if n.subtype == "post" and 0 <= n.start - m.end <= 2:
+            return True
+    return False
+
+
 def _temporal_word_before(found: Found, m: Mention) -> str | None:
     best = None
     for t in found.temporal:
@@ -273,6 +285,10 @@ def _exposures_and_conditions(found: Found) -> list[Draft]:
             if kind == "condition" and relation == "before" and _DIAGNOSED.search(
                     text[max(0, m.start - 40):window.end]):
                 relation = "duration"
+            if kind == "condition" and relation == "duration" and _absent_for(found, m):
+                # "free of malignancy for >= 5 years": how long it has been absent, so
+                # none within that time (the negation cue still applies)
+                relation = "within"
             if kind == "condition" and relation == "duration":
                 draft.kind = "disease_duration"
             if kind == "medication" and relation == "duration" and _STABLE.search(text):

@@ -69,6 +69,7 @@ _POST_GAP: Final = re.compile(r"[^;:]{0,40}?", re.IGNORECASE)
 _CLASS_WORDS: Final = ("medication", "medications", "treatment", "therapy", "drug", "drugs")
 _PRESENCE: Final = frozenset({"condition", "disease_duration"})
 _TREATMENTS: Final = frozenset({"medication", "procedure"})
+_DEFINED_BY_VALUE: Final = frozenset({"condition", "observation"})
 
 
 class _ContextSpec:
@@ -112,8 +113,11 @@ def negate(found: Found, drafts: Sequence[Draft], section: str) -> None:
                     continue
                 if not _reaches(found, cue, anchor, starts):
                     continue
+                if d.quantity is not None and _bound_after_gap(found, cue, anchor, starts):
+                    continue
                 d.mentions.append(cue)
-                if not (section == "exclusion" and _leading_no(found.text, cue)):
+                if not (section == "exclusion" and (_leading_no(found.text, cue)
+                                                    or _prohibition(found.text, cue))):
                     d.negated = not d.negated
                 break
             if cue.subtype == "post" and 0 <= cue.start - anchor.end <= 2:
@@ -144,6 +148,23 @@ def _reaches(found: Found, cue: Mention, anchor: Mention, starts: list[int]) -> 
     return True
 
 
+def _bound_after_gap(found: Found, cue: Mention, anchor: Mention, starts: list[int]) -> bool:
+    """Whether a measured bound stands apart from what a negation cue closed on: "No
+    severe cardiac dysfunction, LVEF >= 50%" and "without transfusional support (hemoglobin
+    > 9 g/dL)" state the bound as required; "no LVEF < 40%" and "no heart failure with
+    LVEF < 40%" negate it."""
+    gap = found.text[cue.end:anchor.start]
+    if re.search(r"[,;]", gap):
+        return True
+    # a parenthesis after a named condition defines it: "no CHF (LVEF < 40%)" stays
+    # negated; after a treatment it is the requirement ("without transfusions (Hb > 9)")
+    if "(" not in gap:
+        return False
+    i = bisect_left(starts, cue.end)
+    return not (i < len(starts) and starts[i] < anchor.start
+                and found.concepts[i].type in _DEFINED_BY_VALUE)
+
+
 def _leading_no(text: str, cue: Mention) -> bool:
     """Whether ``cue`` is the item's opening "No" (and not "No measurable disease")."""
     if text[cue.start:cue.end].casefold() != "no":
@@ -152,6 +173,22 @@ def _leading_no(text: str, cue: Mention) -> bool:
         return False
     after = text[cue.end:cue.end + 30].split(None, 1)
     return not after or after[0].casefold().strip(",.;:") not in _keeps()
+
+
+_PROHIBITION: Final = re.compile(
+    r"(?<!\bwho )(?<!\bthat )(?<!\bwhich )\b(?:may|must|should|shall)\s*$", re.IGNORECASE)
+_PROHIBITION_CUES: Final = frozenset({"must not", "should not"})
+
+
+def _prohibition(text: str, cue: Mention) -> bool:
+    """Whether ``cue`` is the "not" of a prohibition ("may not be receiving", "must not
+    have received"): in an exclusion list it restates that the thing excludes, so it
+    negates nothing. An inability ("cannot swallow") is a real negation and stays one."""
+    said = text[cue.start:cue.end].casefold()
+    if said in _PROHIBITION_CUES:
+        return True
+    return said == "not" and bool(_PROHIBITION.search(text, max(0, cue.start - 20),
+                                                      cue.start))
 
 
 @lru_cache(maxsize=1)

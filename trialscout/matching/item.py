@@ -58,6 +58,17 @@ def _any(values: list[bool | None]) -> bool | None:
     return None
 
 
+def _without_windows(item: Item, context: str) -> str:
+    """The item's text with its parsed time windows blanked: "for >= 5 years" is a window
+    the constraint checks, not a number bound it left unread."""
+    for c in item.constraints:
+        span = c.window.span if c.window is not None else None
+        if span is not None and 0 <= span.start < span.end <= len(context) and \
+                len(context) == len(item.text):
+            context = context[:span.start] + " " * (span.end - span.start) + context[span.end:]
+    return context
+
+
 def _not(value: bool | None) -> bool | None:
     return None if value is None else not value
 
@@ -384,6 +395,7 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
                                 if verdict == "NOT_MET" else None)
     exceptions = [c.concept.id for c in item.constraints if c.exception and c.concept]
     context = item.text
+    context = _without_windows(item, context)
     if any(c.quantity is not None for c in item.constraints):
         context = item_rules()[1].sub(" ", context)
     results: list[_Result] = []

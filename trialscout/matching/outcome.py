@@ -37,11 +37,20 @@ class Outcome:
 
 
 def compare(x: float, comparator: str, value: float, high: float | None = None) -> bool:
+    """``x`` against the bound. A value at the bound is equal to it within rounding: unit
+    conversion leaves 1500 /µL as 1.5000000000000004 x 10^9/L, which is not "> 1.5"."""
     if comparator == "between":
         upper = value if high is None else high
-        return min(value, upper) <= x <= max(value, upper)
-    return {"lt": x < value, "le": x <= value, "gt": x > value, "ge": x >= value,
-            "eq": abs(x - value) < 1e-9}[comparator]
+        low, top = min(value, upper), max(value, upper)
+        return (low <= x or _same(x, low)) and (x <= top or _same(x, top))
+    if _same(x, value):
+        return comparator in {"le", "ge", "eq"}
+    return {"lt": x < value, "le": x < value, "gt": x > value, "ge": x > value,
+            "eq": False}[comparator]
+
+
+def _same(x: float, value: float) -> bool:
+    return abs(x - value) <= 1e-9 * max(1.0, abs(x), abs(value))
 
 
 def bound_text(comparator: str, value: float, high: float | None, unit: str | None) -> str:

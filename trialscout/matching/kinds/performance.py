@@ -12,6 +12,7 @@ from trialscout.matching.outcome import Outcome, bound_text, compare
 
 _ECOG_FROM_KPS = ((90, 0), (70, 1), (50, 2), (30, 3), (10, 4), (0, 5))
 _KPS_FROM_ECOG = {0: 100, 1: 80, 2: 60, 3: 40, 4: 20, 5: 0}
+_PERFORMANCE_SCALES = frozenset({"ecog", "karnofsky", "lansky", "performance_status"})
 
 
 def performance(facts: PatientFacts, c: Constraint) -> Outcome:
@@ -21,6 +22,11 @@ def performance(facts: PatientFacts, c: Constraint) -> Outcome:
     karnofsky = bool(re.search(r"karnofsky|kps|lansky", text))
     if q is None:
         return Outcome(None, "performance status bound not understood")
+    concept = c.concept.id if c.concept else ""
+    if concept and concept not in _PERFORMANCE_SCALES and not karnofsky:
+        # NYHA or ASA class is a scale of its own: an ECOG value says nothing about it
+        name = c.concept.name if c.concept else concept
+        return Outcome(None, f"{name} is not recorded", no_information=True)
     value: float | None
     if karnofsky:
         value = p.karnofsky if p.karnofsky is not None else (
