@@ -74,8 +74,8 @@ def test_the_link_shows_only_what_was_chosen(app: TrialScout, fast_hasher, clock
 
 
 def test_lockout_after_five_wrong_passcodes_grows_and_is_recorded(
-        app: TrialScout, fast_hasher, clock) -> None:
-    service, created = _share(app, fast_hasher)
+        backend_app: TrialScout, fast_hasher, clock) -> None:
+    service, created = _share(backend_app, fast_hasher)
     remaining = []
     for _ in range(4):
         with pytest.raises(WrongPasscode) as wrong:
@@ -169,3 +169,26 @@ def test_revoked_unknown_and_malformed_links_open_nothing(app: TrialScout, fast_
 def test_bad_passcodes_are_refused(passcode: str) -> None:
     with pytest.raises(ValidationError):
         ShareIn(passcode=passcode)
+
+
+def test_parallel_guesses_cannot_outrun_the_lock(backend_app: TrialScout, fast_hasher,
+                                                 clock) -> None:
+    """Ten guesses at once: at most five get their passcode checked, the rest are locked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    service, created = _share(backend_app, fast_hasher)
+
+    def guess(n: int) -> str:
+        try:
+            service.open(created.token, f"guess-{n:04d}")
+        except WrongPasscode:
+            return "wrong"
+        except ShareLocked:
+            return "locked"
+        return "opened"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(guess, range(10)))
+    assert results.count("wrong") == 4 and results.count("locked") == 6
+    outcomes = [o for _, o in service.attempts(A, created.id)]
+    assert outcomes.count("wrong") == 5 and outcomes.count("locked") == 5

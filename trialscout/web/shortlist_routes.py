@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from trialscout.registry.model import Trial
 from trialscout.search.errors import SearchQueryError
 from trialscout.search.places import gazetteer
+from trialscout.sessions.selfcheck import ChecklistItem
 from trialscout.web.context import web_context
 from trialscout.web.formatting import label
 from trialscout.web.notes_routes import (
@@ -134,6 +135,13 @@ def _contact(trial: Trial) -> str | None:
     return None
 
 
+def _open_question(item: ChecklistItem, open_ids: set[str]) -> str:
+    """An open criterion in words: the visitor's question, or what the team will check."""
+    if item.answerable and item.question:
+        return item.question
+    return f"For the study team to check: {item.text}"
+
+
 def compare(request: Request, ids: IdsQuery) -> ComparePage:
     """2 to 4 trials of your shortlist side by side: status, distance from your place,
     your fit, visits, and what still needs confirming."""
@@ -173,9 +181,9 @@ def _columns(request: Request, wanted: list[str]) -> ComparePage:
         nearest = sites[0] if sites and sites[0].distance is not None else None
         checklist = checklist_for(request, trial)
         open_ids = set(checklist.verdict.open)
-        to_confirm = [item.question or item.text for item in checklist.items
+        to_confirm = [_open_question(item, open_ids) for item in checklist.items
                       if item.group is None and (item.id in open_ids or item.answer == "unsure"
-                                                 or (not item.answerable and item.question))]
+                                                 or not item.answerable)]
         fit = fits.get(nct_id)
         columns.append(CompareColumn(
             nct_id=nct_id, title=trial.title,

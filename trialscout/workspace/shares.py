@@ -4,7 +4,8 @@ if they chose, their self-check answers.
 The link token is 256 random bits (``secrets.token_urlsafe(32)``); only its SHA-256 is
 stored, so the database alone cannot open a link. The passcode is hashed with argon2id.
 Wrong passcodes are counted on the link, in the database (so every worker process sees
-them): after ``LOCK_AFTER`` wrong ones in a row the link locks for ``BASE_LOCK``, and each
+them; the count goes up before the slow passcode check, so parallel guesses cannot outrun
+it): after ``LOCK_AFTER`` wrong ones in a row the link locks for ``BASE_LOCK``, and each
 further wrong passcode after a lock doubles the lock, up to ``MAX_LOCK``. A right passcode
 resets the count. Every attempt is recorded. Expired and revoked links open nothing, and
 their snapshot is deleted.
@@ -203,19 +204,21 @@ class ShareService:
         """The shared content, if ``passcode`` is right and the link is live and unlocked.
 
         Raises ShareError (unknown, expired, revoked), ShareLocked or WrongPasscode. The
-        check runs with the link's row locked, so parallel guesses are counted one by one;
-        the attempt is committed before the refusal is raised.
+        attempt is counted as wrong *before* the passcode is checked, in a short
+        transaction with the link's row locked, so parallel guesses are counted one by
+        one and never outrun the lock; the slow argon2id check runs outside any
+        transaction, and a right passcode then resets the count.
         """
         if not TOKEN_SHAPE.match(token):
             raise ShareError("no such link")
         digest = token_hash(token)
-        refusal: Exception
         with self.engine.begin() as conn:
             conn.execute(update(ShareRow).where(ShareRow.token_hash == digest)
                          .values(failures=ShareRow.failures))
             row = conn.execute(select(ShareRow).where(ShareRow.token_hash == digest)
                                ).one_or_none()
             now = utcnow()
+            refusal: Exception | None = None
             if row is None or row.revoked_at is not None or row.payload is None:
                 refusal = ShareError("no such link")
             elif row.expires_at <= now:
@@ -224,20 +227,25 @@ class ShareService:
             elif row.locked_until is not None and row.locked_until > now:
                 self._attempt(conn, row.id, now, "locked")
                 refusal = ShareLocked(row.locked_until, now)
-            elif len(passcode) <= MAX_PASSCODE and self._verify(row.passcode_hash, passcode):
-                conn.execute(update(ShareRow).where(ShareRow.id == row.id)
-                             .values(failures=0, locked_until=None))
-                self._attempt(conn, row.id, now, "opened")
-                return SharedContent.model_validate_json(row.payload)
             else:
                 failures = row.failures + 1
                 lock = lock_for(failures)
                 conn.execute(update(ShareRow).where(ShareRow.id == row.id).values(
                     failures=failures, locked_until=now + lock if lock else None))
-                self._attempt(conn, row.id, now, "wrong")
-                refusal = (ShareLocked(now + lock, now) if lock is not None
-                           else WrongPasscode(LOCK_AFTER - failures))
-        raise refusal
+        if refusal is not None:
+            raise refusal
+        assert row is not None
+        right = len(passcode) <= MAX_PASSCODE and self._verify(row.passcode_hash, passcode)
+        with self.engine.begin() as conn:
+            if right:
+                conn.execute(update(ShareRow).where(ShareRow.id == row.id)
+                             .values(failures=0, locked_until=None))
+            self._attempt(conn, row.id, now, "opened" if right else "wrong")
+        if right:
+            return SharedContent.model_validate_json(row.payload)
+        if lock is not None:
+            raise ShareLocked(now + lock, now)
+        raise WrongPasscode(LOCK_AFTER - failures)
 
     def attempts(self, owner: str, share_id: int) -> builtins.list[tuple[datetime, str]]:
         """The recorded attempts on the owner's link, oldest first."""

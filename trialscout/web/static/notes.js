@@ -112,9 +112,10 @@
     setQuote(text, name, offset, offset + selection.toString().length);
   }
 
-  document.addEventListener("mouseup", onSelection);
-  document.addEventListener("keyup", function (event) {
-    if (event.shiftKey) { onSelection(); }
+  var pending = null;
+  document.addEventListener("selectionchange", function () {
+    if (pending) { window.clearTimeout(pending); }
+    pending = window.setTimeout(onSelection, 150);
   });
   clearButton.addEventListener("click", function () { setQuote("", "", 0, 0); });
 
@@ -130,6 +131,8 @@
     api("POST", "/api/v1/trials/" + encodeURIComponent(nct) + "/notes", body)
       .then(function () {
         form.querySelector("textarea").value = "";
+        var selection = window.getSelection();
+        if (selection) { selection.removeAllRanges(); }
         setQuote("", "", 0, 0);
         return load();
       })
