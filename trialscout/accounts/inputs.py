@@ -34,11 +34,11 @@ def normalize_email(raw: str) -> str:
     if not email or len(email) > EMAIL_MAX:
         raise AccountInputError(f"An email address has 3 to {EMAIL_MAX} characters.")
     local, at, domain = email.rpartition("@")
-    if not at or not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") \
+    if not at or not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") \
             or ".." in local:
         raise AccountInputError("That is not an email address (name@example.org).")
     labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) \
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels) \
             or labels[-1].isdigit():
         raise AccountInputError("That is not an email address (name@example.org).")
     return email

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "trialscout.cli.web_cmd",
     "trialscout.cli.guides_cmd",
     "trialscout.cli.alerts_cmd",
+    "trialscout.cli.users_cmd",
 )
 
 

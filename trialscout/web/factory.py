@@ -29,8 +29,11 @@ from trialscout.sessions import SessionStore, questions
 from trialscout.web import (
     docs_routes,
     guide_routes,
+    notes_routes,
     search_routes,
     session_routes,
+    share_routes,
+    shortlist_routes,
     trial_routes,
 )
 from trialscout.web.context import WebContext
@@ -231,6 +234,7 @@ def create_web_app(app: TrialScout) -> FastAPI:
     settings = app.settings
     if not builds_index(settings, web=True):
         app.search_engine.builds = False
+        app.similar.builds = False
     secret = (settings.secret_key.encode("utf-8") if settings.secret_key
               else secrets.token_bytes(32))
     max_age = timedelta(days=settings.session_max_age_days)
@@ -267,6 +271,16 @@ def create_web_app(app: TrialScout) -> FastAPI:
     for module in (contact_routes, coordinator_routes):
         module.register(api, pages)
     web.state.trialscout.renderer.env.globals["asked_count"] = contact_routes.asked_count
+    from trialscout.web import alert_routes
+
+    alert_routes.register(api, pages)
+    for module in (notes_routes, share_routes, shortlist_routes):
+        module.register(api, pages)
+    from trialscout.web import account_routes, volunteer_routes
+
+    for module in (account_routes, volunteer_routes):
+        module.register(api, pages)
+    web.state.trialscout.renderer.env.globals["signed_in"] = account_routes.current_account
     web.include_router(api)
     web.include_router(pages)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
