@@ -175,3 +175,19 @@ def test_member_with_a_profile_sees_a_verdict(alert_app: TrialScout, tmp_path: P
 def test_bad_searches_are_refused(alert_app: TrialScout, request_fields: dict) -> None:
     with pytest.raises(AlertsError):
         _save(alert_app, "session:" + "b" * 64, **request_fields)
+
+
+def test_pipeline_on_each_backend(backend_app: TrialScout, tmp_path: Path,
+                                  mail_server: MailServer) -> None:
+    import dataclasses
+
+    app = create_app(dataclasses.replace(backend_app.settings, **mail_server.settings()))
+    owner = make_account(app, "pg@example.org")
+    _save(app, owner, q="osteoporosis", lat=42.3, lon=-71.0, radius=50)
+    store(app, tmp_path, [trial("NCT09001101", sites=[BOSTON]),
+                          trial("NCT09001102", sites=[DENVER])])
+    report = AlertService(app).run()
+    assert (report.alerts, report.sent) == (1, 1)
+    assert AlertService(app).run().alerts == 0
+    assert "NCT09001101" in mail_server.messages[0].get_body(("plain",)).get_content()
+    app.close()

@@ -137,3 +137,19 @@ def test_unconfigured_smtp_keeps_mail_in_the_outbox(tmp_path) -> None:
     with app.engine.connect() as conn:
         assert outbox_counts(conn) == {"pending": 1}
     app.close()
+
+
+def test_outbox_on_each_backend(backend_app: TrialScout, mail_server: MailServer) -> None:
+    import dataclasses
+
+    app = create_app(dataclasses.replace(backend_app.settings, **mail_server.settings()))
+    first = _enqueue(app, "b1")
+    assert _enqueue(app, "b1") == first
+    mail_server.refuse("gone@example.org", "550 5.1.1 No such user")
+    _enqueue(app, "b2", to="gone@example.org")
+    _enqueue(app, "b3", to="gone@example.org")
+    report = deliver_pending(app)
+    assert (report.sent, report.failed, report.suppressed) == (1, 1, 1)
+    with app.engine.connect() as conn:
+        assert outbox_counts(conn) == {"sent": 1, "failed": 1, "suppressed": 1}
+    app.close()

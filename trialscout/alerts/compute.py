@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trialscout.alerts.matcher import (
@@ -74,14 +74,12 @@ def _compiled(request_json: str, lat: float | None, lon: float | None,
     return compile_search(SearchRequest.model_validate_json(request_json), origin)
 
 
-def _insert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> int:
+def _insert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
-        return 0
+        return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(AlertRow).on_conflict_do_nothing(
-        index_elements=["saved_search_id", "change_id"])
-    result = conn.execute(stmt, rows)
-    return max(0, int(result.rowcount or 0))
+    conn.execute(dialect.insert(AlertRow).on_conflict_do_nothing(
+        index_elements=["saved_search_id", "change_id"]), rows)
 
 
 def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport:
@@ -140,12 +138,16 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
                                         "emailed": False})
         with engine.begin() as conn:
             for start in range(0, len(pending), INSERT_CHUNK):
-                report.alerts += _insert_alerts(conn, pending[start:start + INSERT_CHUNK])
+                _insert_alerts(conn, pending[start:start + INSERT_CHUNK])
     with engine.begin() as conn:
         done = [c.id for c in changes]
         for start in range(0, len(done), 900):
+            chunk_ids = done[start:start + 900]
+            report.alerts += int(conn.execute(select(func.count()).select_from(AlertRow)
+                                              .where(AlertRow.change_id.in_(chunk_ids))
+                                              ).scalar_one())
             conn.execute(update(TrialChangeRow).where(
-                TrialChangeRow.id.in_(done[start:start + 900])).values(processed=True))
+                TrialChangeRow.id.in_(chunk_ids)).values(processed=True))
     return report
 
 
