@@ -173,7 +173,12 @@ class TrialScout:
     def index(self, *, full: bool = False) -> PublishReport:
         """Publish the search index for web workers: a delta of the trials changed since
         the published snapshot, or a full build (one builder at a time, under a lock)."""
-        return self.search_engine.publish(full=full)
+        from dataclasses import replace
+
+        report = self.search_engine.publish(full=full)
+        if self.similar.snapshot_dir is None:
+            return report
+        return replace(report, similar=self.similar.publish())
 
     # ------------------------------------------------------------------ patients and matching
     def save_patient(self, profile: PatientProfile, patient_id: int | None = None,
@@ -261,7 +266,13 @@ class TrialScout:
         if getattr(self, "_similar", None) is None:
             from trialscout.similar.service import SimilarService
 
-            self._similar = SimilarService(self.engine, self.settings.similar_backend)
+            from trialscout.search.location import builds_index, index_dir_for
+
+            index_dir = index_dir_for(self.settings)
+            self._similar = SimilarService(
+                self.engine, self.settings.similar_backend,
+                snapshot_dir=None if index_dir is None else index_dir / "similar",
+                builds=builds_index(self.settings))
         return self._similar
 
     @property

@@ -201,10 +201,11 @@ def index_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Build and publish the search index that web workers open (one builder at a time).
+    """Build and publish the search and similar-trials indexes web workers open.
 
-    Publishes a small delta segment of the trials changed since the last published
-    snapshot, or the whole index when there is none, the changes are many, or --full."""
+    One builder at a time. Publishes a small delta segment of the trials changed since the
+    last published search snapshot, or the whole index when there is none, the changes are
+    many, or --full; then the similar-trials index when trials changed since its last one."""
     app = app_from_context(ctx)
     if app.search_engine.index_dir is None:
         fail("this store keeps its search index in memory (search_index_dir=none, or an "
@@ -222,6 +223,10 @@ def index_command(
             "current": f"the published index is current ({report.trials} trials)"}
     console.print(f"{what[report.kind]}, generation {report.generation}, in {seconds:.1f} s",
                   highlight=False, markup=False)
+    if report.similar is not None:
+        console.print("similar-trials index: " + ("published" if report.similar == "built"
+                                                  else "current"), highlight=False,
+                      markup=False)
 
 
 @eval_cli.command("search")

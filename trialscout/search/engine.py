@@ -76,6 +76,7 @@ class PublishReport:
     trials: int
     changed: int
     snapshot: str | None
+    similar: str | None = None
 
 
 class SearchEngine:

@@ -8,15 +8,22 @@ service re-reads only the trials changed since and updates the index in place.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, func, select
 
+from trialscout.search.errors import IndexNotPublished
+from trialscout.search.lock import build_lock
+from trialscout.search.store import read_state
+from trialscout.similar import snapshot
 from trialscout.similar.explain import SimilarTrial, explain
-from trialscout.similar.features import TrialFeatures, features_from_document
+from trialscout.similar.features import TrialFeatures, features_from_document, rules
 from trialscout.similar.index import Encoder, SimilarIndex
 from trialscout.store.tables import TrialHistoryRow, TrialRow
 
@@ -53,14 +60,25 @@ def build_index(documents: Iterable[dict[str, Any]], encoder: Encoder | None = N
 
 
 class SimilarService:
-    """Top-k similar trials of a stored trial, with reasons."""
+    """Top-k similar trials of a stored trial, with reasons.
 
-    def __init__(self, engine: Engine, backend: str = "lexical") -> None:
+    A building process (CLI, a single web process) keeps its own index fresh from the
+    store's history. A process that does not build (web workers of a shared deployment)
+    only opens the snapshot ``trialscout index`` published in ``snapshot_dir`` and picks up
+    a newer one when it appears; trials changed since are ranked as published until then.
+    """
+
+    def __init__(self, engine: Engine, backend: str = "lexical", *,
+                 snapshot_dir: Path | None = None, builds: bool = True) -> None:
         self.engine = engine
         self.backend = backend
+        self.snapshot_dir = snapshot_dir
+        self.builds = builds
         self._index: SimilarIndex | None = None
         self._watermark = -1
         self._lock = threading.RLock()
+        self._opened: snapshot.Opened | None = None
+        self._checked = 0.0
 
     def _history_mark(self) -> int:
         with self.engine.connect() as conn:
@@ -81,9 +99,49 @@ class SimilarService:
                     yield orjson.loads(document)
 
     def index(self) -> SimilarIndex:
-        """The index, built or brought up to date with the store."""
+        """The index, built or brought up to date with the store (or the published one)."""
         with self._lock:
-            return self._fresh_index()
+            return self._fresh_index() if self.builds else self._published().index
+
+    def _published(self) -> snapshot.Opened:
+        """The published snapshot, re-checked twice a second; the caller holds the lock."""
+        now = time.monotonic()
+        if self._opened is None or now - self._checked >= 0.5:
+            self._checked = now
+            name = snapshot.current_name(self.snapshot_dir) if self.snapshot_dir else None
+            if name is not None and (self._opened is None or name != self._opened.name):
+                opened = snapshot.load(self.snapshot_dir) if self.snapshot_dir else None
+                if opened is not None and self._usable(opened.meta):
+                    self._opened = opened
+        if self._opened is None:
+            raise IndexNotPublished(
+                "the similar-trials index has not been published for this store yet: run "
+                "`trialscout index` (this process only opens published indexes)")
+        return self._opened
+
+    def _usable(self, meta: snapshot.SimilarMeta) -> bool:
+        with self.engine.connect() as conn:
+            _, index_id = read_state(conn)
+        return (meta.index_id == index_id and meta.backend == self.backend
+                and meta.rules_digest == rules_digest())
+
+    def publish(self) -> str:
+        """Save the up-to-date index for the workers (``trialscout index``): returns
+        ``current`` when the published one already covers the store, else ``built``."""
+        if self.snapshot_dir is None:
+            raise ValueError("no snapshot directory: the index lives in memory only")
+        with build_lock(self.engine, self.snapshot_dir), self._lock:
+            mark = self._history_mark()
+            opened = snapshot.load(self.snapshot_dir)
+            if opened is not None and opened.meta.mark == mark and self._usable(opened.meta):
+                return "current"
+            index = self._fresh_index()
+            with self.engine.connect() as conn:
+                _, index_id = read_state(conn)
+            snapshot.save(self.snapshot_dir, index, snapshot.SimilarMeta(
+                snapshot.FORMAT, index_id, self._watermark, self.backend, rules_digest(),
+                len(index)))
+            return "built"
 
     def _fresh_index(self) -> SimilarIndex:
         """Build or update the index; the caller holds the lock."""
@@ -106,6 +164,8 @@ class SimilarService:
         ``origin`` (lat, lon) adds the distance to each trial's nearest site.
         """
         k = max(1, min(int(k), MAX_K))
+        if not self.builds:
+            return self._similar_published(nct_id, k, origin)
         with self._lock:
             index = self._fresh_index()
             at = index.pos.get(nct_id)
@@ -114,3 +174,22 @@ class SimilarService:
             query = index.features[at]
             return [explain(query, index.features[index.pos[other]], parts, origin)
                     for other, parts in index.neighbors(nct_id, k)]
+
+    def _similar_published(self, nct_id: str, k: int, origin: tuple[float, float] | None
+                           ) -> list[SimilarTrial] | None:
+        with self._lock:
+            index = self._published().index
+        neighbors = index.neighbors(nct_id, k)
+        wanted = [nct_id] + [other for other, _ in neighbors]
+        features = {d["nct_id"]: features_from_document(d) for d in self._documents(wanted)}
+        query = features.get(nct_id)
+        if query is None:
+            return None
+        return [explain(query, features[other], parts, origin)
+                for other, parts in neighbors if other in features]
+
+
+def rules_digest() -> str:
+    """Which similar-trials rules a snapshot was built with."""
+    return hashlib.sha256(orjson.dumps(rules(), option=orjson.OPT_SORT_KEYS,
+                                       default=str)).hexdigest()[:16]

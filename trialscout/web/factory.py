@@ -235,6 +235,7 @@ def create_web_app(app: TrialScout) -> FastAPI:
     if not builds_index(settings, web=True):
         app.search_engine.builds = False
         app.similar.builds = False
+        app.similar.builds = False
     secret = (settings.secret_key.encode("utf-8") if settings.secret_key
               else secrets.token_bytes(32))
     max_age = timedelta(days=settings.session_max_age_days)

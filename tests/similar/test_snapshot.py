@@ -1,0 +1,84 @@
+"""The similar-trials index published once by `trialscout index`, opened by workers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.factories import study
+from trialscout.app import create_app
+from trialscout.sample import sample_path
+from trialscout.search.errors import IndexNotPublished
+from trialscout.similar import snapshot
+from trialscout.similar.service import SimilarService
+
+
+def test_workers_open_the_published_index_and_answer_like_the_builder(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    builder = create_app(database_url=url)
+    reader = create_app(database_url=url, search_index_role="open")
+    try:
+        builder.import_paths([sample_path()])
+        assert not reader.similar.builds
+        with pytest.raises(IndexNotPublished, match="trialscout index"):
+            reader.similar.similar("NCT09000001", 5)
+        report = builder.index()
+        assert report.similar == "built"
+        assert builder.index().similar == "current"
+        built = builder.similar.index()
+        opened = snapshot.load(tmp_path / "s.db.search" / "similar")
+        assert opened is not None and opened.index.ids == built.ids
+        assert isinstance(opened.index.text.data, np.ndarray)
+        assert not opened.index.text.data.flags.owndata, "memory-mapped, not copied"
+        for nct_id in built.ids[:12]:
+            expected = builder.similar.similar(nct_id, 6, origin=(42.36, -71.06))
+            got = reader.similar.similar(nct_id, 6, origin=(42.36, -71.06))
+            assert got == expected
+        assert reader.similar.similar("NCT00000000", 3) is None
+    finally:
+        reader.close()
+        builder.close()
+
+
+def test_a_worker_picks_up_a_newer_snapshot(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    builder = create_app(database_url=url)
+    builder.import_paths([sample_path()])
+    builder.index()
+    reader = SimilarService(builder.engine, snapshot_dir=tmp_path / "s.db.search" / "similar",
+                            builds=False)
+    try:
+        new = study("NCT09990001",
+                    title="Denosumab Versus Alendronate in Postmenopausal Osteoporosis",
+                    conditionsModule={"conditions": ["Postmenopausal Osteoporosis"]},
+                    armsInterventionsModule={"interventions": [{"name": "Denosumab"},
+                                                               {"name": "Alendronate"}]})
+        path = tmp_path / "new.jsonl"
+        path.write_text(json.dumps(new) + "\n")
+        builder.import_paths([path])
+        assert reader.similar("NCT09990001", 3) == [], "stored, not published yet"
+        assert builder.index().similar == "built"
+        reader._checked = 0.0
+        after = reader.similar("NCT09000001", 3) or []
+        assert after and after[0].nct_id == "NCT09990001"
+    finally:
+        builder.close()
+
+
+def test_a_snapshot_of_another_store_is_not_opened(tmp_path: Path) -> None:
+    shared = tmp_path / "index"
+    a = create_app(database_url=f"sqlite:///{tmp_path / 'a.db'}", search_index_dir=str(shared))
+    b = create_app(database_url=f"sqlite:///{tmp_path / 'b.db'}", search_index_dir=str(shared),
+                   search_index_role="open")
+    try:
+        a.import_paths([sample_path()])
+        a.index()
+        b.import_paths([sample_path()])
+        with pytest.raises(IndexNotPublished):
+            b.similar.similar("NCT09000001", 3)
+    finally:
+        a.close()
+        b.close()
