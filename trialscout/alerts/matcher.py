@@ -34,6 +34,7 @@ from trialscout.search.rules import search_rules
 from trialscout.search.synonyms import SynonymIndex, default_synonyms
 
 EARTH_RADIUS_KM = 6371.0088
+CACHE_ENTRIES = 20_000
 
 
 @functools.cache
@@ -114,10 +115,11 @@ class ChangedTrials:
 
     def _words(self, node: Words) -> int:
         key = ("w", node.raw, node.tokens)
-        if key not in self._cache:
-            self._cache[key] = self._stems_mask(node.tokens) | self._concept_mask(
-                node.tokens, node.raw)
-        return self._cache[key]
+        found = self._cache.get(key)
+        if found is None:
+            found = self._stems_mask(node.tokens) | self._concept_mask(node.tokens, node.raw)
+            self._remember(key, found)
+        return found
 
     def _prefix(self, node: Prefix) -> int:
         *head, last = node.tokens
@@ -169,9 +171,15 @@ class ChangedTrials:
             for i, doc in enumerate(self.docs):
                 if test(doc):
                     found |= 1 << i
-            if len(self._cache) < 100_000:
-                self._cache[key] = found
+            self._remember(key, found)
         return found
+
+    def _remember(self, key: tuple[Any, ...], mask: int) -> None:
+        """Cache a mask; the cache is emptied when full, so memory stays bounded however
+        many different saved searches stream past."""
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = mask
 
 
 @dataclass(frozen=True)
