@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -192,3 +194,16 @@ def test_parallel_guesses_cannot_outrun_the_lock(backend_app: TrialScout, fast_h
     assert results.count("wrong") == 4 and results.count("locked") == 6
     outcomes = [o for _, o in service.attempts(A, created.id)]
     assert outcomes.count("wrong") == 5 and outcomes.count("locked") == 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(hours=st.integers(min_value=-10**6, max_value=10**6),
+       passcode=st.text(max_size=200))
+def test_expiry_and_passcode_limits_hold_for_any_input(hours: int, passcode: str) -> None:
+    valid = 1 <= hours <= 720 and 6 <= len(passcode) <= 128 and "\x00" not in passcode
+    try:
+        choice = ShareIn(passcode=passcode, expires_in_hours=hours)
+    except ValidationError:
+        assert not valid
+    else:
+        assert valid and 1 <= choice.expires_in_hours <= 720
