@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +48,23 @@ class ReparseReport:
     def as_dict(self) -> dict[str, Any]:
         return {"parsed": self.parsed, "items": self.items, "other": self.other,
                 "parser_version": PARSER_VERSION, "parser_build": parser_build()}
+
+
+PACKED = "z1:"
+
+
+def pack(document: str) -> str:
+    """The stored form of a parsed-criteria JSON document: zlib, as base85 text (about a
+    sixth of the JSON; the column stays text on both backends). :func:`unpack` gives the
+    exact JSON back, so nothing is lost and the full document is always re-derivable."""
+    return PACKED + base64.b85encode(zlib.compress(document.encode("utf-8"), 6)).decode("ascii")
+
+
+def unpack(stored: str) -> str:
+    """The JSON document of a stored row, packed or (written before packing) plain."""
+    if stored.startswith(PACKED):
+        return zlib.decompress(base64.b85decode(stored[len(PACKED):])).decode("utf-8")
+    return stored
 
 
 def text_hash(text: str | None) -> str:
@@ -83,7 +102,8 @@ def store_rows(conn: Connection, parsed: Sequence[tuple[str | None, ParsedRows]]
     now = datetime.now(UTC).replace(tzinfo=None)
     criteria = [{"nct_id": rows.nct_id, "parser_version": rows.parser_version,
                  "text_hash": text_hash(text), "item_count": rows.item_count,
-                 "other_count": rows.other_count, "document": rows.document, "parsed_at": now}
+                 "other_count": rows.other_count, "document": pack(rows.document),
+                 "parsed_at": now}
                 for text, rows in parsed]
     questions = [q for _text, rows in parsed for q in rows.questions]
     if criteria:
@@ -184,7 +204,7 @@ def load_parsed_criteria(conn: Connection, nct_id: str) -> ParsedCriteria | None
     """The stored parsed criteria of one trial, or None when it has not been parsed."""
     document = conn.execute(select(TrialCriteriaRow.document)
                             .where(TrialCriteriaRow.nct_id == nct_id)).scalar()
-    return ParsedCriteria.model_validate_json(document) if document else None
+    return ParsedCriteria.model_validate_json(unpack(document)) if document else None
 
 
 def trials_asking(conn: Connection, question_key: str) -> list[tuple[str, int, str]]:
@@ -204,5 +224,5 @@ def load_many(conn: Connection, nct_ids: Iterable[str]) -> dict[str, ParsedCrite
         for nct_id, document in conn.execute(
                 select(TrialCriteriaRow.nct_id, TrialCriteriaRow.document)
                 .where(TrialCriteriaRow.nct_id.in_(chunk))):
-            out[nct_id] = ParsedCriteria.model_validate_json(document)
+            out[nct_id] = ParsedCriteria.model_validate_json(unpack(document))
     return out
