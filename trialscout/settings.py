@@ -169,6 +169,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("question_address_daily_limit", 20,
                 "Questions one client address may send per 24 hours, so that no client can "
                 "use up question_daily_limit for everyone.", _positive_int),
+    SettingSpec("contact_daily_limit", 5,
+                "Inquiries to study teams one account (or anonymous session) may send per "
+                "24 hours.", _positive_int),
+    SettingSpec("contact_address_daily_limit", 10,
+                "Inquiries one client address may send per 24 hours, so that no client can "
+                "use up contact_site_daily_limit for everyone.", _positive_int),
+    SettingSpec("contact_site_daily_limit", 300,
+                "Inquiries the whole site accepts per 24 hours.", _positive_int),
     SettingSpec("account_verify_hours", 48,
                 "Hours an email-address verification link works (once).", _positive_int),
     SettingSpec("account_link_minutes", 30,
@@ -180,6 +188,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("login_lockout_max_seconds", 900,
                 "Longest sign-in lock, in seconds; failures older than this are forgotten.",
                 _positive_int),
+    SettingSpec("password_hash_memory_kib", 65536,
+                "Memory (KiB) of each argon2id password hash; more is slower to attack and "
+                "to sign in (at least 8192 in production).", _positive_int),
     SettingSpec("session_max_age_days", 30,
                 "Days an unused anonymous web session (remembered answers, profile) is kept.",
                 _positive_int),
@@ -251,10 +262,14 @@ class Settings:
     question_daily_limit: int = 200
     question_address_limit: int = 10
     question_address_daily_limit: int = 20
+    contact_daily_limit: int = 5
+    contact_address_daily_limit: int = 10
+    contact_site_daily_limit: int = 300
     account_verify_hours: int = 48
     account_link_minutes: int = 30
     login_lockout_after: int = 5
     login_lockout_max_seconds: int = 900
+    password_hash_memory_kib: int = 65536
     session_max_age_days: int = 30
     web_warm_up: str = "wait"
     web_workers: int = 1

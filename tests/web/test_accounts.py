@@ -19,7 +19,6 @@ from trialscout.accounts import lockout
 from trialscout.accounts.service import AccountPolicy, AccountService
 from trialscout.accounts.tables import AccountRow
 from trialscout.app import TrialScout, create_app
-from trialscout.sample import sample_path
 from trialscout.sessions.tables import SessionAnswerRow, WebSessionRow
 from trialscout.web import create_web_app
 from trialscout.web.visitor import SESSION_COOKIE
@@ -56,8 +55,8 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path, mail_server: MailServer) -> Iterator[Site]:
     app = create_app(database_url=f"sqlite:///{tmp_path / 's.db'}", secret_key="k" * 32,
-                     web_warm_up="off", **mail_server.settings())
-    app.import_paths([sample_path()])
+                     web_warm_up="off", password_hash_memory_kib=1024,
+                     **mail_server.settings())
     yield Site(app, create_web_app(app), mail_server)
     app.close()
 

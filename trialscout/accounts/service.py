@@ -88,6 +88,7 @@ class AccountPolicy:
     link_lifetime: timedelta = timedelta(minutes=30)
     lockout: lockout.LockoutPolicy = field(default_factory=lockout.LockoutPolicy)
     public_url: str = "http://127.0.0.1:8000"
+    hash_memory_kib: int = 65536
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountPolicy:
@@ -95,7 +96,8 @@ class AccountPolicy:
                    link_lifetime=timedelta(minutes=settings.account_link_minutes),
                    lockout=lockout.LockoutPolicy(settings.login_lockout_after,
                                                  settings.login_lockout_max_seconds),
-                   public_url=settings.public_url)
+                   public_url=settings.public_url,
+                   hash_memory_kib=settings.password_hash_memory_kib)
 
 
 class AccountService:
@@ -105,7 +107,7 @@ class AccountService:
         self.engine = engine
         self.policy = policy
         self.clock = clock
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or PasswordHasher(memory_cost=policy.hash_memory_kib)
         self._dummy: str | None = None
 
     # ------------------------------------------------------------------ helpers
