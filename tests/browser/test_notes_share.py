@@ -4,11 +4,14 @@ wrong passcodes, and compare and print the shortlist. Screenshots go to /tmp/scr
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.test_accessibility import _axe
 
 pytestmark = pytest.mark.browser
 
@@ -20,6 +23,12 @@ SCREENS = Path("/tmp/screens")
 def shot(tab, name: str) -> None:  # type: ignore[no-untyped-def]
     SCREENS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+def no_serious_axe_violations(tab, axe_source: str) -> None:  # type: ignore[no-untyped-def]
+    result = _axe(tab, axe_source)
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, json.dumps(serious, indent=1)
 
 
 def _note_on_selection(tab) -> str:  # type: ignore[no-untyped-def]
@@ -53,12 +62,13 @@ def _create_link(tab) -> str:  # type: ignore[no-untyped-def]
     return str(tab.locator("#share-link").input_value())
 
 
-def test_select_text_note_share_and_open_with_passcode(page, browser, base_url) -> None:  # type: ignore[no-untyped-def]
+def test_select_text_note_share_and_open_with_passcode(page, browser, base_url, axe_source) -> None:  # type: ignore[no-untyped-def]
     selected = _note_on_selection(page)
     page.locator("section#notes").screenshot(path=str(SCREENS / "trial-notes.png"))
     page.goto("/notes")
     expect(page.locator("li.note")).to_have_count(1)
     shot(page, "my-notes")
+    no_serious_axe_violations(page, axe_source)
     link = _create_link(page)
     assert "/shared?t=" in link
 
@@ -79,11 +89,12 @@ def test_select_text_note_share_and_open_with_passcode(page, browser, base_url) 
         expect(tab.get_by_role("heading", name="Their self-check answers")).to_be_visible()
         expect(tab.locator("main form")).to_have_count(0)
         shot(tab, "shared-view")
+        no_serious_axe_violations(tab, axe_source)
     finally:
         fresh.close()
 
 
-def test_wrong_passcodes_lock_the_link(page, browser, base_url) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passcodes_lock_the_link(page, browser, base_url, axe_source) -> None:  # type: ignore[no-untyped-def]
     link = _create_link(page)
     fresh = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
     try:
@@ -106,9 +117,12 @@ def test_wrong_passcodes_lock_the_link(page, browser, base_url) -> None:  # type
     page.goto("/shares")
     expect(page.locator("tbody tr").first).to_contain_text("Locked until")
     shot(page, "my-shares")
+    no_serious_axe_violations(page, axe_source)
+    page.goto(f"/trials/{TRIAL}/share")
+    no_serious_axe_violations(page, axe_source)
 
 
-def test_shortlist_compare_and_print(page) -> None:  # type: ignore[no-untyped-def]
+def test_shortlist_compare_and_print(page, axe_source) -> None:  # type: ignore[no-untyped-def]
     for nct in (TRIAL, OTHER):
         page.goto(f"/trials/{nct}")
         page.get_by_role("button", name="Save to my shortlist").click()
@@ -120,6 +134,7 @@ def test_shortlist_compare_and_print(page) -> None:  # type: ignore[no-untyped-d
     expect(page.locator("table.compare thead th")).to_have_count(3)
     expect(page.locator("table.compare")).to_contain_text("Still to confirm")
     shot(page, "compare")
+    no_serious_axe_violations(page, axe_source)
     page.get_by_role("link", name="Doctor summary (print)").click()
     page.wait_for_url(re.compile(r"/shortlist/print\?"))
     expect(page.locator("article.doctor-sheet")).to_have_count(2)
