@@ -108,3 +108,38 @@ def test_trial_page_count_from_five_rounded_down(site: tuple[TrialScout, FastAPI
             else:
                 assert "5 people asked about this trial" in text
                 assert f"{n + 1} people asked" not in text or n + 1 == 5
+
+
+def test_emailed_link_unlocks_with_the_code_in_this_browser_only(
+        site: tuple[TrialScout, FastAPI]) -> None:
+    import re
+
+    core, web = site
+    with _browser(web, 30) as client:
+        client.post(f"/trials/{TRIAL_X}/contact", data=_form(core, _csrf(client)))
+    link = re.search(r"/inquiries/access/(\S+)", body(
+        next(m for m in outbox(core) if m["To"] == X_SITE_B)))
+    assert link is not None
+    path = f"/inquiries/access/{link.group(1)}"
+    with _browser(web, 31) as site_desk, _browser(web, 32) as forwarded:
+        csrf = _csrf(site_desk)
+        locked = site_desk.get(path)
+        assert locked.status_code == 200 and "Bea" not in locked.text
+        assert "noindex" in locked.text
+        sent = site_desk.post(f"{path}/code", data={"csrf_token": csrf},
+                              follow_redirects=False)
+        assert sent.status_code == 303
+        code = re.search(r"is (\d{6})\.", body(outbox(core)[-1]))
+        assert code is not None and outbox(core)[-1]["To"] == X_SITE_B
+        wrong = site_desk.post(f"{path}/verify", data={"csrf_token": csrf, "code": "abc"})
+        assert wrong.status_code == 403
+        opened = site_desk.post(f"{path}/verify", data={"csrf_token": csrf,
+                                                        "code": code.group(1)})
+        assert opened.status_code == 200 and "Bea" in opened.text
+        assert "Seen by the study team" in opened.text
+        assert "Bea" not in forwarded.get(path).text
+        moved = site_desk.post(f"{path}/status", data={"csrf_token": csrf,
+                                                       "status": "screening", "note": "ok"})
+        assert moved.status_code == 200 and "Screening" in moved.text
+    subjects = [str(m["Subject"]) for m in outbox(core) if m["To"] == "bea@example.org"]
+    assert subjects[-1].endswith(": Screening")

@@ -256,8 +256,8 @@ def confirm_claim(request: Request, account: Coordinator, body: ConfirmBody) -> 
 
 def post_confirm_form(request: Request, account: Coordinator, token: ClaimToken
                       ) -> RedirectResponse:
-    _confirm(request, account, token)
-    return RedirectResponse("/coordinator?claimed=true", status_code=303)
+    claim = _confirm(request, account, token)
+    return RedirectResponse(f"/coordinator?nct_id={claim.nct_id}", status_code=303)
 
 
 def audit_log(request: Request, account: Admin,
