@@ -86,6 +86,7 @@ def test_two_serve_processes_follow_a_sync_and_index(pg_url: str, tmp_path: Path
         first = _run(env, "sync")
         assert first["imported"] == len(studies)
         assert (index_dir / "CURRENT").is_file(), "the sync job published the index"
+        assert _run(env, "index")["similar"] == "built"
         ports = [_free_port(), _free_port()]
         servers = [subprocess.Popen([CLI, "serve", "--host", "127.0.0.1", "--port", str(p)],
                                     env=env, stdout=subprocess.DEVNULL,
@@ -111,6 +112,10 @@ def test_two_serve_processes_follow_a_sync_and_index(pg_url: str, tmp_path: Path
                 time.sleep(0.5)
             assert all(list(s) == [target] for s in seen), seen
             assert all(s[target].endswith(f"(rev {today.isoformat()})") for s in seen)
+            for port in ports:
+                related = httpx.get(f"http://127.0.0.1:{port}/api/v1/trials/{target}/similar",
+                                    params={"limit": 3}, timeout=30)
+                assert related.status_code == 200, related.text
             for proc in servers:
                 assert proc.poll() is None, "no restart: the same processes answered"
         finally:
