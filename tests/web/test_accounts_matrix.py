@@ -4,8 +4,7 @@ else, and anonymous visitors, get 404; the admin counts are for admins only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,8 +59,8 @@ def expected(route: str, role: str) -> int:
 
 
 @pytest.fixture
-def browsers(site: Site) -> dict[str, Any]:  # noqa: F811 - the imported fixture
-    made: dict[str, Any] = {}
+def browsers(site: Site) -> Iterator[dict[str, TestClient]]:  # noqa: F811 - the fixture
+    made: dict[str, TestClient] = {}
     for n, role in enumerate(ROLES):
         client = TestClient(site.web, base_url="http://127.0.0.1",  # type: ignore[arg-type]
                             client=(f"10.2.0.{n + 1}", 50000))
@@ -72,7 +71,7 @@ def browsers(site: Site) -> dict[str, Any]:  # noqa: F811 - the imported fixture
             assert client.put("/api/v1/volunteer", json=JOIN,
                               headers=_h(client)).status_code == 200
         made[role] = client
-    yield made  # type: ignore[misc]
+    yield made
     for client in made.values():
         client.__exit__(None, None, None)
 

@@ -25,11 +25,13 @@ def token_hash(token: str) -> str:
 
 def issue_link_token(conn: Connection, account_id: int, purpose: str, now: datetime,
                      lifetime: timedelta) -> str:
-    """A new token for ``purpose``; earlier unused tokens of that purpose stop working."""
+    """A new token for ``purpose``; earlier tokens of that purpose stop working. Tokens
+    that expired more than a week ago are deleted on the way, so the table stays small."""
     if purpose not in TOKEN_PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r}")
-    conn.execute(delete(AuthTokenRow).where(AuthTokenRow.account_id == account_id,
-                                            AuthTokenRow.purpose == purpose))
+    conn.execute(delete(AuthTokenRow).where(
+        (AuthTokenRow.account_id == account_id) & (AuthTokenRow.purpose == purpose)
+        | (AuthTokenRow.expires_at < now - timedelta(days=7))))
     token = secrets.token_urlsafe(32)
     conn.execute(insert(AuthTokenRow).values(
         token_hash=token_hash(token), account_id=account_id, purpose=purpose,

@@ -57,6 +57,7 @@ def _delay(failures: int, allowance: int, policy: LockoutPolicy) -> timedelta | 
 def record_failure(conn: Connection, key: str, kind: str, now: datetime,
                    policy: LockoutPolicy) -> None:
     allowance = policy.after * (CLIENT_FACTOR if kind == "client" else 1)
+    purge_stale(conn, now, policy)
     row = conn.execute(select(LoginFailureRow.failures, LoginFailureRow.last_failed_at).where(
         LoginFailureRow.key_hash == key)).first()
     if row is None:
@@ -82,7 +83,8 @@ def clear(conn: Connection, key: str) -> None:
 
 
 def purge_stale(conn: Connection, now: datetime, policy: LockoutPolicy) -> int:
-    """Forget counters whose last failure is older than the longest lock."""
+    """Forget counters whose last failure is older than twice the longest lock (run with
+    every failure, on the ``last_failed_at`` index, so the table stays small)."""
     cutoff = now - timedelta(seconds=policy.max_seconds) * 2
     result = conn.execute(delete(LoginFailureRow).where(LoginFailureRow.last_failed_at < cutoff))
     return int(result.rowcount or 0)
