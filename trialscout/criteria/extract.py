@@ -45,6 +45,7 @@ from trialscout.criteria.units import DAYS_PER_UNIT
 _STABLE: Final = re.compile(r"\bstable\s+(?:dose|doses|dosage|regimen|therapy|treatment)\b|"
                      r"\bunchanged\s+dose", re.IGNORECASE)
 _DIAGNOSED: Final = re.compile(r"\bdiagnos", re.IGNORECASE)
+_CURRENT_IN_NAME: Final = re.compile(r"(?:current(?:ly)?|active(?:ly)?)\s", re.IGNORECASE)
 _EXPOSURE_KINDS: Final = {"drug": "medication", "procedure": "procedure", "condition": "condition",
                    "observation": "condition"}
 _START: Final = attrgetter("start")
@@ -297,6 +298,9 @@ def _exposures_and_conditions(found: Found) -> list[Draft]:
             draft.mentions.append(window)
         else:
             word = _temporal_word_before(found, m)
+            if word is None and _CURRENT_IN_NAME.match(text, m.start, m.end):
+                # the concept's own words say now: "current smoker", "active smoking"
+                word = "current"
             if kind == "medication" and word is None:
                 left = text[max(0, m.start - 30):m.start]
                 if _CURRENT_EXPOSURE.search(left):

@@ -26,6 +26,7 @@ from trialscout.matching.modality import modality_outcome
 from trialscout.matching.model import CriterionVerdict, Evidence, QuestionRef, Verdict
 from trialscout.matching.outcome import PRESENCE_KINDS, UNCHECKABLE, Outcome, item_rules
 from trialscout.matching.rules import load_rules
+from trialscout.matching.timing import smoking_outcome
 from trialscout.textcontext import criterion_cues
 
 
@@ -419,6 +420,7 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
                 constraint.concept is None and not constraint.any_of):
             constraint = constraint.model_copy(update={"text": item.text})
         outcome = modality_outcome(facts, constraint) or \
+            smoking_outcome(facts, constraint) or \
             evaluate_constraint(facts, constraint, exceptions, context)
         if outcome.holds is not None and _prospective(item, constraint):
             outcome = Outcome(None, f"{outcome.reason} (the criterion is about what is to "

@@ -67,9 +67,24 @@ def _family(facts: PatientFacts, constraint: Constraint) -> Outcome:
             continue
         return Outcome(True, f"the note records {label} in the family",
                        [note_evidence(hit.sentence)])
+    if not denied:
+        # "neither parent ever had a fracture" rules out a parent's hip fracture
+        denied = [note_evidence(h.sentence) for h in _broader_family_denials(facts, ids)]
     if denied:
         return Outcome(False, f"the note rules out {label} in the family", denied[:1])
     return Outcome(None, f"the record says nothing about {label} in the family")
+
+
+def _broader_family_denials(facts: PatientFacts, ids: list[str]) -> list[NoteHit]:
+    if not facts.sentences or not ids:
+        return []
+    above: set[str] = set()
+    for target in ids:
+        above |= facts.index.vocab.ancestors(target)
+        above |= {a for a in facts.kb.ancestors(target) if facts.kb.curated(a)}
+    if not above:
+        return []
+    return [h for h in facts.note_hits(above, members=False) if h.negated and h.family]
 
 
 def _contraindication(facts: PatientFacts, constraint: Constraint) -> Outcome:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from trialscout.criteria.model import TimeWindow
+from trialscout.criteria.model import Constraint, TimeWindow
 from trialscout.matching.facts import NoteHit, PatientFacts
-from trialscout.matching.outcome import SYMBOL, UNIT_DAYS, compare
+from trialscout.matching.model import Evidence
+from trialscout.matching.outcome import SYMBOL, UNIT_DAYS, Outcome, compare
 from trialscout.patients.model import Condition, Medication
 from trialscout.patients.times import EventTime, event_time
 
@@ -245,3 +246,39 @@ def _is_treatment(hit: NoteHit, facts: PatientFacts) -> bool:
     concept = facts.index.lookup(text)
     kind = facts.index.kind(concept) if concept else None
     return kind in {"drug", "drug_class"} or bool(_TREATMENT.search(text.strip()))
+
+
+def smoking_outcome(facts: PatientFacts, constraint: Constraint) -> Outcome | None:
+    """Smoking checked against the record's smoking status (never / former / current)
+    rather than the word "smoking" in a sentence: "quit smoking 10 years ago" is no current
+    smoking, and "never smoked" rules out any. A former smoker against a bare "smoker" is
+    left open (it often means a current one), and a window with a date needs the quit date,
+    which the status does not give. None when the status does not decide."""
+    c = constraint.concept
+    status = facts.profile.smoking
+    if c is None or c.id != "smoking" or len(constraint.any_of) > 1 \
+            or constraint.kind not in {"condition", "other"}:
+        return None
+    relation = constraint.window.relation if constraint.window is not None else None
+    if status is None and facts.profile.pack_years is not None and relation == "current":
+        said = f"{facts.profile.pack_years:g} pack-years"
+        return Outcome(None, f"smoking is recorded ({said}), but not whether current",
+                       [Evidence(kind="fact", fact_id="pack_years", text=said)])
+    if status is None:
+        return None
+    holds: bool | None
+    if status == "never":
+        holds = False
+    elif relation == "current":
+        holds = status == "current"
+    elif relation == "ever" or (status == "current" and relation in {None, "within"}):
+        holds = True
+    else:
+        holds = None
+    if holds is None:
+        return None
+    scope = " (currently)" if relation == "current" else ""
+    said = f"smoking status: {status}"
+    verdict = "found in the record" if holds else "ruled out by the record"
+    return Outcome(holds, f"smoking{scope}: {verdict} ({said})",
+                   [Evidence(kind="fact", fact_id="smoking", text=said)])

@@ -233,8 +233,8 @@ class _Reader:
         if match and "pack_years" not in self.data:
             value = float(match.group("n"))
             if value <= 300:
+                # pack-years say she smoked, not whether she still does
                 self.data["pack_years"] = value
-                self.data.setdefault("smoking", "former")
         for name, pattern, top in (("ecog", rules.ecog, 5), ("karnofsky", rules.karnofsky, 100)):
             match = pattern.search(text)
             if match and name not in self.data:
@@ -316,7 +316,8 @@ class _Reader:
             for taken, word in enumerate(words_before(text, start, 5)):
                 gap = text[word.end():start]
                 number = _NUMBER.fullmatch(word.group()) is not None
-                if taken >= 4 or word.group().lower() in stop or _GAP_BREAK.search(gap) \
+                said = word.group().lower()
+                if taken >= 4 or said in stop or said.endswith("-old") or _GAP_BREAK.search(gap) \
                         or (number and taken == 0):
                     break
                 start = word.start()
