@@ -126,6 +126,17 @@ def saved_search_rows(studies: list[dict[str, Any]], count: int, start: int,
                "last_sent_at": None}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: a child started by
+    fork and exec inherits its parent's ru_maxrss on Linux, so a large parent would hide
+    the child's own number."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def compute_once(url: str) -> dict[str, Any]:
     """The timed part, run in a fresh process (--compute-only)."""
     from trialscout.alerts.compute import compute_alerts
@@ -144,7 +155,7 @@ def compute_once(url: str) -> dict[str, Any]:
     out = {"seconds": round(time.perf_counter() - started, 2),
            "cpu_seconds": round(time.process_time() - cpu, 2), "changes": changes,
            "searches": searches, "alerts": alerts,
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+           "peak_rss_mb": peak_rss_mb()}
     app.close()
     return out
 

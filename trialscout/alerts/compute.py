@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from trialscout.alerts.matcher import (
     ChangedTrials,
@@ -74,12 +73,25 @@ def _compiled(request_json: str, lat: float | None, lon: float | None,
     return compile_search(SearchRequest.model_validate_json(request_json), origin)
 
 
-def _insert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(AlertRow).on_conflict_do_nothing(
-        index_elements=["saved_search_id", "change_id"]), rows)
+_INSERT_SQL = {
+    "sqlite": "INSERT OR IGNORE INTO alerts (saved_search_id, change_id, nct_id, kind, "
+              "created_at, message_id, emailed) VALUES (?, ?, ?, ?, ?, NULL, 0)",
+    "postgresql": "INSERT INTO alerts (saved_search_id, change_id, nct_id, kind, created_at, "
+                  "message_id, emailed) VALUES (%s, %s, %s, %s, %s, NULL, false) "
+                  "ON CONFLICT (saved_search_id, change_id) DO NOTHING",
+}
+
+
+def _insert_alerts(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Many alert rows at once through the driver's executemany (the ORM-level insert cost
+    more than the matching); a pair already there is skipped."""
+    if rows:
+        conn.exec_driver_sql(_INSERT_SQL[conn.dialect.name], rows)
+
+
+def _stamp(conn: Connection, when: datetime) -> Any:
+    """The driver's value for a DateTime column: SQLite stores SQLAlchemy's text form."""
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else when
 
 
 def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport:
@@ -108,7 +120,8 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
         if position is not None:
             by_trial.setdefault(position, []).append(change)
     report.changes = len(changes)
-    now = utcnow()
+    with engine.connect() as conn:
+        now = _stamp(conn, utcnow())
     last_id = 0
     while True:
         with engine.connect() as conn:
@@ -121,7 +134,7 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
         if not chunk:
             break
         last_id = chunk[-1].id
-        pending: list[dict[str, Any]] = []
+        pending: list[tuple[Any, ...]] = []
         for row in chunk:
             report.searches += 1
             try:
@@ -132,10 +145,7 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
             for position in trials.bits(trial_mask(trials, search)):
                 for change in by_trial.get(position, ()):
                     if change.created_at >= row.created_at and _change_applies(search, change):
-                        pending.append({"saved_search_id": row.id, "change_id": change.id,
-                                        "nct_id": change.nct_id, "kind": change.kind,
-                                        "created_at": now, "message_id": None,
-                                        "emailed": False})
+                        pending.append((row.id, change.id, change.nct_id, change.kind, now))
         with engine.begin() as conn:
             for start in range(0, len(pending), INSERT_CHUNK):
                 _insert_alerts(conn, pending[start:start + INSERT_CHUNK])

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.alerts.helpers import store, trial
-from tests.browser.conftest import browser, screenshot  # noqa: F401
+from tests.browser.conftest import screenshot
 from tests.mailserver import MailServer, free_port
 from trialscout.alerts.service import AlertService
 from trialscout.app import TrialScout, create_app
@@ -62,7 +62,7 @@ def _mail_to(mail: MailServer, to: str, count: int) -> list:  # type: ignore[typ
 
 
 def test_sign_up_save_a_search_get_the_alert_and_unsubscribe(  # type: ignore[no-untyped-def]
-        browser, served, mail_server: MailServer, tmp_path: Path):  # noqa: F811
+        browser, served, mail_server: MailServer, tmp_path: Path):
     url, core = served
     email = "journey@example.org"
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=url)

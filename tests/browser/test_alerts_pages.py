@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_source, base_url, browser, screenshot  # noqa: F401
+from tests.browser.conftest import screenshot
 from tests.browser.test_accessibility import _axe
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,7 @@ def _serious(result: dict) -> list:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "mobile"])
 def test_save_this_search_and_the_alert_pages_are_accessible(  # type: ignore[no-untyped-def]
-        browser, base_url, axe_source, width):  # noqa: F811
+        browser, base_url, axe_source, width):
     context = browser.new_context(viewport={"width": width, "height": 900},
                                   base_url=base_url)
     tab = context.new_page()
