@@ -91,6 +91,8 @@ def test_wrong_passcodes_lock_the_link_with_a_growing_delay(web: FastAPI, clock)
     assert longer.status_code == 429 and longer.headers["retry-after"] == "1800"
     [listed] = sharer.client.get("/api/v1/shares").json()["items"]
     assert listed["locked_until"] == "2026-12-07T10:15:00"
+    assert listed["wrong_attempts"] == 6
+    assert "6 wrong passcodes tried" in sharer.client.get("/shares").text
     clock["now"] = T0 + timedelta(minutes=45)
     assert guesser.client.post("/api/v1/shared/open", headers=guesser.headers(),
                                json={"token": token, "passcode": PASS}).status_code == 200

@@ -23,7 +23,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from trialscout.workspace.notes import Anchor, NoteView
 from trialscout.workspace.ownership import utcnow
@@ -109,6 +109,7 @@ class ShareView(BaseModel):
     notes: int
     answers: bool
     locked_until: datetime | None = None
+    wrong_attempts: int = Field(default=0, description="Wrong passcodes tried on it so far.")
 
 
 class CreatedShare(ShareView):
@@ -126,7 +127,7 @@ def lock_for(failures: int) -> timedelta | None:
     return min(MAX_LOCK, BASE_LOCK * (2 ** min(failures - LOCK_AFTER, 16)))
 
 
-def _view(row: Any, now: datetime) -> ShareView:
+def _view(row: Any, now: datetime, wrong: int = 0) -> ShareView:
     content = SharedContent.model_validate_json(row.payload) if row.payload else None
     return ShareView(id=row.id, nct_id=row.nct_id, created_at=row.created_at,
                      expires_at=row.expires_at, revoked_at=row.revoked_at,
@@ -134,7 +135,7 @@ def _view(row: Any, now: datetime) -> ShareView:
                      notes=len(content.notes or []) if content else 0,
                      answers=bool(content and content.answers is not None),
                      locked_until=row.locked_until if row.locked_until
-                     and row.locked_until > now else None)
+                     and row.locked_until > now else None, wrong_attempts=wrong)
 
 
 class ShareService:
@@ -177,9 +178,14 @@ class ShareService:
         query = select(ShareRow).where(ShareRow.owner == owner)
         if nct_id is not None:
             query = query.where(ShareRow.nct_id == nct_id)
+        wrong = (select(ShareAttemptRow.share_id, func.count().label("n"))
+                 .where(ShareAttemptRow.outcome == "wrong")
+                 .group_by(ShareAttemptRow.share_id).subquery())
+        query = query.add_columns(func.coalesce(wrong.c.n, 0).label("wrong")).outerjoin(
+            wrong, wrong.c.share_id == ShareRow.id)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(ShareRow.created_at.desc(), ShareRow.id.desc()))
-            return [_view(row, now) for row in rows]
+            return [_view(row, now, int(row.wrong)) for row in rows]
 
     def revoke(self, owner: str, share_id: int) -> bool:
         """Revoke the owner's link (its snapshot is deleted); False if they have no such."""

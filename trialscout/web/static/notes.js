@@ -63,6 +63,13 @@
         quote.textContent = note.quote;
         li.appendChild(quote);
       }
+      if (note.anchor && document.getElementById(note.anchor.section)) {
+        var where = document.createElement("a");
+        where.href = "#" + note.anchor.section;
+        where.className = "hint";
+        where.textContent = "Show where on the page";
+        li.appendChild(where);
+      }
       var body = document.createElement("p");
       body.className = "note-body";
       body.textContent = note.body;
@@ -108,7 +115,7 @@
     before.setStart(section, 0);
     before.setEnd(range.startContainer, range.startOffset);
     var offset = before.toString().length;
-    var name = section.id || "trial-head";
+    var name = section.id || "trial-title";
     setQuote(text, name, offset, offset + selection.toString().length);
   }
 
