@@ -147,3 +147,29 @@ def test_bad_share_requests_are_refused(web: FastAPI, body: dict[str, object]) -
                                   json=body)
     assert response.status_code in {404, 422}
     assert sharer.client.get("/api/v1/shares").json()["items"] == []
+
+
+def test_a_burst_beyond_the_argon2_slots_gets_503_and_counts_nothing(
+        web: FastAPI, clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from trialscout.workspace import shares
+
+    sharer, guesser = _actors(web, 2)
+    token = str(_make(sharer)["token"])
+    monkeypatch.setattr(shares, "_hash_slots", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(shares, "HASH_WAIT_SECONDS", 0.01)
+    shares._hash_slots.acquire()  # another request holds the only slot
+    try:
+        busy = guesser.client.post("/api/v1/shared/open", headers=guesser.headers(),
+                                   json={"token": token, "passcode": "guess-000"})
+        made = sharer.client.post(f"/api/v1/trials/{TRIAL}/shares", headers=sharer.headers(),
+                                  json={"passcode": PASS})
+    finally:
+        shares._hash_slots.release()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "10"
+    assert made.status_code == 503
+    [listed] = sharer.client.get("/api/v1/shares").json()["items"]
+    assert listed["wrong_attempts"] == 0 and listed["locked_until"] is None
+    assert guesser.client.post("/api/v1/shared/open", headers=guesser.headers(),
+                               json={"token": token, "passcode": PASS}).status_code == 200

@@ -32,6 +32,7 @@ from trialscout.web.visitor import CsrfDep, VisitorDep, form_fields
 from trialscout.workspace import (
     NoteStore,
     NoteView,
+    ShareBusy,
     ShareError,
     ShareIn,
     ShareLocked,
@@ -118,6 +119,14 @@ def _create(request: Request, nct_id: str, visitor: Any, choice: ShareIn) -> Cre
         return _service(request).create(owner, nct_id, trial.title, choice, notes, answers)
     except ValueError as exc:
         raise ProblemException(422, str(exc), "too-many") from None
+    except ShareBusy as exc:
+        raise _busy(exc) from None
+
+
+def _busy(exc: ShareBusy) -> ProblemException:
+    return ProblemException(503, "Too many share links are being made or opened right now; "
+                            "try again in a few seconds.", "busy",
+                            headers={**NOINDEX, "Retry-After": str(exc.retry_after)})
 
 
 def create_share(request: Request, nct_id: NctId, body: ShareIn,
@@ -159,6 +168,8 @@ def _open(request: Request, token: str, passcode: str) -> SharedContent:
     except ShareError:
         raise ProblemException(404, "This link does not exist, has expired or was revoked.",
                                "not-found", headers=NOINDEX) from None
+    except ShareBusy as exc:
+        raise _busy(exc) from None
     except ShareLocked as exc:
         raise ProblemException(
             429, f"Too many wrong passcodes: this link is locked until "
@@ -231,7 +242,10 @@ def post_shared_form(request: Request, fields: Fields) -> HTMLResponse:
     except ProblemException as exc:
         state = None
         if exc.status_code != 404:
-            state = LinkState(expires_at=_service(request).expiry(token))
+            try:
+                state = LinkState(expires_at=_service(request).expiry(token))
+            except ShareError:
+                state = None
         extra = {"Retry-After": exc.headers["Retry-After"]} if exc.headers and \
             "Retry-After" in exc.headers else None
         return _shared_html(request, token, state, None, str(exc.detail), exc.status_code,
@@ -251,14 +265,15 @@ def register(api: APIRouter, pages: APIRouter) -> None:
                       response_model=ShareForm, responses=problem_responses(404, 422),
                       tags=["sharing"], summary="What I can share of a trial")
     api.add_api_route("/trials/{nct_id}/shares", create_share, methods=["POST"],
-                      status_code=201, response_model=CreatedShare, responses=changing,
+                      status_code=201, response_model=CreatedShare,
+                      responses=problem_responses(403, 404, 413, 422, 503),
                       dependencies=[CsrfDep], tags=["sharing"], summary="Make a share link")
     api.add_api_route("/shared", link_state, methods=["GET"], response_model=LinkState,
                       responses=problem_responses(404, 422), tags=["sharing"],
                       summary="When a share link expires")
     api.add_api_route("/shared/open", open_share, methods=["POST"],
                       response_model=SharedContent,
-                      responses=problem_responses(403, 404, 422, 429),
+                      responses=problem_responses(403, 404, 422, 429, 503),
                       dependencies=[CsrfDep], tags=["sharing"],
                       summary="Open a share link with its passcode")
     add_private_page(pages, "/shares", my_shares, "shares.html")

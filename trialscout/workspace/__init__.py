@@ -8,6 +8,7 @@ account on sign-in). Nothing here knows about the web: the shells pass the owner
 from trialscout.workspace.notes import NoteError, NoteIn, NoteStore, NoteView
 from trialscout.workspace.ownership import session_owner
 from trialscout.workspace.shares import (
+    ShareBusy,
     ShareError,
     ShareIn,
     ShareLocked,
@@ -17,6 +18,6 @@ from trialscout.workspace.shares import (
 )
 from trialscout.workspace.shortlist import Shortlist, ShortlistError
 
-__all__ = ["NoteError", "NoteIn", "NoteStore", "NoteView", "ShareError", "ShareIn",
+__all__ = ["NoteError", "NoteIn", "NoteStore", "NoteView", "ShareBusy", "ShareError", "ShareIn",
            "ShareLocked", "ShareService", "ShareView", "Shortlist", "ShortlistError",
            "WrongPasscode", "session_owner"]

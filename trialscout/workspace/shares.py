@@ -17,6 +17,9 @@ import builtins
 import hashlib
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,10 +39,32 @@ BASE_LOCK = timedelta(minutes=15)
 MAX_LOCK = timedelta(hours=24)
 MAX_SHARES_PER_OWNER = 100
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+HASH_SLOTS = 2
+HASH_WAIT_SECONDS = 10.0
+_hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
 
 
 class ShareError(Exception):
     """A link that opens nothing: unknown, expired or revoked (callers answer 404)."""
+
+
+class ShareBusy(Exception):
+    """Every argon2id slot stayed busy for ``HASH_WAIT_SECONDS`` (callers answer 503)."""
+
+    retry_after = 10
+
+
+@contextmanager
+def hash_slot() -> Iterator[None]:
+    """One of ``HASH_SLOTS`` argon2id computations per process at a time: each takes tens
+    of megabytes and most of a core, so a burst of share requests cannot exhaust memory
+    or starve every other request."""
+    if not _hash_slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise ShareBusy()
+    try:
+        yield
+    finally:
+        _hash_slots.release()
 
 
 class WrongPasscode(Exception):
@@ -158,7 +183,8 @@ class ShareService:
                                 answers=answers if choice.include_answers else None,
                                 expires_at=expires)
         token = secrets.token_urlsafe(32)
-        digest = self.hasher.hash(choice.passcode)
+        with hash_slot():
+            digest = self.hasher.hash(choice.passcode)
         with self.engine.begin() as conn:
             self._purge(conn, now)
             count = len(conn.execute(select(ShareRow.id).where(ShareRow.owner == owner))
@@ -217,7 +243,10 @@ class ShareService:
         """
         if not TOKEN_SHAPE.match(token):
             raise ShareError("no such link")
-        digest = token_hash(token)
+        with hash_slot():
+            return self._open(token_hash(token), passcode)
+
+    def _open(self, digest: str, passcode: str) -> SharedContent:
         with self.engine.begin() as conn:
             conn.execute(update(ShareRow).where(ShareRow.token_hash == digest)
                          .values(failures=ShareRow.failures))
