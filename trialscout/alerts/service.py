@@ -258,7 +258,11 @@ class AlertService:
     def run(self, now: datetime | None = None, *, deliver: bool = True,
             resend_uncertain: bool = False) -> RunReport:
         """One pass: changes -> alerts -> emails -> SMTP. Safe to run again at any time."""
+        from trialscout.alerts.volunteers import sync_volunteer_searches
+
         report = RunReport()
+        with self.app.engine.begin() as conn:
+            sync_volunteer_searches(conn)
         while True:
             computed = compute_alerts(self.app.engine)
             if not computed.changes:

@@ -25,6 +25,8 @@ class SavedSearchRow(Base):
     """A search (its request JSON) someone wants to hear about. ``feed_token`` and
     ``unsubscribe_token`` are random and unguessable: the feed and one-click unsubscribe
     URLs work without a session. ``delivery``: immediate, daily, weekly or none (feed only).
+    ``source``: null for a search someone saved, ``volunteer:<kind>:<value>`` for one kept
+    in line with the volunteer registry (``alerts/volunteers.py``).
     """
 
     __tablename__ = "saved_searches"
@@ -39,6 +41,7 @@ class SavedSearchRow(Base):
     radius_km: Mapped[float | None] = mapped_column(Float)
     feed_token: Mapped[str] = mapped_column(String(64), unique=True)
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str | None] = mapped_column(String(220), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 

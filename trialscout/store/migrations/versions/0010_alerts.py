@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("radius_km", sa.Float()),
         sa.Column("feed_token", sa.String(64), nullable=False),
         sa.Column("unsubscribe_token", sa.String(64), nullable=False),
+        sa.Column("source", sa.String(220)),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_sent_at", sa.DateTime()),
         sa.PrimaryKeyConstraint("id", name="pk_saved_searches"),
@@ -65,6 +66,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("unsubscribe_token", name="uq_saved_searches_unsubscribe_token"),
     )
     op.create_index("ix_saved_searches_owner", "saved_searches", ["owner"])
+    op.create_index("ix_saved_searches_source", "saved_searches", ["source"])
     op.create_table(
         "alert_trial_state",
         sa.Column("nct_id", sa.String(11), nullable=False),
@@ -112,6 +114,7 @@ def downgrade() -> None:
     op.drop_index("ix_alert_changes_nct_id", table_name="alert_changes")
     op.drop_table("alert_changes")
     op.drop_table("alert_trial_state")
+    op.drop_index("ix_saved_searches_source", table_name="saved_searches")
     op.drop_index("ix_saved_searches_owner", table_name="saved_searches")
     op.drop_table("saved_searches")
     op.drop_table("mail_suppressions")
