@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -12,17 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from tests.contact.studies import write_studies
-from trialscout.app import TrialScout, create_app
+from trialscout.app import TrialScout
 from trialscout.mail.tables import OutboxRow
 
 
 @pytest.fixture
-def capp(tmp_path: Path) -> Iterator[TrialScout]:
-    app = create_app(database_url=f"sqlite:///{tmp_path / 'contact.db'}",
-                     secret_key="contact-test", public_url="http://ts.test")
-    app.import_paths([write_studies(tmp_path)])
-    yield app
-    app.close()
+def capp(backend_app: TrialScout, tmp_path: Path) -> TrialScout:
+    """The contact trials on SQLite, and on PostgreSQL in the postgres tier."""
+    backend_app.import_paths([write_studies(tmp_path)])
+    return backend_app
 
 
 def outbox(app: TrialScout) -> list[EmailMessage]:
