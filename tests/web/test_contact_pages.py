@@ -143,3 +143,14 @@ def test_emailed_link_unlocks_with_the_code_in_this_browser_only(
         assert moved.status_code == 200 and "Screening" in moved.text
     subjects = [str(m["Subject"]) for m in outbox(core) if m["To"] == "bea@example.org"]
     assert subjects[-1].endswith(": Screening")
+
+
+def test_a_match_leads_to_the_inquiry_form(site: tuple[TrialScout, FastAPI]) -> None:
+    _, web = site
+    with _browser(web, 40) as client:
+        saved = client.put("/api/v1/profile", json={"age": 62, "sex": "FEMALE"},
+                           headers={"X-CSRF-Token": _csrf(client)})
+        assert saved.status_code == 200, saved.text
+        matches = client.get("/matches")
+        assert matches.status_code == 200
+        assert f'href="/trials/{TRIAL_X}/contact"' in matches.text
