@@ -62,7 +62,7 @@ def child(db: Path, out: Path) -> None:
 
 
 def _same_index(a: Path, b: Path) -> tuple[bool, str]:
-    sys.path.insert(0, str(REPO))
+    """Runs inside a tree under test (its reader can read both snapshots' format)."""
     import numpy as np
 
     from trialscout.search import persist
@@ -93,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", action="append", default=[],
                         help="name=path of a source tree (repeatable); default: this one")
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--compare", type=Path, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_out is not None:
         child(args.db, args.child_out)
+        return 0
+    if args.compare:
+        same, why = _same_index(*args.compare)
+        print(json.dumps({"same": same, "why": why}))
         return 0
     if not args.db.is_file():
         parser.error(f"no such store: {args.db}")
@@ -121,9 +126,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['load_after']}")
     names = list(results)
     for other in names[1:]:
-        same, why = _same_index(results[names[0]], results[other])
-        print(f"index of {other} vs {names[0]}: {why}")
-        if not same:
+        path = dict(trees)[other]
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--db", str(args.db), "--compare",
+             str(results[names[0]]), str(results[other])], cwd=path, capture_output=True,
+            text=True, env={**os.environ, "PYTHONPATH": str(Path(path).resolve())},
+            check=False)
+        verdict = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 \
+            else {"same": False, "why": proc.stderr[-500:]}
+        print(f"index of {other} vs {names[0]}: {verdict['why']}")
+        if not verdict["same"]:
             return 1
     return 0
 

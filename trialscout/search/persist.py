@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,9 @@ from trialscout.search.segment import (
     WRITTEN_FILES,
     Segment,
 )
-from trialscout.search.vocab import Vocab
+from trialscout.search.vocab import MappedVocab, NctIds, Vocab
 
-FORMAT = 1
+FORMAT = 2
 _ARRAYS = ("nct_num", "surface_term", "surface_sorted_ids", "t_ptr", "t_doc", "t_tf",
            "p_ptr", "p_pos", "dl")
 
@@ -112,13 +113,27 @@ def _write_segment(tmp: Path, segment: Segment, done: frozenset[str]) -> None:
         np.save(tmp / f"multi.{key}.vals.npy", vals)
     for key in SITE_COLUMNS:
         np.save(tmp / f"site.{key}.npy", segment.sites[key])
-    lists = {
-        "nct_ids": segment.nct_ids,
-        "terms": segment.terms.keys,
-        "surface": segment.surface.keys,
-        "dicts": {k: [segment.dicts[k].keys, segment.dicts[k].display] for k in DICT_NAMES},
-    }
+    lists: dict[str, object] = {
+        "dicts": {k: [segment.dicts[k].keys, segment.dicts[k].display] for k in DICT_NAMES}}
+    if segment.terms.base is None and isinstance(segment.terms, Vocab):
+        _write_vocab(tmp, "terms", segment.terms.keys, None)
+        _write_vocab(tmp, "surface", segment.surface.keys,
+                     np.asarray(segment.surface_sorted_ids) - segment.surface.offset)
+    else:
+        lists["terms"] = list(segment.terms.keys)
+        lists["surface"] = list(segment.surface.keys)
+    if not NctIds.fits(segment.nct_ids, np.asarray(segment.nct_num)):
+        lists["nct_ids"] = list(segment.nct_ids)
     (tmp / "lists.json").write_bytes(orjson.dumps(lists))
+
+
+def _write_vocab(tmp: Path, name: str, keys: Sequence[str], order: np.ndarray | None
+                 ) -> None:
+    """A main segment's word list as arrays that :class:`MappedVocab` maps."""
+    blob, offsets, sorted_ids = MappedVocab.arrays(keys)
+    np.save(tmp / f"{name}.blob.npy", blob)
+    np.save(tmp / f"{name}.offsets.npy", offsets)
+    np.save(tmp / f"{name}.order.npy", sorted_ids if order is None else order)
 
 
 def _point_to(directory: Path, name: str) -> None:
@@ -193,18 +208,29 @@ def _read_segment(path: Path, base: Segment | None) -> Segment:
     def arr(file: str) -> np.ndarray:
         return np.load(path / file, mmap_mode="r").view(np.ndarray)
 
-    terms = Vocab.from_lists(lists["terms"], base=base.terms if base else None)
-    surface = Vocab.from_lists(lists["surface"], base=base.surface if base else None)
     sorted_ids = arr("surface_sorted_ids.npy")
-    offset = surface.offset
+    terms: Vocab | MappedVocab
+    surface: Vocab | MappedVocab
+    surface_sorted: Sequence[str]
+    if base is None and (path / "terms.blob.npy").is_file():
+        terms = MappedVocab(*(arr(f"terms.{p}.npy") for p in ("blob", "offsets", "order")))
+        surface = MappedVocab(*(arr(f"surface.{p}.npy")
+                                for p in ("blob", "offsets", "order")))
+        surface_sorted = surface.sorted_keys
+    else:
+        terms = Vocab.from_lists(lists["terms"], base=base.terms if base else None)
+        surface = Vocab.from_lists(lists["surface"], base=base.surface if base else None)
+        surface_sorted = [surface.keys[int(i) - surface.offset] for i in sorted_ids]
+    nct_num = arr("nct_num.npy")
+    nct_ids = lists["nct_ids"] if "nct_ids" in lists else NctIds(nct_num)
     return Segment(
-        n=len(lists["nct_ids"]),
-        nct_ids=lists["nct_ids"],
-        nct_num=arr("nct_num.npy"),
+        n=len(nct_ids),
+        nct_ids=nct_ids,
+        nct_num=nct_num,
         terms=terms,
         surface=surface,
         surface_term=arr("surface_term.npy"),
-        surface_sorted=[surface.keys[int(i) - offset] for i in sorted_ids],
+        surface_sorted=surface_sorted,
         surface_sorted_ids=sorted_ids,
         t_ptr=arr("t_ptr.npy"),
         t_doc=arr("t_doc.npy"),

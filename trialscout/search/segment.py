@@ -14,7 +14,7 @@ the main ones, so term and value ids mean the same thing in both.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from trialscout.search.merge import (
     write_part,
 )
 from trialscout.search.rules import SearchRules
-from trialscout.search.vocab import Vocab
+from trialscout.search.vocab import MappedVocab, Vocab
 
 GAP = 16
 SEXES = ("ALL", "FEMALE", "MALE")
@@ -55,12 +55,12 @@ WRITTEN_FILES = "written_files"
 @dataclass
 class Segment:
     n: int
-    nct_ids: list[str]
+    nct_ids: Sequence[str]
     nct_num: np.ndarray
-    terms: Vocab
-    surface: Vocab
+    terms: Vocab | MappedVocab
+    surface: Vocab | MappedVocab
     surface_term: np.ndarray
-    surface_sorted: list[str]
+    surface_sorted: Sequence[str]
     surface_sorted_ids: np.ndarray
     t_ptr: np.ndarray
     t_doc: np.ndarray

@@ -13,9 +13,12 @@ import difflib
 import re
 from collections.abc import Callable
 
+import numpy as np
+
 from trialscout.search.analysis import words
 from trialscout.search.segment import Segment
 from trialscout.search.view import IndexView
+from trialscout.search.vocab import MappedVocab
 
 MIN_RATIO = 0.8
 MIN_LENGTH = 4
@@ -43,13 +46,29 @@ def _words(segment: Segment) -> _Words:
 
 
 def _known(view: IndexView, word: str) -> bool:
-    return any(word in _words(seg).all for seg in view.segments)
+    return any(seg.surface.get(word) is not None if isinstance(seg.surface, MappedVocab)
+               else word in _words(seg).all for seg in view.segments)
+
+
+def _mapped_candidates(vocab: MappedVocab, word: str) -> list[str]:
+    """Words of a memory-mapped vocabulary with ``word``'s initial and a length within two,
+    found in its sorted order without decoding the others."""
+    lo = vocab.lower_bound(word[:1])
+    hi = vocab.lower_bound(word[:1] + "\uffff")
+    ids = np.asarray(vocab.order[lo:hi])
+    size = vocab.offsets[ids + 1] - vocab.offsets[ids]
+    near = ids[np.abs(size - len(word)) <= 2]
+    found = (vocab.key(int(i)) for i in near)
+    return [w for w in found if len(w) >= MIN_LENGTH and _WORD.fullmatch(w)]
 
 
 def closest_word(view: IndexView, word: str) -> str | None:
     """The indexed word closest to ``word`` (None when none is close enough)."""
     candidates: set[str] = set()
     for segment in view.segments:
+        if isinstance(segment.surface, MappedVocab):
+            candidates.update(_mapped_candidates(segment.surface, word))
+            continue
         for known in _words(segment).by_initial.get(word[:1], ()):
             if abs(len(known) - len(word)) <= 2:
                 candidates.add(known)

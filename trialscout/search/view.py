@@ -14,7 +14,7 @@ import numpy as np
 
 from trialscout.search.rules import SearchRules
 from trialscout.search.segment import MULTI_FIELDS, SCALARS, SITE_COLUMNS, Segment
-from trialscout.search.vocab import Vocab
+from trialscout.search.vocab import MappedVocab, Vocab
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class IndexView:
         self.offsets = [0, self.main.n]
         self.n = self.main.n + (self.delta.n if self.delta is not None else 0)
         self.last = self.segments[-1]
-        self.terms: Vocab = self.last.terms
+        self.terms: Vocab | MappedVocab = self.last.terms
         self.dicts: dict[str, Vocab] = self.last.dicts
 
         def cat(arrays: list[np.ndarray]) -> np.ndarray:

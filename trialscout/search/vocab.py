@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 
 class Vocab:
@@ -12,7 +14,7 @@ class Vocab:
     a folded key but shown as written).
     """
 
-    def __init__(self, base: Vocab | None = None) -> None:
+    def __init__(self, base: Vocab | MappedVocab | None = None) -> None:
         self.base = base
         self.offset = len(base) if base is not None else 0
         self.ids: dict[str, int] = {}
@@ -21,7 +23,7 @@ class Vocab:
 
     @classmethod
     def from_lists(cls, keys: list[str], display: list[str] | None = None, *,
-                   base: Vocab | None = None) -> Vocab:
+                   base: Vocab | MappedVocab | None = None) -> Vocab:
         vocab = cls(base)
         vocab.keys = keys
         vocab.display = display if display is not None else keys
@@ -61,3 +63,123 @@ class Vocab:
         if self.base is not None:
             yield from self.base.items()
         yield from ((self.offset + i, k) for i, k in enumerate(self.keys))
+
+
+class MappedVocab:
+    """A read-only vocabulary over memory-mapped arrays, shared by every worker.
+
+    ``blob`` holds the keys' UTF-8 bytes back to back, ``offsets`` where each starts (one
+    more than the keys), ``order`` the ids sorted by key (UTF-8 byte order is code point
+    order, so it is Python's string order). A lookup is a binary search; nothing becomes a
+    Python object until it is asked for, which keeps millions of words out of each
+    worker's private memory.
+    """
+
+    base = None
+    offset = 0
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> None:
+        self.blob = blob
+        self.offsets = offsets
+        self.order = order
+        self.keys = _Keys(self)
+        self.display = self.keys
+        self.sorted_keys = _SortedKeys(self)
+
+    @staticmethod
+    def arrays(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(blob, offsets, order) for ``keys``: what :class:`MappedVocab` maps."""
+        encoded = [k.encode("utf-8") for k in keys]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        order = np.asarray(sorted(range(len(encoded)), key=encoded.__getitem__), dtype=np.int64)
+        return blob, offsets, order
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _bytes(self, i: int) -> bytes:
+        return self.blob[int(self.offsets[i]):int(self.offsets[i + 1])].tobytes()
+
+    def key(self, i: int) -> str:
+        return self._bytes(i).decode("utf-8")
+
+    label = key
+
+    def lower_bound(self, key: str) -> int:
+        """Position in ``order`` of the first key >= ``key``."""
+        target = key.encode("utf-8")
+        lo, hi = 0, len(self.order)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._bytes(int(self.order[mid])) < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def get(self, key: str) -> int | None:
+        at = self.lower_bound(key)
+        if at < len(self.order):
+            i = int(self.order[at])
+            if self._bytes(i) == key.encode("utf-8"):
+                return i
+        return None
+
+    def items(self) -> Iterable[tuple[int, str]]:
+        return ((i, self.key(i)) for i in range(len(self)))
+
+
+class _Keys(Sequence[str]):
+    """Keys by id, decoded on access."""
+
+    def __init__(self, vocab: MappedVocab) -> None:
+        self.vocab = vocab
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.vocab.key(j) for j in range(*i.indices(len(self)))]
+        return self.vocab.key(i if i >= 0 else len(self) + i)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _SortedKeys(_Keys):
+    """Keys in sorted order (what ``bisect`` needs), decoded on access."""
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.vocab.key(int(self.vocab.order[j])) for j in range(*i.indices(len(self)))]
+        return self.vocab.key(int(self.vocab.order[i]))
+
+
+class NctIds(Sequence[str]):
+    """NCT ids rebuilt from their numbers (``NCT`` and eight digits), not kept as strings."""
+
+    def __init__(self, nums: np.ndarray) -> None:
+        self.nums = nums
+
+    def __len__(self) -> int:
+        return len(self.nums)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [f"NCT{int(n):08d}" for n in self.nums[i]]
+        return f"NCT{int(self.nums[i]):08d}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @staticmethod
+    def fits(ids: Sequence[str], nums: np.ndarray) -> bool:
+        return len(ids) == len(nums) and all(
+            f"NCT{int(n):08d}" == i for i, n in zip(ids, nums, strict=True))
