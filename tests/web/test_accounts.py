@@ -92,10 +92,12 @@ def test_sign_up_verify_and_sign_in_with_the_emailed_link(site: Site) -> None:
         again = browser.post("/account/verify", data={"token": token,
                                                       "csrf_token": csrf(browser)})
         assert again.status_code == 410
+        before = browser.cookies[SESSION_COOKIE]
         signed = browser.post("/account/signin", data={
             "email": "ann@example.org", "password": PASSWORD, "csrf_token": csrf(browser)},
             follow_redirects=False)
         assert signed.headers["location"] == "/account?signed_in=1"
+        assert browser.cookies[SESSION_COOKIE] != before
         account = browser.get("/account")
         assert account.status_code == 200 and "ann@example.org" in account.text
 
@@ -127,6 +129,9 @@ def test_sign_out_and_sign_out_everywhere(site: Site) -> None:
                         headers={"X-CSRF-Token": csrf(one)}).status_code == 204
         assert one.cookies[SESSION_COOKIE] != before
         assert one.get("/api/v1/account").status_code == 404
+        with site.browser("10.1.0.4") as replay:  # the signed-out id is worth nothing
+            replay.cookies.set(SESSION_COOKIE, before)
+            assert replay.get("/api/v1/account").status_code == 404
         assert two.get("/api/v1/account").status_code == 200
         sign_in(one, "ann@example.org")
         assert one.post("/api/v1/account/signout-everywhere",
