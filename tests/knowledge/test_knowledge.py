@@ -168,10 +168,38 @@ def _inside(band: Band) -> float:
     ("ckd_stage_4", 22, True), ("ckd_stage_4", 35, False), ("ckd_stage_4", 10, False),
     ("chronic_kidney_disease", 40, True), ("chronic_kidney_disease", 75, None),
     ("obesity", 32, True), ("obesity", 27.5, False), ("overweight", 31, None),
-    ("diabetes", 7.1, True), ("diabetes", 5.4, None),
+    ("diabetes", 7.1, True), ("diabetes", 5.4, False), ("diabetes", 6.0, None),
     ("hyperkalemia", 5.2, None),
+    ("severe_obesity", 41, True), ("severe_obesity", 37, None), ("severe_obesity", 31, False),
+    ("severe_renal_impairment", 22, True), ("severe_renal_impairment", 45, False),
+    ("hypercalcemia", 11.2, True), ("hypercalcemia", 10.4, None), ("hypercalcemia", 9.5, False),
+    ("hypocalcemia", 7.9, True), ("hypocalcemia", 8.5, None), ("hypocalcemia", 9.2, False),
+    ("hfref", 35, True), ("hfref", 45, None), ("hfref", 55, False),
 ])
 def test_definition_values(condition: str, value: float, expected: bool | None) -> None:
+    """Each definition any criterion wording uses (same analyte: one verdict)."""
     kb = build(packages=False)
-    states = {d.state(value) for d in kb.definitions if d.condition == condition}
+    analytes = {d.analyte for d in kb.definitions if d.condition == condition}
+    first = sorted(analytes)[0] if "egfr" not in analytes else "egfr"
+    states = {d.state(value) for d in kb.definitions
+              if d.condition == condition and not d.named and d.analyte == first}
     assert states == {expected}
+
+
+def test_a_named_definition_adds_a_direction_only_for_its_wording() -> None:
+    """WHO's osteopenia band ends at -2.5 for a criterion that writes "osteopenia"; "low
+    bone mass" may include osteoporosis, so -3.0 decides nothing there."""
+    kb = build(packages=False)
+    named = [d for d in kb.definitions if d.condition == "osteopenia" and d.named]
+    assert named and {d.state(-3.0) for d in named} == {False}
+
+
+def test_definitions_only_name_known_concepts_and_one_analyte_per_group() -> None:
+    kb = build(packages=False)
+    groups: dict[tuple[str, str], set[str]] = {}
+    for d in kb.definitions:
+        for cid in (*d.requires, *d.not_when):
+            assert cid in kb.nodes, (d.condition, cid)
+        if d.group:
+            groups.setdefault((d.condition, d.group), set()).add(d.analyte)
+    assert groups and all(len(analytes) > 1 for analytes in groups.values())

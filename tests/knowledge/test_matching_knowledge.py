@@ -110,7 +110,7 @@ def measured(analyte: str, value: float, unit: str, name: str | None = None,
     (measured("bmd_t_score", -2.8, "1", "T-score"), "osteoporosis", "MET"),
     (measured("bmd_t_score", -1.2, "1", "T-score"), "osteoporosis", "NOT_MET"),
     (measured("bmd_t_score", -1.8, "1", "T-score"), "osteopenia", "MET"),
-    (measured("bmd_t_score", -3.1, "1", "T-score"), "osteopenia", "UNKNOWN"),
+    (measured("bmd_t_score", -3.1, "1", "T-score"), "osteopenia", "NOT_MET"),
     (measured("egfr", 22, "mL/min/1.73m2", "eGFR"), "ckd_stage_4", "MET"),
     (measured("egfr", 22, "mL/min/1.73m2", "eGFR"), "chronic_kidney_disease", "MET"),
     (measured("egfr", 48, "mL/min/1.73m2", "eGFR"), "ckd_stage_4", "NOT_MET"),
@@ -119,7 +119,18 @@ def measured(analyte: str, value: float, unit: str, name: str | None = None,
     (measured("bmi", 26, "kg/m2", "BMI"), "obesity", "NOT_MET"),
     (measured("hba1c", 7.1, "%", "HbA1c"), "diabetes", "MET"),
     (measured("hba1c", 54, "mmol/mol", "HbA1c"), "diabetes", "MET"),
-    (measured("hba1c", 5.6, "%", "HbA1c"), "diabetes", "UNKNOWN"),
+    (measured("hba1c", 5.6, "%", "HbA1c"), "diabetes", "NOT_MET"),
+    (measured("hba1c", 6.1, "%", "HbA1c"), "diabetes", "UNKNOWN"),
+    (measured("hba1c", 5.4, "%", "HbA1c",
+              medications=[{"name": "metformin 500 mg", "status": "active"}]),
+     "diabetes", "UNKNOWN"),
+    (measured("egfr", 24, "mL/min/1.73m2", "eGFR"), "severe_renal_impairment", "MET"),
+    (measured("creatinine_clearance", 52, "mL/min", "CrCl"), "severe_renal_impairment", "NOT_MET"),
+    (measured("egfr", 96, "mL/min/1.73m2", "eGFR"), "normal_renal_function", "MET"),
+    (measured("egfr", 72, "mL/min/1.73m2", "eGFR"), "normal_renal_function", "UNKNOWN"),
+    (measured("bmi", 37, "kg/m2", "BMI"), "severe_obesity", "UNKNOWN"),
+    (measured("calcium", 2.9, "mmol/L", "serum calcium"), "hypercalcemia", "MET"),
+    (measured("calcium", 4.6, "mg/dL", "ionized calcium"), "hypocalcemia", "UNKNOWN"),
     (measured("hemoglobin", 11.0, "g/dL", "hemoglobin", sex="female"), "anemia", "MET"),
     (measured("hemoglobin", 12.5, "g/dL", "hemoglobin"), "anemia", "UNKNOWN"),
 ])
@@ -129,7 +140,53 @@ def test_a_defining_measurement_decides_the_condition(
     assert result.verdict == expected, result.reason
     if expected != "UNKNOWN":
         assert result.evidence and "definition" in result.reason
-        assert any(word in result.reason for word in ("WHO", "KDIGO", "American Diabetes"))
+        assert any(word in result.reason for word in ("WHO", "KDIGO", "American Diabetes",
+                                                      "FDA", "CDC", "CTCAE"))
+
+
+def test_low_bone_mass_is_not_ruled_out_by_an_osteoporotic_t_score() -> None:
+    result = check(measured("bmd_t_score", -3.1, "1", "T-score"), "condition", "osteopenia",
+                   text="low bone mass")
+    assert result.verdict == "UNKNOWN", result.reason
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    (measured("lvef", 30, "%", "ejection fraction", conditions=[{"name": "heart failure"}]), "MET"),
+    (measured("lvef", 30, "%", "ejection fraction"), "UNKNOWN"),
+    (measured("lvef", 62, "%", "ejection fraction"), "NOT_MET"),
+    (measured("lvef", 45, "%", "ejection fraction", conditions=[{"name": "heart failure"}]),
+     "UNKNOWN"),
+])
+def test_a_value_establishes_hfref_only_with_heart_failure(record: dict[str, Any],
+                                                            expected: str) -> None:
+    result = check(record, "condition", "hfref",
+                   text="heart failure with reduced ejection fraction")
+    assert result.verdict == expected, result.reason
+
+
+@pytest.mark.parametrize(("pressure", "expected"), [
+    ((168, 92), "MET"), ((150, 104), "MET"), ((124, 76), "NOT_MET"),
+    ((124, 88), "UNKNOWN"), ((142, 78), "UNKNOWN"),
+])
+def test_blood_pressure_parts_decide_uncontrolled_hypertension_together(
+        pressure: tuple[int, int], expected: str) -> None:
+    """Either part high establishes it; ruling it out needs both parts below target."""
+    record = {"measurements": [
+        {"name": "systolic blood pressure", "analyte": "systolic_bp", "value": pressure[0],
+         "unit": "mm[Hg]"},
+        {"name": "diastolic blood pressure", "analyte": "diastolic_bp", "value": pressure[1],
+         "unit": "mm[Hg]"}]}
+    result = check(record, "condition", "uncontrolled_hypertension",
+                   text="uncontrolled hypertension")
+    assert result.verdict == expected, result.reason
+
+
+def test_only_one_part_of_a_reading_rules_nothing_out() -> None:
+    record = {"measurements": [{"name": "systolic blood pressure", "analyte": "systolic_bp",
+                                "value": 118, "unit": "mm[Hg]"}]}
+    result = check(record, "condition", "uncontrolled_hypertension",
+                   text="uncontrolled hypertension")
+    assert result.verdict == "UNKNOWN", result.reason
 
 
 def test_a_fracture_keeps_osteoporosis_open_despite_a_normal_t_score() -> None:

@@ -87,6 +87,8 @@ class KnowledgeBase:
         self.by_form: dict[str, str] = {}
         self.exact: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
+        # class -> words that, written with a member, mean a use outside the class
+        self.not_with: dict[str, tuple[str, ...]] = {}
         self.versions = {"drug_classes": drug_classes.version,
                          "conditions": conditions.version,
                          "definitions": definitions.version}
@@ -107,9 +109,12 @@ class KnowledgeBase:
         for node in self.nodes.values():
             for parent in node.parents | node.components:
                 self._children.setdefault(parent, set()).add(node.id)
+        for cid, entry in conditions.conditions.items():
+            self.nodes[cid].parents.difference_update(entry.not_a)
+        self._prefer_curated(drug_classes, conditions)
         self.definitions: list[Definition] = list(definitions.definitions)
         for definition in self.definitions:
-            for cid in (definition.condition, *definition.not_when):
+            for cid in (definition.condition, *definition.not_when, *definition.requires):
                 if cid not in self.nodes:
                     raise ValueError(f"definition names an unknown condition {cid!r}")
 
@@ -163,6 +168,8 @@ class KnowledgeBase:
 
     def _add_drug_classes(self, drug_classes: DrugClassesFile) -> None:
         for cid, entry in drug_classes.classes.items():
+            if entry.not_with:
+                self.not_with[cid] = tuple(normalize_term(w) for w in entry.not_with)
             node = self._node(cid, entry.name, "drug_class", entry.source)
             node.source = entry.source
             self._reviewed.add(cid)
@@ -183,6 +190,21 @@ class KnowledgeBase:
                 self._form(form, rid)
             node.components.update(self._named(c, "drug", regimen.source)
                                    for c in regimen.components)
+
+    def _prefer_curated(self, drug_classes: DrugClassesFile,
+                        conditions: ConditionsFile) -> None:
+        """A curated entry's own names name it, even where the shared vocabulary lumps
+        them into a broader concept ("solid tumour" under cancer, "HFrEF" under heart
+        failure): only when the entry is a kind of that concept, so no name moves sideways."""
+        entries = [(cid, [e.name, *e.synonyms]) for cid, e in conditions.conditions.items()]
+        entries += [(cid, [e.name, *e.synonyms]) for cid, e in drug_classes.classes.items()]
+        for cid, names in entries:
+            for name in names:
+                key = normalize_term(name)
+                held = self.by_form.get(key)
+                if held is not None and held != cid and self.is_a(cid, held):
+                    self.by_form[key] = cid
+                    self.nodes[cid].forms.add(key)
 
     def _link(self, name: str, forms: Iterable[str], named: frozenset[str],
               kinds: frozenset[str]) -> str | None:

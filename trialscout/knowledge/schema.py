@@ -43,12 +43,16 @@ class Member(_Model):
 
 
 class DrugClass(_Model):
+    """A class and its members. ``not_with``: words that, written with a member, mean a
+    use outside the class (prednisolone eye drops are not systemic glucocorticoids)."""
+
     name: str
     synonyms: list[str] = Field(default_factory=list)
     parents: list[str] = Field(default_factory=list)
     atc: list[str] = Field(default_factory=list)
     mesh_tree: list[str] = Field(default_factory=list)
     members: list[str | Member] = Field(default_factory=list)
+    not_with: list[str] = Field(default_factory=list)
     source: str = Field(min_length=3)
 
     @field_validator("atc")
@@ -94,6 +98,8 @@ class ConditionEntry(_Model):
     ``mesh_tree``: every MeSH descriptor strictly below one of these tree numbers is a
     kind of this condition; ``mesh_exclude``: descriptors with a tree number under one of
     these are not (benign tumours under a "neoplasms of a site" heading, for instance).
+    ``not_a``: concepts the MeSH tree files this condition under that it is not a kind of
+    (MeSH lists "Prediabetic State" under "Diabetes Mellitus"; prediabetes is not diabetes).
     """
 
     name: str
@@ -103,6 +109,7 @@ class ConditionEntry(_Model):
     members: list[str] = Field(default_factory=list)
     mesh_tree: list[str] = Field(default_factory=list)
     mesh_exclude: list[str] = Field(default_factory=list)
+    not_a: list[str] = Field(default_factory=list)
     source: str = Field(min_length=3)
 
     @field_validator("mesh_tree", "mesh_exclude")
@@ -168,27 +175,44 @@ class Definition(_Model):
 
     ``absent`` is empty where a normal value does not rule the condition out (treated
     diabetes has a normal HbA1c); ``why_not_absent`` then says so. ``not_when``: recorded
-    conditions that make the rule-out direction unsafe (a fragility fracture makes
-    osteoporosis a clinical diagnosis whatever the T-score). ``sex`` restricts a
-    definition to one sex (haemoglobin thresholds differ).
+    conditions or drug classes that make the rule-out direction unsafe (a fragility
+    fracture makes osteoporosis a clinical diagnosis whatever the T-score; a glucose-
+    lowering drug lowers the HbA1c of a diabetic). ``sex`` restricts a definition to one
+    sex (haemoglobin thresholds differ).
+
+    ``requires``: conditions the record must have before a value in a ``present`` band
+    establishes the condition (an ejection fraction of 30% is heart failure with reduced
+    ejection fraction only in a patient with heart failure); the rule-out needs none.
+    ``group``: definitions of one condition that read the parts of one measurement
+    (systolic and diastolic pressure): any part establishes it, the condition is ruled
+    out only when every part rules it out. ``named``: the definition applies only when
+    the criterion writes one of these words (WHO's osteopenia band ends at -2.5, while
+    "low bone mass" may include osteoporosis). ``name_excludes``: measurements whose name
+    holds one of these words are not this analyte's (ionised calcium).
     """
 
     condition: str
     analyte: str
     unit: str
-    present: list[Band] = Field(min_length=1)
+    present: list[Band] = Field(default_factory=list)
     absent: list[Band] = Field(default_factory=list)
     why_not_absent: str | None = None
     not_when: list[str] = Field(default_factory=list)
     sex: Literal["female", "male"] | None = None
     persistent: bool = False
     name_requires: str | None = None
+    name_excludes: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)
+    group: str | None = None
+    named: list[str] = Field(default_factory=list)
     source: str = Field(min_length=3)
 
     @model_validator(mode="after")
     def _directions(self) -> Definition:
         if not self.absent and not self.why_not_absent:
             raise ValueError(f"{self.condition}: give 'absent' bands or 'why_not_absent'")
+        if not self.present and not self.absent:
+            raise ValueError(f"{self.condition}: a definition needs a band")
         return self
 
     def state(self, value: float) -> bool | None:

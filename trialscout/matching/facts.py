@@ -28,7 +28,13 @@ from trialscout.knowledge import Definition, KnowledgeBase, knowledge
 from trialscout.matching.units import UnitError, convert
 from trialscout.patients.concepts import ConceptIndex, concept_index, norm
 from trialscout.patients.context import Modifier, default_context
-from trialscout.patients.model import Measurement, PatientProfile
+from trialscout.patients.model import (
+    Condition,
+    Measurement,
+    Medication,
+    PatientProfile,
+    Procedure,
+)
 from trialscout.patients.sentences import Sentence, split_sentences
 
 Relation = Literal["same", "narrower", "broader", "none"]
@@ -182,6 +188,13 @@ class PatientFacts:
                       target_texts: Sequence[str]) -> Relation:
         found: Relation = "none"
         named = fact_concept if fact_concept is not None else named_concept(name)
+        if fact_concept is not None:
+            # a coded fact whose name says more ("uncontrolled hypertension" coded as
+            # hypertension) is what its name says
+            by_name = named_concept(name)
+            if by_name is not None and by_name != fact_concept \
+                    and self.kb.is_a(by_name, fact_concept):
+                named = by_name
         for target in targets:
             rel = self.relation(named, target)
             if rel in {"same", "narrower"}:
@@ -227,7 +240,10 @@ class PatientFacts:
         above: set[str] = set()
         for target in targets:
             above |= self.index.vocab.ancestors(target)
-            above |= {a for a in self.kb.ancestors(target) if self.kb.curated(a)}
+            # reviewed concepts only (curated or the shared vocabulary's), not every
+            # packaged MeSH heading above it
+            above |= {a for a in self.kb.ancestors(target)
+                      if self.kb.curated(a) or self.index.vocab.concept(a) is not None}
         if not above:
             return []
         return [h for h in self.note_hits(above, members=False)
@@ -255,8 +271,32 @@ class PatientFacts:
                         key = " ".join([*words[:-1], _singular(words[-1])])
                         grams.setdefault(key, []).append(
                             (position, tokens[i].start(), tokens[i + n - 1].end()))
+            self._add_told_events(grams)
             self._grams, self._exact = grams, exact
         return self._grams
+
+    def _add_told_events(self, grams: dict[str, list[tuple[int, int, int]]]) -> None:
+        """Facts the note reader took from words that do not name them ("she broke her
+        wrist" is a wrist fracture): their names are indexed at those words, so a search
+        for the condition (or a class above it: fragility fracture) finds them there, and
+        context (negation, a relative's) is read at the same place."""
+        told: list[Condition | Procedure] = [*self.profile.conditions, *self.profile.procedures]
+        for fact in told:
+            source = fact.source
+            if source is None or source.kind != "note" or source.sentence is None \
+                    or source.start is None or source.end is None \
+                    or not 0 <= source.sentence < len(self.sentences):
+                continue
+            sentence = self.sentences[source.sentence]
+            # the span is the note's; a hit's is its sentence's
+            start, end = source.start - sentence.start, source.end - sentence.start
+            if sentence.text != source.text or not 0 <= start < end <= len(sentence.text):
+                continue
+            words = norm(fact.name).split()
+            if not words or norm(sentence.text[start:end]) == norm(fact.name):
+                continue
+            key = " ".join([*words[:-1], _singular(words[-1])])
+            grams.setdefault(key, []).append((source.sentence, start, end))
 
     def note_hits(self, targets: Iterable[str], texts: Iterable[str] = (),
                   within: re.Pattern[str] | None = None, members: bool = True,
@@ -328,44 +368,83 @@ class PatientFacts:
         return found
 
     # ---------------------------------------------------------------- definitions
-    def defined(self, targets: Sequence[str]) -> DefinedBy | None:
+    def defined(self, targets: Sequence[str], named: str = "") -> DefinedBy | None:
         """A condition decided by a defining measurement of the record, or None.
 
         A definition of the target itself decides both ways; one of a narrower condition
         (CKD stage 4 for "chronic kidney disease") can only establish the target, one of a
-        broader condition only rule it out. Definitions that disagree decide nothing.
+        broader condition only rule it out. Definitions that disagree about one target
+        decide nothing. Several targets are alternatives ("overweight or obesity"): one
+        established is enough, ruling out needs every one ruled out. ``named``: the
+        criterion's words, for definitions that apply only to some names.
         """
-        found: list[DefinedBy] = []
+        lowered = named.lower()
+        decided: list[DefinedBy | None] = []
         for target in targets:
             tid = self.kb.node_id(target)
             if tid is None:
+                decided.append(None)
                 continue
-            for definition in self.kb.definitions:
-                cond = definition.condition
+            found: list[DefinedBy] = []
+            for parts in self._definition_groups(lowered):
+                cond = parts[0].condition
                 relation = "same" if cond == tid else "narrower" if self.kb.is_a(cond, tid) \
                     else "broader" if self.kb.is_a(tid, cond) else None
                 if relation is None:
                     continue
-                decided = self._by_definition(definition)
-                if decided is None:
+                result = self._by_group(parts)
+                if result is None:
                     continue
-                holds, measurement, value = decided
-                if (holds and relation == "broader") or (not holds and relation == "narrower"):
+                if (result.holds and relation == "broader") or (
+                        not result.holds and relation == "narrower"):
                     continue
-                found.append(DefinedBy(holds, definition, measurement, value))
-        if not found or len({f.holds for f in found}) > 1:
-            return None
-        return found[0]
+                found.append(result)
+            decided.append(found[0] if found and len({f.holds for f in found}) == 1
+                           else None)
+        held = [d for d in decided if d is not None and d.holds]
+        if held:
+            return held[0]
+        if decided and all(d is not None for d in decided):
+            return decided[0]
+        return None
+
+    def _definition_groups(self, named: str) -> list[list[Definition]]:
+        """The definitions that apply to this patient and criterion wording, the parts of
+        one measurement (``group``) together."""
+        groups: dict[tuple[str, str] | int, list[Definition]] = {}
+        for position, definition in enumerate(self.kb.definitions):
+            if definition.sex is not None and self.profile.sex != definition.sex:
+                continue
+            if definition.named and not any(
+                    re.search(rf"\b{re.escape(w)}", named) for w in definition.named):
+                continue
+            key: tuple[str, str] | int = (definition.condition, definition.group) \
+                if definition.group else position
+            groups.setdefault(key, []).append(definition)
+        return list(groups.values())
+
+    def _by_group(self, parts: list[Definition]) -> DefinedBy | None:
+        """One measurement's verdict: any part establishes, every part must rule out."""
+        results = [(d, self._by_definition(d)) for d in parts]
+        for definition, result in results:
+            if result is not None and result[0]:
+                return DefinedBy(True, definition, result[1], result[2])
+        if all(r is not None and not r[0] for _, r in results):
+            definition, result = results[-1]
+            assert result is not None
+            return DefinedBy(False, definition, result[1], result[2])
+        return None
 
     def _by_definition(self, definition: Definition
                        ) -> tuple[bool, Measurement, float] | None:
-        if definition.sex is not None and self.profile.sex != definition.sex:
-            return None
         values: list[tuple[Measurement, float]] = []
         for m in self.profile.measurements:
             if m.value is None or (m.analyte or self.index.analyte(m.name)) != definition.analyte:
                 continue
-            if definition.name_requires and definition.name_requires not in m.name.lower():
+            lowered = m.name.lower()
+            if definition.name_requires and definition.name_requires not in lowered:
+                continue
+            if any(word in lowered for word in definition.name_excludes):
                 continue
             try:
                 value = convert(m.value, m.unit, definition.unit, definition.analyte) \
@@ -380,21 +459,31 @@ class PatientFacts:
         if definition.persistent:
             present = [s for s in states if s[0] is True]
             if present:
-                return True, present[-1][1], present[-1][2]
-            if all(s[0] is False for s in states) and not self._recorded(definition.not_when):
-                return False, states[-1][1], states[-1][2]
+                found: tuple[bool | None, Measurement, float] = present[-1]
+            elif all(s[0] is False for s in states):
+                found = states[-1]
+            else:
+                return None
+        else:
+            found = states[-1]
+        state, measurement, value = found
+        if state is None:
             return None
-        state, measurement, value = states[-1]
-        if state is None or (state is False and self._recorded(definition.not_when)):
+        if state is False and self._recorded(definition.not_when):
+            return None
+        if state is True and definition.requires and not self._recorded(definition.requires):
             return None
         return state, measurement, value
 
     def _recorded(self, concepts: Sequence[str]) -> bool:
-        """Whether the record has any of ``concepts`` (a fact or a positive note mention)."""
+        """Whether the record has any of ``concepts`` (a condition or medication fact, or a
+        positive note mention)."""
         if not concepts:
             return False
-        for cond in self.profile.conditions:
-            concept = cond.concept or named_concept(cond.name)
+        recorded: list[Condition | Medication] = [*self.profile.conditions,
+                                                  *self.profile.medications]
+        for fact in recorded:
+            concept = fact.concept or named_concept(fact.name)
             if concept is not None and any(self.kb.is_a(concept, c) for c in concepts):
                 return True
         return any(h.positive for h in self.note_hits(concepts))

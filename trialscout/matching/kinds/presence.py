@@ -9,7 +9,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 from trialscout.criteria.model import Constraint
+from trialscout.knowledge import knowledge
 from trialscout.matching.facts import PatientFacts, named_concept
+from trialscout.matching.kinds.refine import refine
 from trialscout.matching.model import Evidence
 from trialscout.matching.outcome import (
     Outcome,
@@ -27,12 +29,26 @@ from trialscout.matching.timing import (
     window_days,
     window_text,
 )
+from trialscout.vocabulary import normalize_term
 
 
 @cache
 def _generic_concepts() -> frozenset[str]:
     return frozenset(load_rules("items").get("generic_concepts") or ())
 
+
+
+@cache
+def _qualifier_cues() -> dict[str, tuple[re.Pattern[str], ...]]:
+    cues = load_rules("items").get("qualifier_cues") or {}
+    return {q: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+            for q, patterns in cues.items()}
+
+
+def _stated(qualifier: str, text: str) -> bool:
+    """Whether evidence states a qualifier: its word, or a cue that means it."""
+    return qualifier in text.lower() or any(
+        cue.search(text) for cue in _qualifier_cues().get(qualifier, ()))
 
 
 def _narrowing(constraint: Constraint, context: str) -> tuple[list[str], bool]:
@@ -61,12 +77,15 @@ def _qualifiers_in(names: tuple[str, ...], context: str) -> tuple[tuple[str, ...
 
 def presence(facts: PatientFacts, constraint: Constraint, kind: str,
               exceptions: list[str], context: str = "") -> Outcome:
+    constraint, absorbed = refine(constraint, context or constraint.text)
     ids, texts = targets(constraint)
     label = constraint_label(constraint)
     if not ids and not texts:
         return Outcome(None, "nothing specific to look up", no_information=True)
     profile = facts.profile
     qualifiers, unparsed = _narrowing(constraint, context or constraint.text)
+    # words a narrower concept's name took in ("severe renal impairment") are its name
+    qualifiers = [q for q in qualifiers if not set(q.split()) <= absorbed]
     if constraint.polarity == "must_not":
         # An exclusion of "central nervous system metastasis" excludes only that: a record
         # of metastases that does not say where leaves it open.
@@ -88,7 +107,7 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
             broader.append(ev)
             return
         if ok and (unparsed or (qualifiers and not all(
-                q in ev.text.lower() for q in qualifiers))):
+                _stated(q, ev.text) for q in qualifiers))):
             broader.append(ev)
             qualified.append(ev)
             return
@@ -141,7 +160,9 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
             if noted(med):
                 continue
             rel = facts.best_relation(med.concept, med.name, ids, texts)
-            if rel in {"same", "narrower"}:
+            if rel in {"same", "narrower"} and _outside_class(ids, med.name):
+                broader.append(fact_evidence(med, f"medication: {med.name}"))
+            elif rel in {"same", "narrower"}:
                 ok = medication_fits(window, med, ref)
                 place(ok, fact_evidence(med, f"medication: {med.name}"), med.concept)
             elif rel == "broader":
@@ -193,6 +214,9 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         mentioned = facts.index.lookup(hit.sentence.text[hit.start:hit.end])
         if excepted(mentioned, hit.sentence.text[hit.start:hit.end]):
             continue
+        if _outside_class(ids, hit.sentence.text[max(0, hit.start - 40):hit.end + 40]):
+            broader.append(ev)
+            continue
         ok = note_fits(window, hit, facts, kind)
         place(ok, ev, mentioned)
     if not negatives and not qualified and kind != "allergy":
@@ -212,7 +236,8 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(True, f"{label}: recorded as absent, so below the bound", negatives[:3])
     if negatives:
         return Outcome(False, f"{label}: recorded as absent", negatives[:3])
-    by_value = _by_definition(facts, constraint, kind, ids, label, unparsed or bool(qualifiers))
+    by_value = _by_definition(facts, constraint, kind, ids, label, unparsed or bool(qualifiers),
+                              context or constraint.text)
     if by_value is not None:
         return by_value
     if broader:
@@ -221,6 +246,18 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, f"{label}: the record is less specific{detail}", broader[:3])
     return Outcome(None, f"no information about {label}", no_information=True)
 
+
+
+def _outside_class(ids: list[str], text: str) -> bool:
+    """Whether a member is written with words that put its use outside a target class
+    ("prednisolone eye drops" for systemic glucocorticoids): the record is then less
+    specific than the criterion, never a match."""
+    kb = knowledge()
+    words = [w for i in ids for w in kb.not_with.get(kb.node_id(i) or "", ())]
+    if not words:
+        return False
+    padded = f" {normalize_term(text)} "
+    return any(f" {w} " in padded for w in words)
 
 
 def _member_only(facts: PatientFacts, hit: Any, ids: list[str], texts: list[str]) -> bool:
@@ -232,23 +269,24 @@ def _member_only(facts: PatientFacts, hit: Any, ids: list[str], texts: list[str]
 
 
 def _by_definition(facts: PatientFacts, constraint: Constraint, kind: str, ids: list[str],
-                   label: str, narrowed: bool) -> Outcome | None:
+                   label: str, narrowed: bool, context: str) -> Outcome | None:
     """A condition the record does not name, decided by a measurement that defines it
     (T-score -2.8: osteoporosis; eGFR 22: CKD stage 4; BMI 27: not obese).
 
     Not used when the item bounds or qualifies the condition in words the definition
     does not know ("osteoporosis with T-score <= -3.0", "severe obesity"), when a time
     window asks when it happened, or for an exclusion of the very condition the trial
-    studies (that criterion is about some narrower form of it).
+    studies (that criterion is about some narrower form of it). A parsed "procedure"
+    with a definition is a condition the lexicon misfiled (MeSH "Thinness").
     """
-    if kind not in {"condition", "other"} or not ids or narrowed:
+    if kind not in {"condition", "other", "procedure"} or not ids or narrowed:
         return None
     window = constraint.window
     if window is not None and window.relation not in {"current", "ever"}:
         return None
     if constraint.polarity == "must_not" and any(facts.studied(i) for i in ids):
         return None
-    found = facts.defined(ids)
+    found = facts.defined(ids, context)
     if found is None:
         return None
     text = found.text(label)
@@ -309,8 +347,13 @@ def _modifier_before(constraint: Constraint, context: str) -> list[str]:
         if found is None:
             continue
         word = found.group(1).lower()
-        if word not in _CRITERION_FILLER and not word[:1].isdigit() and len(word) > 2:
-            out.append(word)
+        if word in _CRITERION_FILLER or word[:1].isdigit() or len(word) <= 2:
+            continue
+        own = knowledge().resolve(context[max(0, at - 40) + found.start(1):c.span.end])
+        if own is not None and own == knowledge().node_id(c.id):
+            # part of the concept's own name ("anti-osteoporosis medication")
+            continue
+        out.append(word)
     return out
 
 

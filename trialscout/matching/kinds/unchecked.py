@@ -8,6 +8,7 @@ from functools import cache, lru_cache
 
 from trialscout.criteria.model import Concept as CriteriaConcept
 from trialscout.criteria.model import Constraint
+from trialscout.knowledge import knowledge
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.kinds.measurement import measurement
 from trialscout.matching.kinds.presence import presence
@@ -71,8 +72,11 @@ def other(facts: PatientFacts, c: Constraint, exceptions: list[str]) -> Outcome:
     if c.concept is None and not c.any_of:
         words = re.findall(r"[A-Za-z][\w'-]*", c.text)
         if 0 < len(words) <= 4 and c.kind == "other":
+            name = c.text.strip(" .;:")
+            # a short phrase the knowledge base names ("normal renal function") is that
+            # concept, with the measurements that define it
             named = c.model_copy(update={"concept": CriteriaConcept(
-                id="", name=c.text.strip(" .;:"), kind="condition", text=c.text.strip(" .;:"),
+                id=knowledge().resolve(name) or "", name=name, kind="condition", text=name,
                 span=c.span)})
             found = presence(facts, named, "condition", exceptions)
             if not found.no_information:

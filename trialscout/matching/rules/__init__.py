@@ -7,6 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from trialscout.rulefiles import RuleFile, Strict, load_mapping
 
 RULES_DIR = Path(__file__).parent
@@ -20,6 +22,7 @@ class NoteRule(Strict):
 class ItemRules(RuleFile):
     note_rules: list[NoteRule]
     qualifiers: list[str]
+    qualifier_cues: dict[str, list[str]] = Field(default_factory=dict)
     unparsed_threshold: str
     generic_concepts: list[str]
     permissive: str
