@@ -31,7 +31,8 @@ T0 = datetime(2026, 12, 1, 12, 0)
 def owned(app: TrialScout, monkeypatch: pytest.MonkeyPatch) -> str:
     with app.engine.begin() as conn:
         conn.execute(text("CREATE TABLE t_owned (id INTEGER PRIMARY KEY, owner VARCHAR(80), "
-                          "item VARCHAR(20), updated_at DATETIME, UNIQUE (owner, item))"))
+                          "item VARCHAR(20), updated_at DATETIME, token_hash VARCHAR(64), "
+                          "UNIQUE (owner, item))"))
     owners.owned_tables()  # every package's registration is in the real registry first
     monkeypatch.setattr(owners, "_REGISTRY", {})
     register_owned_table("t_owned", unique_with=("item",), newer="updated_at")
@@ -92,6 +93,7 @@ def test_delete_and_export_touch_only_that_owner(app: TrialScout, owned: str) ->
     with app.engine.connect() as conn:
         exported = export_owner(conn, "session:" + "a" * 64)
     assert [r["item"] for r in exported["t_owned"]] == ["x"]
+    assert set(exported["t_owned"][0]) == {"id", "item", "updated_at"}  # no owner, no hash
     with app.engine.begin() as conn:
         assert delete_owner(conn, ["session:" + "a" * 64]) == 1
     assert [r[1] for r in _rows(app)] == ["y"]

@@ -56,7 +56,7 @@ def send_account_email(conn: Connection, *, public_url: str, to: str, kind: str,
     text = f"{lead}\n\n{link}\n\n{tail}\n\n-- \n{why}\n"
     html = (f"<p>{escape(lead)}</p><p><a href=\"{escape(link)}\">{escape(link)}</a></p>"
             f"<p>{escape(tail)}</p><hr><p><small>{escape(why)}</small></p>")
-    seed = token or f"{to}:{now.isoformat()}"
+    seed = token or f"{to}:{now:%Y-%m-%dT%H}"  # a tokenless note: at most one an hour
     key = f"account:{kind}:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()
     return enqueue(conn, to=to, subject=subject, text=text, html=html, key=key,
                    now=now).message_id

@@ -167,17 +167,26 @@ def delete_owner(conn: Connection, keys: Iterable[str]) -> int:
 
 
 def export_owner(conn: Connection, key: str) -> dict[str, list[dict[str, Any]]]:
-    """Every registered table's rows of ``key``, all columns, as plain dicts by table name
-    (for "Export my data")."""
+    """Every registered table's rows of ``key`` as plain dicts by table name (for "Export my
+    data"), without secret columns (:func:`is_secret_column`)."""
     from sqlalchemy import MetaData, Table
 
     found: dict[str, list[dict[str, Any]]] = {}
     meta = MetaData()
     for spec in owned_tables():
         full = Table(spec.name, meta, autoload_with=conn)
-        rows = conn.execute(select(full).where(full.c[spec.column] == key)).mappings().all()
+        shown = [c for c in full.c if not is_secret_column(c.name)]
+        rows = conn.execute(select(*shown).where(full.c[spec.column] == key)).mappings().all()
         found[spec.name] = [dict(row) for row in rows]
     return found
+
+
+def is_secret_column(name: str) -> bool:
+    """Columns an export leaves out: hashes of tokens and passcodes, secrets, the owner key
+    itself (it holds a session hash)."""
+    lowered = name.lower()
+    return (lowered == "owner" or lowered.endswith("_hash") or "token" in lowered
+            or "secret" in lowered or "passcode" in lowered or "password" in lowered)
 
 
 def merge_owner(conn: Connection, from_key: str, to_key: str) -> None:

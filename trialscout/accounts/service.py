@@ -160,6 +160,7 @@ class AccountService:
         with self.engine.begin() as conn:
             existing = self._by_email(conn, email)
             if existing is not None:
+                self.hasher.hash(password)  # as long as a real sign-up: timing tells nothing
                 self._mail(conn, email, "exists", None, self.policy.link_lifetime)
                 return
             try:

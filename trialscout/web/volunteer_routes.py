@@ -54,10 +54,22 @@ def _profile(ctx: WebContext, account: AccountInfo) -> Profile:
         return Profile()
 
 
+FORM_CONDITIONS = 300
+
+
 def _conditions(ctx: WebContext) -> list[str]:
+    """Every condition of the browse list (to check what a member chose)."""
     from trialscout.web.search_routes import all_conditions
 
     return [c.condition for c in all_conditions(ctx)]
+
+
+def _form_conditions(ctx: WebContext, chosen: list[str]) -> list[str]:
+    """The form's choices: the most common conditions (a registry has tens of thousands;
+    others go in as free terms) and whatever the member chose before, by name."""
+    top = [c.condition for c in ctx.core.browse_conditions(page_size=FORM_CONDITIONS,
+                                                           order="count")]
+    return sorted(set(top) | set(chosen), key=str.casefold)
 
 
 def consent() -> ConsentText:
@@ -124,7 +136,8 @@ def volunteer_page(request: Request, account: AccountDep) -> VolunteerPage:
         found = registry.registration(conn, account.id)
         records = registry.consents(conn, account.id)
     return VolunteerPage(signed_in=True, registration=found, consent=consent(),
-                         consents=records, conditions=_conditions(ctx),
+                         consents=records,
+                         conditions=_form_conditions(ctx, found.conditions if found else []),
                          profile_age=profile.age, profile_sex=profile.sex)
 
 
