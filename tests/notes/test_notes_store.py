@@ -15,9 +15,9 @@ A, B = "session:" + "a" * 64, "session:" + "b" * 64
 NCT = "NCT01234567"
 
 
-def test_a_note_on_a_selection_round_trips_and_stays_its_owners(app: TrialScout,
+def test_a_note_on_a_selection_round_trips_and_stays_its_owners(backend_app: TrialScout,
                                                                  clock) -> None:
-    store = NoteStore(app.engine)
+    store = NoteStore(backend_app.engine)
     note = store.add(A, NCT, NoteIn.model_validate(
         {"body": "  Ask about the 12-week visit  ", "quote": "visit at week 12",
          "anchor": {"section": "summary", "start": 40, "end": 56}}))

@@ -11,8 +11,8 @@ from trialscout.workspace import NoteIn, NoteStore, Shortlist, ShortlistError
 A, B = "session:" + "a" * 64, "account:7"
 
 
-def test_saving_removing_and_the_limit(app: TrialScout, clock) -> None:
-    shortlist = Shortlist(app.engine, limit=2)
+def test_saving_removing_and_the_limit(backend_app: TrialScout, clock) -> None:
+    shortlist = Shortlist(backend_app.engine, limit=2)
     assert shortlist.add(A, "NCT00000001") is True
     assert shortlist.add(A, "NCT00000001") is False
     clock.advance(seconds=1)
@@ -28,8 +28,9 @@ def test_saving_removing_and_the_limit(app: TrialScout, clock) -> None:
     assert [s.nct_id for s in shortlist.list(A)] == ["NCT00000002"]
 
 
-def test_signing_in_moves_notes_and_shortlist_into_the_account(app: TrialScout,
+def test_signing_in_moves_notes_and_shortlist_into_the_account(backend_app: TrialScout,
                                                                clock) -> None:
+    app = backend_app
     shortlist, notes = Shortlist(app.engine), NoteStore(app.engine)
     shortlist.add(A, "NCT00000001")
     shortlist.add(B, "NCT00000001")
