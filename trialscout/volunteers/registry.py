@@ -173,11 +173,25 @@ def withdraw(conn: Connection, account_id: int, now: datetime) -> bool:
     conn.execute(delete(VolunteerCategoryRow).where(
         VolunteerCategoryRow.account_id == account_id))
     gone = conn.execute(delete(VolunteerRow).where(VolunteerRow.account_id == account_id))
+    _drop_volunteer_searches(conn, account_id)
     if not gone.rowcount:
         return False
     conn.execute(insert(VolunteerConsentRow).values(
         account_id=account_id, version=CURRENT_CONSENT, action="withdrawn", at=now))
     return True
+
+
+def _drop_volunteer_searches(conn: Connection, account_id: int) -> None:
+    """The saved searches the alerts keep for a volunteer's categories
+    (``alerts/volunteers.py``) go now, not at the next alerts pass: no further alert or
+    feed entry comes from a registration that was withdrawn."""
+    from trialscout.alerts.tables import AlertRow, SavedSearchRow
+    from trialscout.alerts.volunteers import PREFIX
+
+    mine = select(SavedSearchRow.id).where(SavedSearchRow.owner == f"account:{account_id}",
+                                           SavedSearchRow.source.like(f"{PREFIX}%"))
+    conn.execute(delete(AlertRow).where(AlertRow.saved_search_id.in_(mine)))
+    conn.execute(delete(SavedSearchRow).where(SavedSearchRow.id.in_(mine)))
 
 
 def consents(conn: Connection, account_id: int) -> list[ConsentRecord]:
