@@ -113,3 +113,25 @@ def test_sign_up_verify_by_email_and_sign_in(browser: Any, served: tuple[str, Tr
     expect(tab.get_by_role("status")).to_contain_text("signed out")
     expect(tab.get_by_role("link", name="Sign in")).to_be_visible()
     context.close()
+
+
+def test_admin_counts_page(browser: Any, served: tuple[str, TrialScout],
+                           axe_source: str) -> None:
+    from trialscout.accounts.service import AccountPolicy, AccountService
+
+    base, core = served
+    service = AccountService(core.engine, AccountPolicy.from_settings(core.settings))
+    with core.engine.begin() as conn:
+        service.create(conn, "boss@example.org", PASSWORD, role="admin", verified=True)
+    context = browser.new_context(viewport={"width": 390, "height": 900}, base_url=base)
+    tab = context.new_page()
+    assert tab.goto("/admin/volunteers").status == 404
+    tab.goto("/account/signin")
+    tab.get_by_label("Email address", exact=True).fill("boss@example.org")
+    tab.get_by_label("Password", exact=True).fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in", exact=True).click()
+    expect(tab.get_by_role("link", name="Volunteer counts (admin)")).to_be_visible()
+    tab.get_by_role("link", name="Volunteer counts (admin)").click()
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Volunteer registry counts")
+    _no_serious(tab, axe_source, "admin-counts")
+    context.close()
