@@ -191,3 +191,22 @@ def test_pipeline_on_each_backend(backend_app: TrialScout, tmp_path: Path,
     assert AlertService(app).run().alerts == 0
     assert "NCT09001101" in mail_server.messages[0].get_body(("plain",)).get_content()
     app.close()
+
+
+def test_a_rerun_of_unfinished_changes_adds_no_duplicate(backend_app: TrialScout,
+                                                         tmp_path: Path) -> None:
+    from sqlalchemy import func, update
+
+    from trialscout.alerts.compute import compute_alerts
+    from trialscout.alerts.tables import TrialChangeRow
+
+    owner = make_account(backend_app, "re@example.org")
+    for q in ("osteoporosis", "denosumab", "osteoporosis denosumab"):
+        _save(backend_app, owner, q=q)
+    store(backend_app, tmp_path, [trial("NCT09001201"), trial("NCT09001202")])
+    assert compute_alerts(backend_app.engine).alerts == 6
+    with backend_app.engine.begin() as conn:  # as if the pass died before marking them
+        conn.execute(update(TrialChangeRow).values(processed=False))
+    assert compute_alerts(backend_app.engine).alerts == 6
+    with backend_app.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AlertRow)).scalar_one() == 6
