@@ -28,6 +28,16 @@ def record(conn: Connection, actor: str, action: str, *, inquiry_id: str | None 
                                          at=now()))
 
 
+def record_many(conn: Connection, actor: str, action: str,
+                reads: list[tuple[str, str]]) -> None:
+    """One row per (inquiry id, NCT id) read, in one statement."""
+    if reads:
+        at = now()
+        conn.execute(insert(AuditRow), [
+            {"actor": actor[:80], "action": action[:40], "inquiry_id": inquiry_id,
+             "nct_id": nct_id, "detail": None, "at": at} for inquiry_id, nct_id in reads])
+
+
 def entries(conn: Connection, *, limit: int = 100, offset: int = 0,
             inquiry_id: str | None = None) -> tuple[list[AuditEntry], int]:
     """Newest first, with the total."""

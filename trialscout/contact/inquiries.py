@@ -184,13 +184,25 @@ def _by(actor: str) -> Any:
     return "TrialScout" if actor == "system" else "study team"
 
 
-def _view(conn: Connection, row: Any, with_history: bool = True) -> Inquiry:
-    history = []
-    if with_history:
+def _histories(conn: Connection, ids: list[int]) -> dict[int, list[Event]]:
+    """The status history of each inquiry in ``ids``, in one query per 500."""
+    found: dict[int, list[Event]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
         events = conn.execute(select(InquiryEventRow.__table__).where(
-            InquiryEventRow.inquiry_id == row.id).order_by(InquiryEventRow.id))
-        history = [Event(status=e.status, note=e.note, by=_by(e.actor), at=e.created_at)
-                   for e in events]
+            InquiryEventRow.inquiry_id.in_(ids[start:start + 500]))
+            .order_by(InquiryEventRow.inquiry_id, InquiryEventRow.id))
+        for e in events:
+            found[e.inquiry_id].append(Event(status=e.status, note=e.note, by=_by(e.actor),
+                                             at=e.created_at))
+    return found
+
+
+def _views(conn: Connection, rows: list[Any]) -> list[Inquiry]:
+    histories = _histories(conn, [r.id for r in rows])
+    return [_view(r, histories[r.id]) for r in rows]
+
+
+def _view(row: Any, history: list[Event]) -> Inquiry:
     return Inquiry(id=row.public_id, nct_id=row.nct_id, site_key=row.site_key,
                    site=row.site_label, status=row.status, route=row.route,
                    shared=Shared.model_validate_json(row.shared),
@@ -200,7 +212,7 @@ def _view(conn: Connection, row: Any, with_history: bool = True) -> Inquiry:
 
 def load(conn: Connection, *where: ColumnElement[bool]) -> Inquiry | None:
     row = conn.execute(select(InquiryRow.__table__).where(*where)).first()
-    return _view(conn, row) if row is not None else None
+    return _views(conn, [row])[0] if row is not None else None
 
 
 def row_id(conn: Connection, public_id: str) -> int | None:
@@ -216,8 +228,8 @@ def owned(conn: Connection, public_id: str, owner: str) -> Inquiry | None:
 def list_owned(conn: Connection, owner: str, limit: int = 100) -> list[Inquiry]:
     rows = conn.execute(select(InquiryRow.__table__).where(InquiryRow.owner == owner)
                         .order_by(InquiryRow.created_at.desc(), InquiryRow.id.desc())
-                        .limit(limit))
-    return [_view(conn, r) for r in rows]
+                        .limit(limit)).all()
+    return _views(conn, list(rows))
 
 
 def in_claims(conn: Connection, public_id: str, claims: list[Claim]) -> Inquiry | None:
@@ -238,8 +250,8 @@ def list_in_claims(conn: Connection, claims: list[Claim], *, nct_id: str | None 
                 .scalar_one())
     rows = conn.execute(select(InquiryRow.__table__).where(*where)
                         .order_by(InquiryRow.created_at.desc(), InquiryRow.id.desc())
-                        .limit(limit).offset(offset))
-    return [_view(conn, r) for r in rows], total
+                        .limit(limit).offset(offset)).all()
+    return _views(conn, list(rows)), total
 
 
 def change_status(conn: Connection, inquiry: Inquiry, status: Status, note: str | None,

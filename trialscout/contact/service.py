@@ -166,8 +166,7 @@ class ContactService:
             found, total = inquiries.list_in_claims(conn, scope, nct_id=nct_id,
                                                     site_key=site_key, status=status,
                                                     limit=limit, offset=offset)
-            for one in found:
-                audit.record(conn, actor, action, inquiry_id=one.id, nct_id=one.nct_id)
+            audit.record_many(conn, actor, action, [(one.id, one.nct_id) for one in found])
             return found, total
 
     def team_read(self, account_id: int, public_id: str) -> Inquiry | None:
