@@ -210,3 +210,20 @@ def test_a_rerun_of_unfinished_changes_adds_no_duplicate(backend_app: TrialScout
     assert compute_alerts(backend_app.engine).alerts == 6
     with backend_app.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(AlertRow)).scalar_one() == 6
+
+
+def test_old_alerts_and_changes_are_pruned(alert_app: TrialScout, tmp_path: Path) -> None:
+    from sqlalchemy import func
+
+    from trialscout.alerts.compute import prune
+    from trialscout.alerts.tables import TrialChangeRow
+
+    owner = make_account(alert_app, "old@example.org")
+    _save(alert_app, owner, q="osteoporosis")
+    store(alert_app, tmp_path, [trial("NCT09001301"), trial("NCT09001302", title="Asthma",
+                                                            conditions=["Asthma"])])
+    AlertService(alert_app).run(deliver=False)
+    with alert_app.engine.begin() as conn:
+        assert prune(conn, now=utcnow() + timedelta(days=40)) == 1  # the unmatched change
+        assert prune(conn, now=utcnow() + timedelta(days=181)) == 2  # the alert, its change
+        assert conn.execute(select(func.count()).select_from(TrialChangeRow)).scalar_one() == 0

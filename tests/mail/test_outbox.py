@@ -153,3 +153,17 @@ def test_outbox_on_each_backend(backend_app: TrialScout, mail_server: MailServer
     with app.engine.connect() as conn:
         assert outbox_counts(conn) == {"sent": 1, "failed": 1, "suppressed": 1}
     app.close()
+
+
+def test_settled_messages_are_pruned_after_thirty_days(mail_app: TrialScout,
+                                                       mail_server: MailServer) -> None:
+    from trialscout.mail.outbox import prune_outbox
+
+    _enqueue(mail_app, "old-sent")
+    deliver_pending(mail_app)
+    mail_server.stop()
+    _enqueue(mail_app, "old-pending")
+    with mail_app.engine.begin() as conn:
+        assert prune_outbox(conn, now=utcnow() + timedelta(days=29)) == 0
+        assert prune_outbox(conn, now=utcnow() + timedelta(days=31)) == 1
+        assert outbox_counts(conn) == {"pending": 1}

@@ -189,15 +189,19 @@ def _change_applies(search: CompiledSearch, change: _Change) -> bool:
     return any(site_ok(search, s) and site_inside(origin, s.lat, s.lon) for s in change.sites)
 
 
-def delete_processed_changes(conn: Connection, older_than_days: int = 90) -> int:
-    """Processed changes no alert refers to any more, older than the given age."""
+def prune(conn: Connection, *, now: datetime | None = None, alert_days: int = 180,
+          change_days: int = 30) -> int:
+    """Forget old alerts (the feed shows the latest 100) and the processed changes no alert
+    refers to any more, so neither table grows without end."""
     from datetime import timedelta
 
     from sqlalchemy import delete, exists
 
-    cutoff = utcnow() - timedelta(days=older_than_days)
-    result = conn.execute(delete(TrialChangeRow).where(
-        TrialChangeRow.processed.is_(True), TrialChangeRow.created_at < cutoff,
-        ~exists().where(AlertRow.change_id == TrialChangeRow.id)))
-    return int(result.rowcount or 0)
-
+    now = now or utcnow()
+    removed = conn.execute(delete(AlertRow).where(
+        AlertRow.created_at < now - timedelta(days=alert_days))).rowcount or 0
+    removed += conn.execute(delete(TrialChangeRow).where(
+        TrialChangeRow.processed.is_(True),
+        TrialChangeRow.created_at < now - timedelta(days=change_days),
+        ~exists().where(AlertRow.change_id == TrialChangeRow.id))).rowcount or 0
+    return int(removed)

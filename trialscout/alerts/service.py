@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, cast, delete, func, insert, literal, select, update
 
 from trialscout.alerts.compose import AlertLine, compose_alert
-from trialscout.alerts.compute import compute_alerts
+from trialscout.alerts.compute import compute_alerts, prune
 from trialscout.alerts.matcher import compile_search, origin_of
 from trialscout.alerts.models import (
     KIND_LABELS,
@@ -26,7 +26,7 @@ from trialscout.alerts.models import (
 )
 from trialscout.alerts.tables import AlertRow, SavedSearchRow
 from trialscout.mail.delivery import deliver_pending
-from trialscout.mail.outbox import enqueue, utcnow
+from trialscout.mail.outbox import enqueue, prune_outbox, utcnow
 from trialscout.search.models import SearchRequest
 from trialscout.store.tables import TrialRow
 
@@ -271,6 +271,9 @@ class AlertService:
             report.searches = max(report.searches, computed.searches)
             report.alerts += computed.alerts
         report.emails_queued = self.queue_emails(now)
+        with self.app.engine.begin() as conn:
+            prune(conn, now=now)
+            prune_outbox(conn, now=now)
         if deliver:
             delivered = deliver_pending(self.app, now, resend_uncertain=resend_uncertain)
             report.sent, report.deferred = delivered.sent, delivered.deferred

@@ -139,3 +139,18 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
 
     return {state: int(n) for state, n in conn.execute(
         select(OutboxRow.state, func.count()).group_by(OutboxRow.state))}
+
+
+def prune_outbox(conn: Connection, *, older_than_days: int = 30,
+                 now: datetime | None = None) -> int:
+    """Delete settled messages (sent, failed, suppressed) older than the given age: their
+    bodies hold personal data (an alert may carry a verdict), and only the refusals in
+    ``mail_suppressions`` need to outlive them. Pending and uncertain ones stay."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    result = conn.execute(delete(OutboxRow).where(
+        OutboxRow.state.in_(["sent", "failed", "suppressed"]), OutboxRow.created_at < cutoff))
+    return int(result.rowcount or 0)
