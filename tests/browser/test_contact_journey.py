@@ -5,6 +5,7 @@ status and gets the email. Screenshots go to /tmp/screens/ (outside the reposito
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_accessibility import _axe
 from tests.contact.accounts import make_account
 from tests.contact.studies import TRIAL_X, X_SITE_A, write_studies
 from tests.mailserver import MailServer
@@ -30,9 +32,14 @@ SCREENS = Path("/tmp/screens")
 SECRET = "browser-contact"
 
 
-def _shot(tab: Any, name: str) -> None:
+def _shot(tab: Any, name: str, axe: str | None = None) -> None:
+    """A screenshot, and (given axe-core's source) no serious or critical axe violation."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+    if axe is not None:
+        result = _axe(tab, axe)
+        serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, (name, json.dumps(serious, indent=1))
 
 
 @pytest.fixture
@@ -93,7 +100,8 @@ def _text(message: Any) -> str:
 
 
 def test_inquiry_claim_contacted_and_back_to_the_patient(
-        browser: Any, served: tuple[str, TrialScout, Any], mail_server: MailServer) -> None:
+        browser: Any, served: tuple[str, TrialScout, Any], mail_server: MailServer,
+        axe_source: str) -> None:
     base, core, web = served
     patient = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
     tab = patient.new_page()
@@ -105,7 +113,7 @@ def test_inquiry_claim_contacted_and_back_to_the_patient(
     tab.get_by_label("Message").fill("I would like to know more about the walking visits.")
     tab.locator("details summary").click()
     tab.get_by_label("I have read what will be shared and agree to send it.").check()
-    _shot(tab, "contact-form")
+    _shot(tab, "contact-form", axe_source)
     tab.get_by_role("button", name="Send inquiry").click()
     tab.wait_for_url(re.compile(r"/inquiries/[A-Za-z0-9_-]+\?sent=true$"))
     expect(tab.locator("h2 .inquiry-status")).to_have_text("Sent")
@@ -126,7 +134,7 @@ def test_inquiry_claim_contacted_and_back_to_the_patient(
     desk.wait_for_url(re.compile(rf"/coordinator\?nct_id={TRIAL_X}$"))
     row = desk.locator("table.inquiry-table tbody tr")
     expect(row).to_have_count(1)
-    _shot(desk, "coordinator-workspace")
+    _shot(desk, "coordinator-workspace", axe_source)
     row.get_by_role("link", name="Pat Example").click()
     expect(desk.locator("h2 .inquiry-status")).to_have_text("Seen by the study team")
     expect(desk.locator("table.prescreen")).to_contain_text("Postmenopausal women")
@@ -134,19 +142,19 @@ def test_inquiry_claim_contacted_and_back_to_the_patient(
     desk.get_by_label("Note").fill("We left a voicemail.")
     desk.get_by_role("button", name="Save status").click()
     expect(desk.locator("h2 .inquiry-status")).to_have_text("Contacted")
-    _shot(desk, "coordinator-inquiry")
+    _shot(desk, "coordinator-inquiry", axe_source)
 
     tab.goto(inquiry_url)
     expect(tab.locator("h2 .inquiry-status")).to_have_text("Contacted")
     expect(tab.locator(".inquiry-history")).to_contain_text("We left a voicemail.")
-    _shot(tab, "patient-inquiry")
+    _shot(tab, "patient-inquiry", axe_source)
     mails = _mail_to(mail_server, core, "pat@example.org", 3)
     assert [str(m["Subject"]).rsplit(": ", 1)[1] for m in mails] == [
         "Sent", "Seen by the study team", "Contacted"]
     assert inquiry_url.split("/")[-1] in _text(mails[-1])
     tab.goto("/inquiries")
     expect(tab.locator("ul.inquiries .inquiry-status")).to_have_text("Contacted")
-    _shot(tab, "patient-inquiries")
+    _shot(tab, "patient-inquiries", axe_source)
     tab.goto(f"/trials/{TRIAL_X}")
     tab.locator("#contact-team").screenshot(path=str(SCREENS / "trial-contact-section.png"))
 
@@ -158,6 +166,6 @@ def test_inquiry_claim_contacted_and_back_to_the_patient(
     # the coordinator opened the inquiry, and saw it again after saving the status
     expect(rows.filter(has_text="read")).to_have_count(2)
     expect(rows.filter(has_text="list")).to_have_count(1)
-    _shot(audit, "admin-audit")
+    _shot(audit, "admin-audit", axe_source)
     for context in (patient, coordinator, admin):
         context.close()

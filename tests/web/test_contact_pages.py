@@ -154,3 +154,23 @@ def test_a_match_leads_to_the_inquiry_form(site: tuple[TrialScout, FastAPI]) -> 
         matches = client.get("/matches")
         assert matches.status_code == 200
         assert f'href="/trials/{TRIAL_X}/contact"' in matches.text
+
+
+def test_over_the_limit_is_429_with_retry_after(site: tuple[TrialScout, FastAPI]) -> None:
+    from trialscout.contact.inquiries import Limits
+
+    core, web = site
+    core.contact.limits = Limits(per_owner=1, per_address=5, daily_total=50)
+    with _browser(web, 50) as client:
+        csrf = _csrf(client)
+        payload = {"site_key": key_of(core, TRIAL_X), "agree": True,
+                   "contact": {"name": "Cy", "email": "cy@example.org"}}
+        first = client.post(f"/api/v1/trials/{TRIAL_X}/inquiries", json=payload,
+                            headers={"X-CSRF-Token": csrf})
+        assert first.status_code == 201
+        again = client.post(f"/api/v1/trials/{TRIAL_X}/inquiries", json=payload,
+                            headers={"X-CSRF-Token": csrf})
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
+        assert again.headers["content-type"].startswith("application/problem+json")
+        form = client.post(f"/trials/{TRIAL_X}/contact", data=_form(core, csrf))
+        assert form.status_code == 429 and "try again" in form.text
