@@ -174,3 +174,20 @@ def test_over_the_limit_is_429_with_retry_after(site: tuple[TrialScout, FastAPI]
         assert again.headers["content-type"].startswith("application/problem+json")
         form = client.post(f"/trials/{TRIAL_X}/contact", data=_form(core, csrf))
         assert form.status_code == 429 and "try again" in form.text
+
+
+def test_inquiries_follow_the_session_when_its_id_rotates(
+        site: tuple[TrialScout, FastAPI]) -> None:
+    core, web = site
+    with _browser(web, 60) as client:
+        csrf = _csrf(client)
+        sent = client.post(f"/api/v1/trials/{TRIAL_X}/inquiries", headers={
+            "X-CSRF-Token": csrf}, json={"site_key": key_of(core, TRIAL_X), "agree": True,
+                                         "contact": {"name": "Di", "email": "di@example.org"}})
+        assert sent.status_code == 201
+        old_cookie = client.cookies.get("ts_session")
+        assert client.put("/api/v1/profile", json={"age": 60},
+                          headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert client.cookies.get("ts_session") != old_cookie, "saving the profile rotates"
+        assert [i["id"] for i in client.get("/api/v1/inquiries").json()["items"]] == [
+            sent.json()["id"]]
