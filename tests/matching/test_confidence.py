@@ -151,7 +151,8 @@ def test_a_weak_failure_ranks_by_relevance_a_sure_one_below_open_trials() -> Non
     ranked = match_trials(noted(), [relevant, irrelevant], lambda t: criteria[t.nct_id],
                           reference_date=REF, relevance=relevance)
     assert [(m.nct_id, m.verdict) for m in ranked] == [
-        ("NCT09990001", "not_eligible"), ("NCT09990002", "possibly_eligible")]
+        ("NCT09990001", "possibly_eligible"), ("NCT09990002", "possibly_eligible")]
+    assert ranked[0].to_confirm == [1] and ranked[0].failing == []
     ranked = match_trials(structured(), [relevant, irrelevant], lambda t: criteria[t.nct_id],
                           reference_date=REF, relevance=relevance)
     assert [(m.nct_id, m.verdict) for m in ranked] == [

@@ -211,7 +211,11 @@ def test_ckd_trial_is_not_first_for_a_patient_without_kidney_disease(
     assert response.results
     assert response.results[0].nct_id != "NCT09000010"
     if "NCT09000010" in by_id:
-        assert by_id["NCT09000010"].verdict == "not_eligible"
+        # not eligible, or, when that rests only on unsure readings of the note, possibly
+        # eligible with the failing criteria to confirm (never "eligible")
+        ckd = by_id["NCT09000010"]
+        assert ckd.verdict == "not_eligible" or (
+            ckd.verdict == "possibly_eligible" and ckd.to_confirm), ckd.reason
 
 
 # ------------------------------------------------------------------ the six bad questions

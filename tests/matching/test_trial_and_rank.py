@@ -194,11 +194,18 @@ def test_a_weak_failure_ranks_with_the_possibly_eligible_trials() -> None:
                           relevance={"NCT09990001": 50.0, "NCT09990002": 1.0,
                                      "NCT09990003": 2.0})
     assert [(m.nct_id, m.verdict) for m in ranked] == [
-        ("NCT09990002", "eligible"), ("NCT09990001", "not_eligible"),
+        ("NCT09990002", "eligible"), ("NCT09990001", "possibly_eligible"),
         ("NCT09990003", "possibly_eligible")]
-    failing = ranked[1]
-    assert failing.criteria[-1].confidence is not None
-    assert failing.criteria[-1].confidence < load_rules("ranking")["bands"]["sure_failure"]
+    unsure = ranked[1]
+    assert unsure.criteria[-1].verdict == "NOT_MET"
+    assert unsure.criteria[-1].confidence is not None
+    assert unsure.criteria[-1].confidence < load_rules("ranking")["bands"]["sure_failure"]
+    # The label says what the rank says: to confirm, not "not eligible".
+    assert unsure.failing == [] and unsure.to_confirm == [unsure.criteria[-1].item_index]
+    assert unsure.reason.startswith("possibly eligible — to confirm: Asthma")
+    assert unsure.not_met == 0
+    raw = trial_verdict(trials[0], weak, PatientFacts(note, REF))
+    assert raw.verdict == "not_eligible" and raw.failing == unsure.to_confirm
 
 
 def test_trials_for_a_condition_not_recorded_rank_below_recorded_ones() -> None:

@@ -175,7 +175,7 @@ class _Matcher:
         """(ranking of the retrieved candidates, scores of candidates and ``extra``)."""
         from trialscout.matching.facts import PatientFacts
         from trialscout.matching.query import relevance_query
-        from trialscout.matching.rank import combine, main_condition, match_floor
+        from trialscout.matching.rank import combine, main_condition, match_floor, shown
         from trialscout.matching.trial import trial_verdict
         from trialscout.patients.notes import NoteError, extract_note
 
@@ -202,7 +202,7 @@ class _Matcher:
                 continue
             verdict = trial_verdict(trial, self.parsed(trial), facts)
             verdict.main_condition = main_condition(trial, facts, facts.trial_concepts)
-            self.matches[nct] = verdict
+            self.matches[nct] = shown(verdict)
             rel = relevance.get(nct, 0.0) / best if best > 0 else 0.0
             scores[nct] = combine(rel, match_floor(verdict))
         ranking = {nct: scores[nct] for nct in relevance if nct in scores}

@@ -344,6 +344,37 @@ def removed_by_registry(app: TrialScout, profile: PatientProfile, query: str,
     return out
 
 
+WARM_UP_NOTE = ("A 70-year-old woman with postmenopausal osteoporosis, T-score -2.7, on "
+                "alendronate for 3 years. Wrist fracture 2 years ago. No diabetes. eGFR 55.")
+WARM_UP_CRITERIA = ("Inclusion Criteria:\n* Women aged 50 years or older with osteoporosis\n"
+                    "Exclusion Criteria:\n* Prior denosumab within 6 months\n"
+                    "* eGFR below 30 mL/min/1.73m2\n* Any malignancy")
+
+
+def warm_up() -> None:
+    """Load what a process's first match loads (the note reader, the criteria parser, the
+    clinical knowledge base, the concept index, units: a few CPU-seconds) by matching a
+    made-up note against a made-up trial, so that a web worker does it before its first
+    visitor does (``web_warm_up``)."""
+    from trialscout.criteria import parse_criteria
+    from trialscout.knowledge import knowledge
+    from trialscout.patients.notes import extract_note
+    from trialscout.registry.api_v2 import trial_from_api_v2
+
+    knowledge()
+    ref = date(2025, 1, 1)
+    trial = trial_from_api_v2({"protocolSection": {
+        "identificationModule": {"nctId": "NCT00000000", "briefTitle": "Warm-up"},
+        "conditionsModule": {"conditions": ["Postmenopausal Osteoporosis"]},
+        "eligibilityModule": {"eligibilityCriteria": WARM_UP_CRITERIA, "sex": "FEMALE",
+                              "minimumAge": "50 Years"}}})
+    profile = extract_note(WARM_UP_NOTE, reference_date=ref)
+    parsed = parse_criteria(WARM_UP_CRITERIA)
+    relevance_query(profile)
+    match_trials(profile, [trial], lambda _t: parsed, reference_date=ref,
+                 relevance={trial.nct_id: 1.0})
+
+
 def _kth(scores: list[float], limit: int) -> float | None:
     """The ``limit``-th best score so far (None while fewer have been scored)."""
     if len(scores) < limit:

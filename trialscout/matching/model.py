@@ -69,6 +69,10 @@ class TrialMatch(_Model):
     reason: str
     criteria: list[CriterionVerdict] = Field(default_factory=list)
     failing: list[int] = Field(default_factory=list)
+    to_confirm: list[int] = Field(
+        default_factory=list, description="Criteria read as not fitting on unsure evidence "
+        "only (a note mention, the note's silence): the trial is then labelled and ranked "
+        "possibly eligible, and these are to confirm with the study team or by answering.")
     open_questions: list[QuestionRef] = Field(default_factory=list)
     met: int = 0
     not_met: int = 0

@@ -11,8 +11,10 @@ score = (number of bands below the trial's band + relevance x distance factor) /
 in 0..1, so that sorting by score gives the band order and, within a band, the search
 order (relevance is normalized by the best score among the candidates, so the score does
 not depend on the query's length). A failing criterion puts a trial in the not-eligible
-bands whichever criterion it is and however sure its verdict: the confidence of a failure
-(:mod:`trialscout.matching.confidence`) is shown with it but does not move the trial.
+bands when it is sure (``bands.sure_failure``: the registry, an answer, a structured fact,
+a value read from the note); a "not eligible" resting only on unsure failures (a note
+mention, the note's silence) ranks with the possibly eligible trials and is labelled so
+(:func:`shown`), so the label a patient sees and the order never disagree.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 from trialscout.matching.facts import PatientFacts
-from trialscout.matching.model import TrialMatch
+from trialscout.matching.model import QuestionRef, TrialMatch
 from trialscout.matching.rules import load_rules
 from trialscout.registry.model import Trial
 
@@ -50,15 +52,55 @@ def band(verdict: str, main_condition: str | None) -> int:
     return verdicts.index(verdict) * len(conditions) + tier
 
 
+def sure_failure() -> float:
+    """The confidence from which a failure puts a trial in the not-eligible bands: a caller
+    checking a trial only up to its first failure (``stop_confidence``) stops there."""
+    return float(settings()["bands"]["sure_failure"])
+
+
 def band_verdict(match: TrialMatch) -> str:
     """The verdict a trial is ranked by: its own, except that a "not eligible" resting
     only on unsure failures (below ``bands.sure_failure``) ranks as possibly eligible."""
     from trialscout.matching.trial import failure_confidence
 
-    if match.verdict == "not_eligible" and \
-            failure_confidence(match) < float(settings()["bands"]["sure_failure"]):
+    if match.verdict == "not_eligible" and failure_confidence(match) < sure_failure():
         return "possibly_eligible"
     return match.verdict
+
+
+def shown(match: TrialMatch) -> TrialMatch:
+    """``match`` labelled as it ranks, so the label never says more than the evidence.
+
+    A "not eligible" resting only on unsure failures ranks with the possibly eligible
+    trials (:func:`band_verdict`); it is shown as possibly eligible too, with those
+    criteria to confirm (``to_confirm``, their questions first among the open ones) and a
+    reason that says so: a patient is never told "not eligible" on a note mention or on
+    the note's silence. Any other match is returned as it is.
+    """
+    if match.verdict != "not_eligible" or band_verdict(match) == "not_eligible":
+        return match
+    failing = set(match.failing)
+    unsure = [v for v in match.criteria if v.item_index in failing and v.verdict == "NOT_MET"]
+    questions: list[QuestionRef] = []
+    seen: set[str] = set()
+    for question in [*(v.question for v in unsure), *match.open_questions]:
+        if question is not None and question.key not in seen:
+            seen.add(question.key)
+            questions.append(question)
+    names = "; ".join(_short(v.text) for v in unsure[:3])
+    more = f" (+{len(unsure) - 3} more)" if len(unsure) > 3 else ""
+    return match.model_copy(update={
+        "verdict": "possibly_eligible",
+        "reason": f"possibly eligible — to confirm: {names}{more} (your record suggests "
+                  f"{'it does' if len(unsure) == 1 else 'they do'} not fit, but not surely)",
+        "failing": [], "to_confirm": [v.item_index for v in unsure],
+        "open_questions": questions, "not_met": 0,
+        "unknown": match.unknown + len(unsure)})
+
+
+def _short(text: str, limit: int = 80) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
 
 
 def match_floor(match: TrialMatch) -> float:
@@ -181,6 +223,7 @@ def rank(matches: Sequence[TrialMatch], *, radius_km: float | None = None,
     for match in matches:
         rel = match.relevance / best if best > 0 else 1.0
         floor = match_floor(match)
+        match = shown(match)
         score = combine(rel, floor, match.distance_km, use_distance=use_distance,
                         radius_km=radius_km)
         out.append(match.model_copy(update={"eligibility": round(floor, 4),

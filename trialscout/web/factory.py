@@ -126,14 +126,18 @@ async def _purge_sessions(sessions: SessionStore) -> None:
 
 
 def _warm_up(app: TrialScout) -> None:
-    """Load the search index, the criteria vocabularies, the gazetteer, the summary
-    writer's dictionary and the related-trials index before the first visitor needs them.
+    """Load the search index, the criteria vocabularies, what matching loads (the note
+    reader, the clinical knowledge base), the gazetteer, the summary writer's dictionary
+    and the related-trials index before the first visitor needs them.
 
     With ``web_warm_up=wait`` (the default) a worker does this before it accepts
     connections, so no request waits behind a cold index."""
     try:
         app.search_engine.view()
         questions.warm_up()
+        from trialscout.matching.engine import warm_up as warm_up_matching
+
+        warm_up_matching()
         gazetteer()
         from trialscout.registry.api_v2 import trial_from_api_v2
         from trialscout.summaries.service import offline_summary
@@ -234,7 +238,6 @@ def create_web_app(app: TrialScout) -> FastAPI:
     settings = app.settings
     if not builds_index(settings, web=True):
         app.search_engine.builds = False
-        app.similar.builds = False
         app.similar.builds = False
     secret = (settings.secret_key.encode("utf-8") if settings.secret_key
               else secrets.token_bytes(32))

@@ -25,6 +25,7 @@ from trialscout.matching.engine import (
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.model import TrialMatch
 from trialscout.matching.query import relevance_query
+from trialscout.matching.rank import sure_failure
 from trialscout.patients.fhir import FhirImportError, import_bundle
 from trialscout.patients.loader import LoadedPatient, PatientFileError, load_patient_bytes
 from trialscout.patients.model import MAX_TEXT, FactSource, PatientProfile
@@ -249,8 +250,9 @@ def load_trials(ctx: WebContext, ids: Iterable[str]) -> dict[str, Trial]:
 
 def hit_verdicts(ctx: WebContext, profile: PatientProfile, trials: Iterable[Trial],
                  reference_date: date | None = None) -> dict[str, HitMatch]:
-    """Verdicts for a page of results, cheaply: each trial only up to its first failing
-    criterion (enough for the badge), with the stored parsed criteria loaded in one go."""
+    """Verdicts for a page of results, cheaply: each trial only up to its first sure
+    failing criterion (enough for the badge: an unsure one leaves the trial possibly
+    eligible), with the stored parsed criteria loaded in one go."""
     listed = list(trials)
     if not listed:
         return {}
@@ -258,7 +260,7 @@ def hit_verdicts(ctx: WebContext, profile: PatientProfile, trials: Iterable[Tria
     criteria.prefetch([t.nct_id for t in listed])
     matches = match_trials(profile, listed, criteria,
                            reference_date=reference_date or date.today(), stop_at_failure=True,
-                           stop_confidence=0.0)
+                           stop_confidence=sure_failure())
     return {m.nct_id: HitMatch(verdict=m.verdict, label=VERDICT_LABELS[m.verdict],
                                reason=display_text(m.reason)) for m in matches}
 
@@ -283,7 +285,7 @@ def _filter_matches(ctx: WebContext, profile: PatientProfile, options: MatchOpti
         "radius_km": options.radius_km or profile.travel_radius_km,
         "use_distance": origin is not None, "facts": facts}
     ranked = match_trials(profile, listed, criteria, stop_at_failure=True,
-                          stop_confidence=0.0, **common)[: options.limit]
+                          stop_confidence=sure_failure(), **common)[: options.limit]
     shown = []
     for match in ranked:
         if not match.complete:
