@@ -71,6 +71,12 @@ def test_export_has_everything_but_secrets(accounts: Accounts) -> None:
 
 def test_delete_removes_every_personal_row(accounts: Accounts) -> None:
     account_id, _ = _signed_in_with_data(accounts)
+    with accounts.app.engine.begin() as conn:  # a coordinator's claim, kept by account id
+        conn.execute(text("INSERT INTO coordinator_claims (nct_id, site_key, account_id, via, "
+                          "created_at) VALUES ('NCT09990001', '*', :a, 'grant', :t)"),
+                     {"a": account_id, "t": NOW})
+    with accounts.app.engine.connect() as conn:
+        assert len(export_account(conn, account_id)["account_rows"]["coordinator_claims"]) == 1
     accounts.service.request_link("ann@example.org", "reset")
     other = accounts.member("bob@example.org")
     accounts.service.start_session(None, "bob-browser", other)
@@ -82,7 +88,7 @@ def test_delete_removes_every_personal_row(accounts: Accounts) -> None:
     after = _row_counts(engine)
     assert after["accounts"] == 1 and after["web_session_answers"] == 1
     for table in ("patients", "patient_versions", "web_session_patients", "volunteers",
-                  "volunteer_categories", "volunteer_consents"):
+                  "volunteer_categories", "volunteer_consents", "coordinator_claims"):
         assert after[table] == 0, table
     assert after["mail_outbox"] < before["mail_outbox"]
     with engine.connect() as conn:

@@ -3,7 +3,8 @@
 The export is one JSON document of everything kept about the account: the account itself
 (never the password hash), the profile, self-check answers, every version of the patient
 record, the volunteer registration and consent records, and every row of the per-user
-tables registered in ``owners`` (saved searches, notes, ...). Deletion removes all of that
+tables registered in ``owners`` (saved searches, notes, ... by owner key; a coordinator's
+claims by account id). Deletion removes all of that
 in one transaction, with the account's sessions, one-time links, sign-in failure counter
 and the mail queued to its address.
 """
@@ -18,7 +19,13 @@ import orjson
 from sqlalchemy import Connection, delete, select
 
 from trialscout.accounts import lockout
-from trialscout.accounts.owners import delete_owner, export_owner, owner_for
+from trialscout.accounts.owners import (
+    delete_account_rows,
+    delete_owner,
+    export_account_rows,
+    export_owner,
+    owner_for,
+)
 from trialscout.accounts.tables import AccountRow, AuthTokenRow
 from trialscout.patients.store import delete_patient
 from trialscout.patients.tables import PatientVersionRow
@@ -73,6 +80,7 @@ def export_account(conn: Connection, account_id: int) -> dict[str, Any]:
         "volunteer": volunteer.model_dump() if volunteer else None,
         "consents": [c.model_dump() for c in registry.consents(conn, account_id)],
         "owned": export_owner(conn, owner_for(None, account_id)),
+        "account_rows": export_account_rows(conn, account_id),
     }
     return dict(_plain(data))
 
@@ -84,6 +92,7 @@ def delete_account(conn: Connection, account_id: int) -> bool:
     if row is None:
         return False
     delete_owner(conn, [owner_for(None, account_id)])
+    delete_account_rows(conn, account_id)
     for patient_id in conn.execute(select(SessionPatientRow.patient_id).where(
             SessionPatientRow.session_hash == row.home_hash)).scalars().all():
         conn.execute(delete(SessionPatientRow).where(SessionPatientRow.patient_id == patient_id))

@@ -68,6 +68,43 @@ def register_owned_table(name: str, column: str = "owner", *,
     return spec
 
 
+_ACCOUNT_TABLES: dict[str, str] = {}
+
+
+def register_account_table(name: str, column: str = "account_id") -> None:
+    """Declare a table whose rows belong to one account by its id (a coordinator's claims,
+    say) rather than by owner key: "Delete my account" deletes them and "Export my data"
+    includes them. Call it in your package's ``tables.py``."""
+    _ACCOUNT_TABLES[name] = column
+
+
+def account_tables() -> list[tuple[str, str]]:
+    """Every registered (table, account id column), by name."""
+    _import_table_modules()
+    return sorted(_ACCOUNT_TABLES.items())
+
+
+def delete_account_rows(conn: Connection, account_id: int) -> int:
+    deleted = 0
+    for name, col in account_tables():
+        t = table(name, column(col))
+        deleted += int(conn.execute(delete(t).where(t.c[col] == account_id)).rowcount or 0)
+    return deleted
+
+
+def export_account_rows(conn: Connection, account_id: int) -> dict[str, list[dict[str, Any]]]:
+    from sqlalchemy import MetaData, Table
+
+    meta = MetaData()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, col in account_tables():
+        full = Table(name, meta, autoload_with=conn)
+        shown = [c for c in full.c if not is_secret_column(c.name)]
+        rows = conn.execute(select(*shown).where(full.c[col] == account_id)).mappings().all()
+        found[name] = [dict(row) for row in rows]
+    return found
+
+
 @functools.cache
 def _import_table_modules() -> None:
     import trialscout
@@ -204,6 +241,7 @@ def merge_owner(conn: Connection, from_key: str, to_key: str) -> None:
     move_owned_rows(conn, from_key, to_key)
 
 
-__all__ = ["OWNER_MAX", "OwnedTable", "account_of", "delete_owner", "export_owner",
-           "merge_owner", "move_owned_rows", "owned_tables", "owner_for",
+__all__ = ["OWNER_MAX", "OwnedTable", "account_of", "account_tables", "delete_account_rows",
+           "delete_owner", "export_account_rows", "export_owner", "merge_owner",
+           "move_owned_rows", "owned_tables", "owner_for", "register_account_table",
            "register_owned_table"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trialscout.accounts.owners import register_owned_table
+from trialscout.accounts.owners import register_account_table, register_owned_table
 from trialscout.store.tables import Base
 
 
@@ -127,3 +127,5 @@ class AuditRow(Base):
 
 
 register_owned_table("contact_inquiries")
+register_account_table(ClaimRow.__tablename__)  # deleted with the coordinator's account
+register_account_table(ClaimLinkRow.__tablename__)
