@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.mailserver import MailServer
@@ -228,3 +230,20 @@ def test_export_and_delete_my_account(site: Site) -> None:
         assert conn.execute(select(func.count()).select_from(WebSessionRow).where(
             WebSessionRow.account_id == account_id)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(SessionAnswerRow)).scalar_one() == 0
+
+
+@given(email=st.text(max_size=300), password=st.text(max_size=300))
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_sign_up_or_sign_in_input_gets_a_clear_answer(site: Site, email: str,
+                                                          password: str) -> None:
+    with site.browser("10.1.9.9") as browser:
+        token = csrf(browser)
+        body = {"email": email, "password": password}
+        up = browser.post("/api/v1/account/signup", json=body, headers={"X-CSRF-Token": token})
+        assert up.status_code in (202, 422), up.text
+        if up.status_code == 422:
+            assert up.json()["detail"]
+        signin = browser.post("/api/v1/account/signin", json=body,
+                              headers={"X-CSRF-Token": token})
+        assert signin.status_code in (401, 422, 429), signin.text
