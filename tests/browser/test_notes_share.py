@@ -64,6 +64,8 @@ def _create_link(tab) -> str:  # type: ignore[no-untyped-def]
 
 def test_select_text_note_share_and_open_with_passcode(page, browser, base_url, axe_source) -> None:  # type: ignore[no-untyped-def]
     selected = _note_on_selection(page)
+    with page.expect_response(lambda r: r.url.endswith("/answers") and r.ok):
+        page.locator('#self-check input[type="radio"][value="yes"]').first.check()
     page.locator("section#notes").screenshot(path=str(SCREENS / "trial-notes.png"))
     page.goto("/notes")
     expect(page.locator("li.note")).to_have_count(1)
@@ -87,6 +89,7 @@ def test_select_text_note_share_and_open_with_passcode(page, browser, base_url, 
         expect(notes).to_have_count(1)
         expect(notes.first.locator(".note-quote")).to_have_text(selected)
         expect(tab.get_by_role("heading", name="Their self-check answers")).to_be_visible()
+        expect(tab.locator("dl.answers dd").first).to_have_text("Yes")
         expect(tab.locator("main form")).to_have_count(0)
         shot(tab, "shared-view")
         no_serious_axe_violations(tab, axe_source)
