@@ -147,3 +147,30 @@ def test_shortlist_compare_and_print(page, axe_source) -> None:  # type: ignore[
         "el => getComputedStyle(el).breakAfter")
     assert breaks == "page"
     shot(page, "doctor-summary-print")
+
+
+def test_an_expired_link_opens_nothing_with_a_frozen_clock(page, browser, base_url,  # type: ignore[no-untyped-def]
+                                                           monkeypatch) -> None:
+    """The server runs in this process, so freezing the workspace clock an hour and a
+    minute ahead expires a one-hour link for the recipient's browser."""
+    from datetime import timedelta
+
+    from trialscout.workspace import ownership, shares
+
+    page.goto(f"/trials/{TRIAL}/share")
+    page.get_by_label("Link expires after").select_option(label="1 hour")
+    page.get_by_label("Passcode (6 to 128 characters)").fill(PASSCODE)
+    page.get_by_role("button", name="Create link").click()
+    expect(page.locator("[data-expires]")).to_contain_text("UTC")
+    link = str(page.locator("#share-link").input_value())
+    later = ownership.utcnow() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(shares, "utcnow", lambda: later)
+    fresh = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    try:
+        tab = fresh.new_page()
+        response = tab.goto(link)
+        assert response is not None and response.status == 404
+        expect(tab.get_by_role("heading", name="This link cannot be opened")).to_be_visible()
+        shot(tab, "shared-expired")
+    finally:
+        fresh.close()
