@@ -131,7 +131,8 @@ def measured(analyte: str, value: float, unit: str, name: str | None = None,
     (measured("bmi", 37, "kg/m2", "BMI"), "severe_obesity", "UNKNOWN"),
     (measured("calcium", 2.9, "mmol/L", "serum calcium"), "hypercalcemia", "MET"),
     (measured("calcium", 4.6, "mg/dL", "ionized calcium"), "hypocalcemia", "UNKNOWN"),
-    (measured("hemoglobin", 11.0, "g/dL", "hemoglobin", sex="female"), "anemia", "MET"),
+    (measured("hemoglobin", 10.4, "g/dL", "hemoglobin", sex="female"), "anemia", "MET"),
+    (measured("hemoglobin", 11.5, "g/dL", "hemoglobin", sex="female"), "anemia", "UNKNOWN"),
     (measured("hemoglobin", 12.5, "g/dL", "hemoglobin"), "anemia", "UNKNOWN"),
 ])
 def test_a_defining_measurement_decides_the_condition(

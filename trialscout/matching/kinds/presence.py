@@ -47,8 +47,8 @@ def _qualifier_cues() -> dict[str, tuple[re.Pattern[str], ...]]:
 
 def _stated(qualifier: str, text: str) -> bool:
     """Whether evidence states a qualifier: its word, or a cue that means it."""
-    return qualifier in text.lower() or any(
-        cue.search(text) for cue in _qualifier_cues().get(qualifier, ()))
+    return re.search(rf"(?<!\w){re.escape(qualifier)}(?!\w)", text, re.IGNORECASE) is not None \
+        or any(cue.search(text) for cue in _qualifier_cues().get(qualifier, ()))
 
 
 def _narrowing(constraint: Constraint, context: str) -> tuple[list[str], bool]:
@@ -84,6 +84,7 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, "nothing specific to look up", no_information=True)
     profile = facts.profile
     qualifiers, unparsed = _narrowing(constraint, context or constraint.text)
+    qualifiers += _grade_after(constraint, context or constraint.text)
     # words a narrower concept's name took in ("severe renal impairment") are its name
     qualifiers = [q for q in qualifiers if not set(q.split()) <= absorbed]
     if constraint.polarity == "must_not":
@@ -354,6 +355,28 @@ def _modifier_before(constraint: Constraint, context: str) -> list[str]:
             # part of the concept's own name ("anti-osteoporosis medication")
             continue
         out.append(word)
+    return out
+
+
+_GRADE_AFTER = re.compile(
+    r"\s*\(?\s*(?:(?:nyha|new york heart association|ecog|who|gold|kdigo|child[- ]pugh|figo|"
+    r"ajcc|ctcae)\s+)?(?:functional\s+)?(?P<what>class|stage|grade|type|category)\s*"
+    r"(?P<value>[ivx]+|\d+[a-d]?)\b", re.IGNORECASE)
+
+
+def _grade_after(constraint: Constraint, context: str) -> list[str]:
+    """A class, stage or grade written just after the concept ("heart failure NYHA class
+    III or IV", "hypertension grade 2"): a record of the plain condition does not meet it,
+    unless the record says the same class (or the concept's own name holds it: "CKD
+    stage 4" is read as that stage by :func:`refine`)."""
+    out = []
+    for c in ([constraint.concept] if constraint.concept else []) + list(constraint.any_of):
+        end = c.span.end
+        if not c.text or context[c.span.start:end].lower() != c.text.lower():
+            continue
+        found = _GRADE_AFTER.match(context, end)
+        if found is not None:
+            out.append(f"{found.group('what').lower()} {found.group('value').lower()}")
     return out
 
 
