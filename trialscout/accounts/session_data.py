@@ -86,21 +86,25 @@ def merge_session_data(conn: Connection, source: str, target: str) -> None:
 
 
 def _merge_answers(conn: Connection, source: str, target: str) -> None:
-    theirs = {row.question_key: row for row in conn.execute(
-        select(SessionAnswerRow).where(SessionAnswerRow.session_hash == target))}
-    for row in conn.execute(select(SessionAnswerRow).where(
-            SessionAnswerRow.session_hash == source)).all():
-        kept = theirs.get(row.question_key)
-        if kept is not None and kept.updated_at >= row.updated_at:
-            continue
-        if kept is not None:
+    """Move the source's answers to the target in three set statements: on a question both
+    answered, the older answer is deleted first (a tie keeps the target's)."""
+    theirs = dict(conn.execute(select(SessionAnswerRow.question_key, SessionAnswerRow.updated_at)
+                               .where(SessionAnswerRow.session_hash == target)).all())
+    drop_source: list[str] = []
+    drop_target: list[str] = []
+    if theirs:
+        for key, updated in conn.execute(select(
+                SessionAnswerRow.question_key, SessionAnswerRow.updated_at).where(
+                SessionAnswerRow.session_hash == source)):
+            if key in theirs:
+                (drop_target if updated > theirs[key] else drop_source).append(key)
+    for session_hash, keys in ((source, drop_source), (target, drop_target)):
+        for start in range(0, len(keys), 500):
             conn.execute(delete(SessionAnswerRow).where(
-                SessionAnswerRow.session_hash == target,
-                SessionAnswerRow.question_key == row.question_key))
-        conn.execute(insert(SessionAnswerRow).values(
-            session_hash=target, question_key=row.question_key, answer=row.answer,
-            updated_at=row.updated_at))
-    conn.execute(delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == source))
+                SessionAnswerRow.session_hash == session_hash,
+                SessionAnswerRow.question_key.in_(keys[start:start + 500])))
+    conn.execute(update(SessionAnswerRow).where(SessionAnswerRow.session_hash == source)
+                 .values(session_hash=target))
 
 
 def _merge_patient(conn: Connection, source: str, target: str) -> None:
