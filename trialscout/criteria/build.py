@@ -2,8 +2,8 @@
 
 Installs are pure Python unless built with ``TRIALSCOUT_COMPILE=1``, which compiles the
 parser's hot modules with mypyc (``setup.py``, ``[tool.trialscout] compiled-modules`` in
-pyproject.toml); editable installs always run them as Python. Output is the same either way; throughput is not, so benchmarks and the reparse
-report say which build ran.
+pyproject.toml); editable installs always run them as Python. Output is the same either
+way; throughput is not, so benchmarks and the reparse report say which build ran.
 """
 
 from __future__ import annotations
