@@ -22,6 +22,7 @@ from trialscout.matching.confidence import failure_confidence
 from trialscout.matching.confidence import spec as confidence_spec
 from trialscout.matching.facts import PatientFacts
 from trialscout.matching.kinds import evaluate_constraint
+from trialscout.matching.members import every_member_absent, without_windows
 from trialscout.matching.modality import modality_outcome
 from trialscout.matching.model import CriterionVerdict, Evidence, QuestionRef, Verdict
 from trialscout.matching.outcome import PRESENCE_KINDS, UNCHECKABLE, Outcome, item_rules
@@ -57,17 +58,6 @@ def _any(values: list[bool | None]) -> bool | None:
     if values and all(v is False for v in values):
         return False
     return None
-
-
-def _without_windows(item: Item, context: str) -> str:
-    """The item's text with its parsed time windows blanked: "for >= 5 years" is a window
-    the constraint checks, not a number bound it left unread."""
-    for c in item.constraints:
-        span = c.window.span if c.window is not None else None
-        if span is not None and 0 <= span.start < span.end <= len(context) and \
-                len(context) == len(item.text):
-            context = context[:span.start] + " " * (span.end - span.start) + context[span.end:]
-    return context
 
 
 def _not(value: bool | None) -> bool | None:
@@ -281,18 +271,23 @@ def _fold(item: Item, results: list[_Result]) -> bool | None:
 
 
 _CLAUSE_OR = re.compile(r";\s*(?:and/)?or\b", re.IGNORECASE)
+_CLAUSE = re.compile(r";")
 _TOGETHER = re.compile(r"\b(?:together|in\s+combination|combination\s+of|combined\s+with)\b",
                        re.IGNORECASE)
 
 
 def _or_clauses(item: Item, results: list[_Result]) -> list[tuple[Item, list[_Result]]]:
-    """The item's "; or" clauses that hold constraints, each as the item with only that
-    clause's words (offsets kept) and its constraints; empty when there are not two."""
+    """The item's "; or" clauses (an exclusion's ";" clauses) that hold constraints, each
+    as the item with only that clause's words (offsets kept) and its constraints; empty
+    when there are not two."""
     text = item.text
     if len(results) < 2 or ";" not in text:
         return []
     spans = _parentheses(text)
-    cuts = [m.start() for m in _CLAUSE_OR.finditer(text)
+    # an exclusion's ";" clauses each exclude on their own ("autoimmune disease; any
+    # condition requiring steroids"): a scope in one does not narrow the others
+    splitter = _CLAUSE if item.section == "exclusion" else _CLAUSE_OR
+    cuts = [m.start() for m in splitter.finditer(text)
             if not any(a <= m.start() < b for a, b in spans)]
     if not cuts:
         return []
@@ -396,7 +391,7 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
                                 if verdict == "NOT_MET" else None)
     exceptions = [c.concept.id for c in item.constraints if c.exception and c.concept]
     context = item.text
-    context = _without_windows(item, context)
+    context = without_windows(item, context)
     if any(c.quantity is not None for c in item.constraints):
         context = item_rules()[1].sub(" ", context)
     results: list[_Result] = []
@@ -422,6 +417,12 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
         outcome = modality_outcome(facts, constraint) or \
             smoking_outcome(facts, constraint) or \
             evaluate_constraint(facts, constraint, exceptions, context)
+        outcome = every_member_absent(facts, constraint, outcome, exceptions, context)
+        if constraint.negated and constraint.quantity is not None and \
+                outcome.holds is not None:
+            # "does not meet performance status = 2": the bound shown is the negated one
+            outcome = Outcome(outcome.holds, f"{outcome.reason} (which the criterion negates)",
+                              outcome.evidence, outcome.applicable, outcome.no_information)
         if outcome.holds is not None and _prospective(item, constraint):
             outcome = Outcome(None, f"{outcome.reason} (the criterion is about what is to "
                               "come)", outcome.evidence)
@@ -461,8 +462,12 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
             if key not in seen:
                 seen.add(key)
                 evidence.append(e)
+    deciders = [r for r in results if r.passed is True]
     if deciding is not None:
         reason = deciding.reason
+    elif passed_all is True and deciders and any(r.passed is None for r in results):
+        # met through one alternative: say which, not every alternative left open
+        reason = "; ".join(dict.fromkeys(r.outcome.reason for r in deciders))
     else:
         reason = "; ".join(dict.fromkeys(r.outcome.reason for r in results))
     if passed_all is False and item.section == "exclusion":
