@@ -202,3 +202,20 @@ def test_any_text_is_stored_as_typed_or_refused_by_field(capp: TrialScout, name:
     assert set(stored) <= set(message.replace("\r", "\n") + "\n")
     assert not any(ord(c) < 32 and c not in "\n\t" for c in stored)
     assert capp.contact.mine_one("account:1", sent.id) == sent
+
+
+def test_parallel_sends_cannot_pass_the_limit_together(capp: TrialScout) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    capp.contact.limits = Limits(per_owner=3, per_address=100, daily_total=100)
+
+    def attempt(n: int) -> str:
+        try:
+            send(capp, TRIAL_X, owner="account:77", client=f"c{n}", site=n % 2)
+        except RateLimited:
+            return "limited"
+        return "sent"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    assert sorted(results) == ["limited"] * 5 + ["sent"] * 3

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, func, insert, or_, select, true, update
+from sqlalchemy import Connection, and_, false, func, insert, or_, select, text, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from trialscout.contact.audit import now
@@ -34,6 +34,7 @@ from trialscout.registry.model import Trial
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 PUBLIC_COUNT_MIN = 5
+_LOCK_KEY = 0x7C0_4E1C
 
 
 class ContactError(ValueError):
@@ -112,8 +113,19 @@ def _over(conn: Connection, where: ColumnElement[bool], limit: int, at: datetime
         raise RateLimited(max(1, int((first + day - at).total_seconds()) + 1), scope)
 
 
+def _serialize(conn: Connection) -> None:
+    """Let one inquiry at a time count and insert, so parallel requests cannot all pass a
+    limit: a transaction-scoped advisory lock on PostgreSQL; on SQLite a first write takes
+    the database's write lock (the others wait for the busy timeout)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    else:
+        conn.execute(update(InquiryRow).where(false()).values(status="sent"))
+
+
 def check_rate(conn: Connection, owner: str, client_hash: str, limits: Limits,
                at: datetime) -> None:
+    _serialize(conn)
     _over(conn, InquiryRow.owner == owner, limits.per_owner, at, "visitor")
     _over(conn, InquiryRow.client_hash == client_hash, limits.per_address, at, "visitor")
     _over(conn, true(), limits.daily_total, at, "site")
