@@ -227,3 +227,15 @@ def test_old_alerts_and_changes_are_pruned(alert_app: TrialScout, tmp_path: Path
         assert prune(conn, now=utcnow() + timedelta(days=40)) == 1  # the unmatched change
         assert prune(conn, now=utcnow() + timedelta(days=181)) == 2  # the alert, its change
         assert conn.execute(select(func.count()).select_from(TrialChangeRow)).scalar_one() == 0
+
+
+def test_one_run_sends_every_due_message_in_batches(alert_app: TrialScout, tmp_path: Path,
+                                                    mail_server: MailServer) -> None:
+    owners = [make_account(alert_app, f"batch{i}@example.org") for i in range(5)]
+    for owner in owners:
+        _save(alert_app, owner, q="osteoporosis")
+    store(alert_app, tmp_path, [trial("NCT09001401")])
+    report = AlertService(alert_app).run(delivery_batch=2)
+    assert (report.emails_queued, report.sent) == (5, 5)
+    assert sorted(m["To"] for m in mail_server.messages) == [
+        f"batch{i}@example.org" for i in range(5)]

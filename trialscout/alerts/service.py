@@ -256,8 +256,9 @@ class AlertService:
         return 1
 
     def run(self, now: datetime | None = None, *, deliver: bool = True,
-            resend_uncertain: bool = False) -> RunReport:
-        """One pass: changes -> alerts -> emails -> SMTP. Safe to run again at any time."""
+            resend_uncertain: bool = False, delivery_batch: int = 1000) -> RunReport:
+        """One pass: changes -> alerts -> emails -> SMTP (every due message, in batches of
+        ``delivery_batch``). Safe to run again at any time."""
         from trialscout.alerts.volunteers import sync_volunteer_searches
 
         report = RunReport()
@@ -274,9 +275,16 @@ class AlertService:
         with self.app.engine.begin() as conn:
             prune(conn, now=now)
             prune_outbox(conn, now=now)
-        if deliver:
-            delivered = deliver_pending(self.app, now, resend_uncertain=resend_uncertain)
-            report.sent, report.deferred = delivered.sent, delivered.deferred
-            report.failed, report.uncertain = delivered.failed, delivered.uncertain
+        first = True
+        while deliver:
+            delivered = deliver_pending(self.app, now, limit=delivery_batch,
+                                        resend_uncertain=resend_uncertain and first)
+            first = False
+            report.sent += delivered.sent
+            report.deferred += delivered.deferred
+            report.failed += delivered.failed
+            report.uncertain += delivered.uncertain
             report.smtp_configured = delivered.configured
+            if not delivered.more:
+                break
         return report

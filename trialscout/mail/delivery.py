@@ -79,6 +79,7 @@ class DeliveryReport:
     recovered: int = 0
     uncertain: int = 0
     configured: bool = True
+    more: bool = False
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -268,12 +269,15 @@ def deliver_pending(app: Any, now: datetime | None = None, *, limit: int = 1000,
             .order_by(OutboxRow.id).limit(limit)).scalars())
     smtp = client or SmtpClient(settings)
     me = _worker_id()
+    stopped = False
     try:
         for row_id in due:
             if _send_one(engine, settings, smtp, row_id, me, now, report):
+                stopped = True
                 break
     finally:
         smtp.close()
+    report.more = len(due) >= limit and not stopped
     return report
 
 
