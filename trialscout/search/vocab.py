@@ -65,6 +65,9 @@ class Vocab:
         yield from ((self.offset + i, k) for i, k in enumerate(self.keys))
 
 
+_REMEMBERED = 20_000
+
+
 class MappedVocab:
     """A read-only vocabulary over memory-mapped arrays, shared by every worker.
 
@@ -85,6 +88,7 @@ class MappedVocab:
         self.keys = _Keys(self)
         self.display = self.keys
         self.sorted_keys = _SortedKeys(self)
+        self._found: dict[str, int | None] = {}
 
     @staticmethod
     def arrays(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,12 +124,20 @@ class MappedVocab:
         return lo
 
     def get(self, key: str) -> int | None:
+        """The id of ``key`` (None when absent); the words queries ask for are remembered,
+        a bounded few, since a search looks up the same ones again and again."""
+        if key in self._found:
+            return self._found[key]
+        found = None
         at = self.lower_bound(key)
         if at < len(self.order):
             i = int(self.order[at])
             if self._bytes(i) == key.encode("utf-8"):
-                return i
-        return None
+                found = i
+        if len(self._found) >= _REMEMBERED:
+            self._found.clear()
+        self._found[key] = found
+        return found
 
     def items(self) -> Iterable[tuple[int, str]]:
         return ((i, self.key(i)) for i in range(len(self)))
