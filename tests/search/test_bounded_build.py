@@ -10,21 +10,27 @@ import pytest
 from trialscout.app import TrialScout
 from trialscout.search import merge
 from trialscout.search.analysis import Analyzer
-from trialscout.search.documents import search_doc
+from trialscout.search.documents import SearchDoc, search_doc
 from trialscout.search.rules import search_rules
-from trialscout.search.segment import MULTI_FIELDS, SCALARS, SITE_COLUMNS, build_segment
+from trialscout.search.segment import (
+    MULTI_FIELDS,
+    SCALARS,
+    SITE_COLUMNS,
+    Segment,
+    build_segment,
+)
 from trialscout.search.store import iter_documents
 
 _TEXT = ("t_ptr", "t_doc", "t_tf", "p_ptr", "p_pos", "dl", "nct_num", "surface_term",
          "surface_sorted_ids")
 
 
-def _docs(app: TrialScout) -> list:
+def _docs(app: TrialScout) -> list[SearchDoc]:
     with app.engine.connect() as conn:
         return [search_doc(d) for _, d in iter_documents(conn)]
 
 
-def _assert_same(a, b) -> None:  # type: ignore[no-untyped-def]
+def _assert_same(a: Segment, b: Segment) -> None:
     for name in _TEXT:
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
@@ -63,7 +69,8 @@ def test_a_truncated_part_is_an_error_not_a_wrong_index(sample_app: TrialScout,
     docs = _docs(sample_app)
     original = merge.merge
 
-    def cut(parts: list[merge.Part], n_terms: int, out_dir: Path) -> dict:  # type: ignore[type-arg]
+    def cut(parts: list[merge.Part], n_terms: int, out_dir: Path
+            ) -> dict[str, np.ndarray]:
         victim = parts[0].file("pos")
         victim.write_bytes(victim.read_bytes()[:-4])
         return original(parts, n_terms, out_dir)

@@ -24,9 +24,8 @@ EDITED = make_study("NCT00000102", "Zoledronate against Hypophosphatasia",
                     conditions=["Hypophosphatasia"], last_update="2025-02-02")
 
 
-def _reader(url: str, index_dir: Path | None = None) -> TrialScout:
-    extra = {"search_index_dir": str(index_dir)} if index_dir else {}
-    return create_app(database_url=url, search_index_role="open", **extra)
+def _reader(url: str) -> TrialScout:
+    return create_app(database_url=url, search_index_role="open")
 
 
 def _poll_now(app: TrialScout) -> None:
