@@ -55,6 +55,17 @@ def test_signed_in_sessions_keep_data_with_the_account(accounts: Accounts) -> No
     assert store.patient_id("other-browser") is not None
 
 
+def test_a_signed_in_session_clears_and_deletes_the_accounts_own_data(
+        accounts: Accounts) -> None:
+    account_id, token = _signed_in_with_data(accounts)
+    store = SessionStore(accounts.app.engine)
+    store.clear_answers(token, ["q"])
+    assert store.delete_patient(token)
+    accounts.service.start_session(None, "second-browser", account_id)
+    assert store.answers("second-browser") == {}
+    assert store.patient_id("second-browser") is None
+
+
 def test_export_has_everything_but_secrets(accounts: Accounts) -> None:
     account_id, _ = _signed_in_with_data(accounts)
     with accounts.app.engine.connect() as conn:

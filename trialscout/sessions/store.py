@@ -150,14 +150,15 @@ class SessionStore:
         """Forget all answers, or only those for ``keys``."""
         if not token:
             return
-        id_hash = hash_session_token(token)
-        query = delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash)
-        if keys is not None:
-            wanted = sorted({stored_key(k) for k in keys if not has_nul(k)})
-            if not wanted:
-                return
-            query = query.where(SessionAnswerRow.question_key.in_(wanted))
+        wanted = None if keys is None else sorted({stored_key(k) for k in keys
+                                                   if not has_nul(k)})
+        if wanted is not None and not wanted:
+            return
         with self.engine.begin() as conn:
+            id_hash = self._live_hash(conn, token) or hash_session_token(token)
+            query = delete(SessionAnswerRow).where(SessionAnswerRow.session_hash == id_hash)
+            if wanted is not None:
+                query = query.where(SessionAnswerRow.question_key.in_(wanted))
             conn.execute(query)
 
     def profile(self, token: str | None) -> Profile:
@@ -217,7 +218,8 @@ class SessionStore:
         if not token:
             return False
         with self.engine.begin() as conn:
-            return _delete_patients(conn, [hash_session_token(token)]) > 0
+            id_hash = self._live_hash(conn, token) or hash_session_token(token)
+            return _delete_patients(conn, [id_hash]) > 0
 
     def rotate(self, old: str | None, new: str) -> bool:
         """Move everything session ``old`` holds (profile, answers, patient record) to the
