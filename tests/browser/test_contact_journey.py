@@ -22,7 +22,6 @@ from tests.contact.accounts import make_account
 from tests.contact.studies import TRIAL_X, X_SITE_A, write_studies
 from tests.mailserver import MailServer
 from trialscout.app import TrialScout, create_app
-from trialscout.mail.delivery import deliver_pending
 from trialscout.sessions.tables import WebSessionRow
 from trialscout.sessions.tokens import hash_session_token, issue_session_id
 from trialscout.web.visitor import SESSION_COOKIE
@@ -85,7 +84,8 @@ def _signed_in(browser: Any, base: str, web: Any, account_id: int) -> Any:
 
 
 def _mail_to(server: MailServer, core: TrialScout, address: str, count: int) -> list[Any]:
-    deliver_pending(core)
+    """The messages to ``address`` once ``count`` arrived: the web app sends what a request
+    queued right after its response, so nothing here delivers."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         found = [m for m in server.messages if m["To"] == address]

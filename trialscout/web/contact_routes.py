@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -97,6 +97,19 @@ class RecipientPage(BaseModel):
     statuses: list[str] = Field(default_factory=lambda: [str(s) for s in TEAM_STATUSES])
 
 
+def deliver_after(request: Request, background: BackgroundTasks) -> None:
+    """Send what the request queued (the inquiry, status and code emails) right after the
+    response, when SMTP is set up; the outbox keeps each message to one delivery."""
+    core = web_context(request).core
+    if core.settings.smtp_host:
+        from trialscout.mail.delivery import deliver_pending
+
+        background.add_task(deliver_pending, core, limit=50)
+
+
+MailDep = Depends(deliver_after)
+
+
 def service(request: Request) -> ContactService:
     return web_context(request).core.contact
 
@@ -110,7 +123,7 @@ def asked_count(request: Request, nct_id: str) -> int | None:
 
 
 def add_private_page(router: APIRouter, path: str, handler: Callable[..., Any],
-                     template: str) -> None:
+                     template: str, dependencies: list[Any] | None = None) -> None:
     """A page showing ``handler``'s result, never from the shared page cache."""
     if "request" not in inspect.signature(handler).parameters:
         raise TypeError(f"{handler.__name__} needs a `request: Request` parameter")
@@ -124,7 +137,7 @@ def add_private_page(router: APIRouter, path: str, handler: Callable[..., Any],
 
     router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse,
                          response_model=None, include_in_schema=False,
-                         name=f"page_{handler.__name__}")
+                         name=f"page_{handler.__name__}", dependencies=dependencies)
 
 
 def reading_owner(request: Request) -> str | None:
@@ -373,39 +386,41 @@ def register(api: APIRouter, pages: APIRouter) -> None:
                       summary="Inquiry form: sites and what would be shared")
     api.add_api_route("/trials/{nct_id}/inquiries", send_inquiry, methods=["POST"],
                       status_code=201, response_model=Inquiry, responses=writing,
-                      dependencies=[CsrfDep], tags=tags, summary="Contact the study team")
+                      dependencies=[CsrfDep, MailDep], tags=tags, summary="Contact the study team")
     api.add_api_route("/inquiries", my_inquiries, methods=["GET"], response_model=InquiryList,
                       tags=tags, summary="My inquiries")
     api.add_api_route("/inquiries/access/{token}", recipient_page, methods=["GET"],
                       response_model=RecipientPage, responses=mine, tags=tags,
+                      dependencies=[MailDep],
                       summary="An emailed inquiry link")
     api.add_api_route("/inquiries/access/{token}/code", recipient_code, methods=["POST"],
                       response_model=RecipientPage, responses=writing,
-                      dependencies=[CsrfDep], tags=tags, summary="Email me a code")
+                      dependencies=[CsrfDep, MailDep], tags=tags, summary="Email me a code")
     api.add_api_route("/inquiries/access/{token}/verify", recipient_verify,
                       methods=["POST"], response_model=RecipientPage, responses=writing,
-                      dependencies=[CsrfDep], tags=tags, summary="Unlock with the code")
+                      dependencies=[CsrfDep, MailDep], tags=tags, summary="Unlock with the code")
     api.add_api_route("/inquiries/access/{token}/status", recipient_status,
                       methods=["POST"], response_model=Inquiry, responses=writing,
-                      dependencies=[CsrfDep], tags=tags, summary="Set the status")
+                      dependencies=[CsrfDep, MailDep], tags=tags, summary="Set the status")
     api.add_api_route("/inquiries/{inquiry_id}", my_inquiry, methods=["GET"],
                       response_model=Inquiry, responses=mine, tags=tags,
                       summary="One of my inquiries")
     api.add_api_route("/inquiries/{inquiry_id}/withdraw", withdraw, methods=["POST"],
-                      response_model=Inquiry, responses=writing, dependencies=[CsrfDep],
+                      response_model=Inquiry, responses=writing, dependencies=[CsrfDep, MailDep],
                       tags=tags, summary="Withdraw my inquiry")
     add_private_page(pages, "/trials/{nct_id}/contact", contact_form, "contact.html")
     pages.add_api_route("/trials/{nct_id}/contact", post_contact_form, methods=["POST"],
-                        dependencies=[CsrfDep], include_in_schema=False, response_model=None)
+                        dependencies=[CsrfDep, MailDep], include_in_schema=False,
+                        response_model=None)
     add_private_page(pages, "/inquiries", my_inquiries, "inquiries.html")
     add_private_page(pages, "/inquiries/access/{token}", recipient_page,
-                     "inquiry_access.html")
+                     "inquiry_access.html", dependencies=[MailDep])
     for suffix, handler in (("code", post_recipient_code), ("verify", post_recipient_verify),
                             ("status", post_recipient_status)):
         pages.add_api_route(f"/inquiries/access/{{token}}/{suffix}", handler,
-                            methods=["POST"], dependencies=[CsrfDep],
+                            methods=["POST"], dependencies=[CsrfDep, MailDep],
                             include_in_schema=False, response_model=None)
     add_private_page(pages, "/inquiries/{inquiry_id}", my_inquiry, "inquiry.html")
     pages.add_api_route("/inquiries/{inquiry_id}/withdraw", post_withdraw_form,
-                        methods=["POST"], dependencies=[CsrfDep], include_in_schema=False,
+                        methods=["POST"], dependencies=[CsrfDep, MailDep], include_in_schema=False,
                         response_model=None)

@@ -28,6 +28,7 @@ from trialscout.web.accounts_context import require_role
 from trialscout.web.contact_routes import (
     Fields,
     InquiryId,
+    MailDep,
     StatusBody,
     add_private_page,
     not_found,
@@ -297,40 +298,41 @@ def register(api: APIRouter, pages: APIRouter) -> None:
                       summary="Export inquiries as CSV")
     api.add_api_route("/coordinator/inquiries/{inquiry_id}", team_inquiry, methods=["GET"],
                       response_model=Inquiry, responses=hidden, tags=tags,
+                      dependencies=[MailDep],
                       summary="One inquiry")
     api.add_api_route("/coordinator/inquiries/{inquiry_id}/status", set_status,
                       methods=["POST"], response_model=Inquiry, responses=writing,
-                      dependencies=[CsrfDep], tags=tags, summary="Change the status")
+                      dependencies=[CsrfDep, MailDep], tags=tags, summary="Change the status")
     api.add_api_route("/coordinator/trials/{nct_id}/claim", claim_form, methods=["GET"],
                       response_model=ClaimForm, responses=hidden, tags=tags,
                       summary="Sites I may claim")
     api.add_api_route("/coordinator/trials/{nct_id}/claims", request_claim, methods=["POST"],
                       status_code=202, response_model=ClaimSent, responses=writing,
-                      dependencies=[CsrfDep], tags=tags, summary="Email me a claim link")
+                      dependencies=[CsrfDep, MailDep], tags=tags, summary="Email me a claim link")
     api.add_api_route("/coordinator/claims/confirm", confirm_claim, methods=["POST"],
-                      response_model=Claim, responses=writing, dependencies=[CsrfDep],
+                      response_model=Claim, responses=writing, dependencies=[CsrfDep, MailDep],
                       tags=tags, summary="Confirm a claim link")
     api.add_api_route("/admin/audit", audit_log, methods=["GET"], response_model=AuditPage,
                       responses=hidden, tags=admin, summary="Inquiry read audit log")
     api.add_api_route("/admin/grants", grant, methods=["POST"], status_code=201,
-                      response_model=Claim, responses=writing, dependencies=[CsrfDep],
+                      response_model=Claim, responses=writing, dependencies=[CsrfDep, MailDep],
                       tags=admin, summary="Grant a coordinator a claim")
     add_private_page(pages, "/coordinator", workspace, "coordinator.html")
     pages.add_api_route("/coordinator/inquiries.csv", export_csv, methods=["GET"],
                         include_in_schema=False, response_class=Response)
     add_private_page(pages, "/coordinator/inquiries/{inquiry_id}", team_inquiry,
-                     "coordinator_inquiry.html")
+                     "coordinator_inquiry.html", dependencies=[MailDep])
     pages.add_api_route("/coordinator/inquiries/{inquiry_id}/status", post_status_form,
-                        methods=["POST"], dependencies=[CsrfDep], include_in_schema=False,
+                        methods=["POST"], dependencies=[CsrfDep, MailDep], include_in_schema=False,
                         response_model=None)
     add_private_page(pages, "/coordinator/trials/{nct_id}/claim", claim_form,
                      "coordinator_claim.html")
     pages.add_api_route("/coordinator/trials/{nct_id}/claims", post_claim_form,
-                        methods=["POST"], dependencies=[CsrfDep], include_in_schema=False,
+                        methods=["POST"], dependencies=[CsrfDep, MailDep], include_in_schema=False,
                         response_model=None)
     add_private_page(pages, "/coordinator/claim/{token}", confirm_page,
                      "coordinator_confirm.html")
     pages.add_api_route("/coordinator/claim/{token}", post_confirm_form, methods=["POST"],
-                        dependencies=[CsrfDep], include_in_schema=False,
+                        dependencies=[CsrfDep, MailDep], include_in_schema=False,
                         response_model=None)
     add_private_page(pages, "/admin/audit", audit_log, "audit.html")
