@@ -36,7 +36,7 @@ def test_save_this_search_and_the_alert_pages_are_accessible(  # type: ignore[no
     feed = tab.locator("a[type='application/atom+xml']").get_attribute("href")
     assert feed and feed.startswith("/alerts/feed/")
     tab.goto("/alerts")
-    expect(tab.locator("main li.card")).to_have_count(1)
+    expect(tab.locator("main article.card")).to_have_count(1)
     screenshot(tab, f"alerts-list-{width}")
     listing = _axe(tab, axe_source)
     assert not _serious(listing), json.dumps(_serious(listing), indent=1)
