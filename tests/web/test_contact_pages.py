@@ -191,3 +191,27 @@ def test_inquiries_follow_the_session_when_its_id_rotates(
         assert client.cookies.get("ts_session") != old_cookie, "saving the profile rotates"
         assert [i["id"] for i in client.get("/api/v1/inquiries").json()["items"]] == [
             sent.json()["id"]]
+
+
+def test_signing_in_moves_an_anonymous_inquiry_into_the_account(
+        site: tuple[TrialScout, FastAPI]) -> None:
+    from trialscout.accounts.service import AccountPolicy, AccountService
+
+    core, web = site
+    accounts = AccountService(core.engine, AccountPolicy.from_settings(core.settings))
+    with core.engine.begin() as conn:
+        accounts.create(conn, "eve@example.org", "a long enough passphrase", verified=True)
+    with _browser(web, 70) as client:
+        csrf = _csrf(client)
+        sent = client.post(f"/api/v1/trials/{TRIAL_X}/inquiries", headers={
+            "X-CSRF-Token": csrf}, json={"site_key": key_of(core, TRIAL_X), "agree": True,
+                                         "contact": {"name": "Eve", "email": "eve@example.org"}})
+        assert sent.status_code == 201
+        signed = client.post("/api/v1/account/signin", headers={"X-CSRF-Token": csrf},
+                             json={"email": "eve@example.org",
+                                   "password": "a long enough passphrase"})
+        assert signed.status_code == 200, signed.text
+        assert [i["id"] for i in client.get("/api/v1/inquiries").json()["items"]] == [
+            sent.json()["id"]]
+    with _browser(web, 71) as other:
+        assert other.get(f"/api/v1/inquiries/{sent.json()['id']}").status_code == 404
