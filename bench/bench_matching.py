@@ -86,24 +86,30 @@ def build(n: int, db: Path, seed: int) -> None:
     app.close()
 
 
-def prepare(app: TrialScout, profiles: Sequence[PatientProfile], ref: date) -> None:
-    """Store parsed criteria for every candidate the patients' searches return."""
+def prepare(app: TrialScout, profiles: Sequence[PatientProfile], ref: date,
+            near: str) -> None:
+    """Store parsed criteria for every candidate the patients' searches return (with and
+    without ``near``)."""
     from trialscout.criteria.store import parse_trials
     from trialscout.criteria.tables import TrialCriteriaRow, TrialCriterionQuestionRow
     from trialscout.matching.engine import search_candidates
     from trialscout.matching.query import relevance_query
+    from trialscout.matching.rules import load_rules
     from trialscout.store.tables import Base
 
     engine = app.engine
     Base.metadata.create_all(engine, tables=[
         Base.metadata.tables[TrialCriteriaRow.__tablename__],
         Base.metadata.tables[TrialCriterionQuestionRow.__tablename__]])
+    pool = int(load_rules("ranking")["candidates"])     # what a match can check
     wanted: set[str] = set()
     started = time.perf_counter()
     for profile in profiles:
-        options = MatchOptions(reference_date=ref)
-        hits = search_candidates(app, profile, relevance_query(profile), options, ref, 300)
-        wanted |= {h.nct_id for h in hits}
+        for options in (MatchOptions(reference_date=ref),
+                        MatchOptions(reference_date=ref, near=near, radius_km=500)):
+            hits = search_candidates(app, profile, relevance_query(profile), options, ref,
+                                     pool)
+            wanted |= {h.nct_id for h in hits}
     with engine.begin() as conn:
         parsed = parse_trials(conn, sorted(wanted))
     print(f"prepared: {len(wanted)} candidate trials, {parsed} parsed and stored now, "
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ref = date(2025, 12, 31)
     profiles = [extract_note(text, reference_date=ref) for text in notes(args.patients)]
     if args.prepare:
-        prepare(app, profiles, ref)
+        prepare(app, profiles, ref, args.near)
     started = time.perf_counter()
     for profile in profiles[:3]:
         app.match(profile, MatchOptions(reference_date=ref))
