@@ -260,3 +260,12 @@ def test_claim_link_from_the_email_works_for_the_asker_only(world: World) -> Non
                                    ).json()["items"]} == {world.inquiry_a, world.inquiry_b}
     assert _call(world, "coord_y", "POST", "/api/v1/coordinator/trials/NCT09994001/claims",
                  {"site_key": site, "email": "not-listed@example.org"}).status_code == 422
+
+
+def test_workspace_offers_the_claimed_sites_as_filters(world: World) -> None:
+    sites = _call(world, "coord_x", "GET", "/api/v1/coordinator/inquiries").json()["sites"]
+    assert {s["key"] for s in sites} == {key_of(world.core, TRIAL_X, 0),
+                                         key_of(world.core, TRIAL_X, 1)}
+    page = _call(world, "coord_x", "GET",
+                 f"/coordinator?site_key={key_of(world.core, TRIAL_X, 1)}").text
+    assert "Denver Bone Centre" in page and "0 inquiries" in page

@@ -60,8 +60,15 @@ class ClaimView(Claim):
     site: str
 
 
+class SiteOption(BaseModel):
+    key: str
+    label: str
+
+
 class Workspace(BaseModel):
     claims: list[ClaimView]
+    sites: list[SiteOption] = Field(default_factory=list,
+                                    description="The sites your claims cover, to filter by.")
     items: list[Inquiry]
     total: int
     query: WorkspaceQuery
@@ -115,14 +122,20 @@ class AuditPage(BaseModel):
     page_size: int
 
 
-def _claim_views(request: Request, claims: list[Claim]) -> list[ClaimView]:
-    views = []
+def _claim_views(request: Request, claims: list[Claim]
+                 ) -> tuple[list[ClaimView], list[SiteOption]]:
+    views, sites = [], {}
     for claim in claims:
         trial = web_context(request).core.trial(claim.nct_id)
         title = trial.title if trial else claim.nct_id
         site = (label_for(trial, claim.site_key) if trial else None) or claim.site_key
         views.append(ClaimView(**claim.model_dump(), title=title, site=site))
-    return views
+        if trial is not None:
+            keys = ([site_key(s) for s in trial.sites] if claim.site_key == ALL_SITES
+                    else [claim.site_key])
+            for key in keys:
+                sites[key] = f"{claim.nct_id} · {label_for(trial, key) or key}"
+    return views, [SiteOption(key=k, label=v) for k, v in sites.items()]
 
 
 def workspace(request: Request, account: Coordinator,
@@ -134,8 +147,8 @@ def workspace(request: Request, account: Coordinator,
                                      site_key=query.site_key, status=query.status,
                                      limit=query.page_size,
                                      offset=(query.page - 1) * query.page_size)
-    return Workspace(claims=_claim_views(request, contact.claims(account.id)), items=items,
-                     total=total, query=query)
+    claims, sites = _claim_views(request, contact.claims(account.id))
+    return Workspace(claims=claims, sites=sites, items=items, total=total, query=query)
 
 
 def team_inquiry(request: Request, account: Coordinator, inquiry_id: InquiryId) -> Inquiry:
