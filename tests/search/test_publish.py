@@ -162,3 +162,29 @@ def test_a_second_builder_waits_for_the_lock(tmp_path: Path) -> None:
         assert persist.current_name(index_dir) != before
     finally:
         app.close()
+
+
+def test_a_readers_cached_page_follows_the_published_index(tmp_path: Path) -> None:
+    from trialscout.web.factory import create_web_app
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    builder = create_app(database_url=url)
+    core = create_app(database_url=url, web_workers=2, web_warm_up="off")
+    try:
+        load(builder, fixture_studies(), tmp_path, "a")
+        with TestClient(create_web_app(core)) as client:
+            assert not core.search_engine.builds
+            core.search_engine.delta_limit = 0
+            edited = tmp_path / "b.jsonl"
+            edited.write_bytes(orjson.dumps(EDITED))
+            builder.store_paths([edited])
+            _poll_now(core)
+            stale = client.get("/search", params={"q": "hypophosphatasia"})
+            assert stale.status_code == 200 and "NCT00000102" not in stale.text
+            builder.index()
+            _poll_now(core)
+            fresh = client.get("/search", params={"q": "hypophosphatasia"})
+            assert "NCT00000102" in fresh.text, "not the stale page from the cache"
+    finally:
+        core.close()
+        builder.close()

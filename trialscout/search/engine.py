@@ -104,6 +104,14 @@ class SearchEngine:
         return self._engine if isinstance(self._engine, Engine) else self._engine()
 
     @property
+    def published(self) -> str:
+        """The published snapshot this process serves ("" when it serves its own build):
+        a worker's page cache keys on it, since a reader can serve an older snapshot than
+        the store's generation until ``trialscout index`` publishes a newer one."""
+        state = self._state
+        return "" if state is None or state.snapshot is None else state.snapshot
+
+    @property
     def synonyms(self) -> SynonymIndex:
         if self._synonyms is None:
             self._synonyms = default_synonyms()

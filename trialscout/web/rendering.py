@@ -127,7 +127,8 @@ def add_page_route(router: APIRouter, path: str, handler: Callable[..., Any], te
             query = request.url.query
             if cache_extra is not None:
                 query = f"{query}\x00{cache_extra(request)}"
-            key = cache.key(ctx.core.engine, request.url.path, query)
+            key = cache.key(ctx.core.engine, request.url.path,
+                            f"{query}\x01{ctx.core.search_engine.published}")
             cached = cache.get(key)
             if cached is not None:
                 return ctx.renderer.respond(request, cached, placeholder=cache.placeholder)
