@@ -24,6 +24,7 @@ def test_sign_up_sends_a_verification_link_that_works_once(accounts: Accounts) -
     token = accounts.last_token("ann@example.org")
     message = accounts.mail.messages[-1]
     assert message.get_body(("html",)) is not None
+    accounts.clock.advance(seconds=61)
     with pytest.raises(NotVerified):  # which sends a new link, replacing the first
         accounts.service.authenticate("ann@example.org", PASSWORD, "10.0.0.1")
     with pytest.raises(LinkInvalid):
@@ -90,6 +91,11 @@ def test_a_new_link_replaces_the_previous_one(accounts: Accounts) -> None:
     accounts.member()
     accounts.service.request_link("ann@example.org", "signin")
     first = accounts.last_token("ann@example.org")
+    accounts.service.request_link("ann@example.org", "signin")  # within a minute: nothing
+    accounts.deliver()
+    assert accounts.last_token("ann@example.org") == first
+    assert len(accounts.mail.messages) == 2
+    accounts.clock.advance(seconds=61)
     accounts.service.request_link("ann@example.org", "signin")
     second = accounts.last_token("ann@example.org")
     with pytest.raises(LinkInvalid):

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from trialscout.accounts.tables import TOKEN_PURPOSES, AuthTokenRow
 
 TOKEN_MAX = 100
+RESEND_AFTER = timedelta(minutes=1)
 
 
 def token_hash(token: str) -> str:
@@ -37,6 +38,15 @@ def issue_link_token(conn: Connection, account_id: int, purpose: str, now: datet
         token_hash=token_hash(token), account_id=account_id, purpose=purpose,
         created_at=now, expires_at=now + lifetime, used_at=None))
     return token
+
+
+def recently_issued(conn: Connection, account_id: int, purpose: str, now: datetime,
+                    within: timedelta = RESEND_AFTER) -> bool:
+    """Whether a link for ``purpose`` went out less than ``within`` ago: asking again sends
+    nothing, so nobody can flood an address with links."""
+    return conn.execute(select(AuthTokenRow.token_hash).where(
+        AuthTokenRow.account_id == account_id, AuthTokenRow.purpose == purpose,
+        AuthTokenRow.created_at > now - within)).first() is not None
 
 
 def consume_link_token(conn: Connection, token: str, purpose: str, now: datetime

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from trialscout.accounts import lockout
 from trialscout.accounts.emails import send_account_email
 from trialscout.accounts.inputs import AccountInputError, check_password, normalize_email
-from trialscout.accounts.links import consume_link_token, issue_link_token
+from trialscout.accounts.links import consume_link_token, issue_link_token, recently_issued
 from trialscout.accounts.lookup import AccountInfo
 from trialscout.accounts.owners import merge_owner, owner_for
 from trialscout.accounts.session_data import ensure_home_row
@@ -219,7 +219,7 @@ class AccountService:
             if self.hasher.check_needs_rehash(row.password_hash):
                 conn.execute(update(AccountRow).where(AccountRow.id == row.id).values(
                     password_hash=self.hasher.hash(password)))
-            if row.verified_at is None:
+            if row.verified_at is None and not recently_issued(conn, row.id, "verify", now):
                 token = issue_link_token(conn, row.id, "verify", now,
                                          self.policy.verify_lifetime)
                 self._mail(conn, row.email, "verify", token, self.policy.verify_lifetime)
@@ -238,7 +238,8 @@ class AccountService:
             return
         with self.engine.begin() as conn:
             row = self._by_email(conn, email)
-            if row is None or row.disabled:
+            if row is None or row.disabled or recently_issued(conn, row.id, purpose,
+                                                              self.clock()):
                 return
             token = issue_link_token(conn, row.id, purpose, self.clock(),
                                      self.policy.link_lifetime)
