@@ -34,7 +34,6 @@ from trialscout.search.models import SearchRequest
 from trialscout.store.tables import TrialRow
 
 SEARCH_CHUNK = 2_000
-INSERT_CHUNK = 5_000
 COMPILED_CACHE = 4_096
 
 
@@ -80,7 +79,8 @@ _INSERT_SQL = {
 
 
 _PG_STAGE = ("CREATE TEMPORARY TABLE IF NOT EXISTS alerts_incoming (saved_search_id integer, "
-             "change_id integer, nct_id varchar(11), kind varchar(12), created_at timestamp)")
+             "change_id integer, nct_id varchar(11), kind varchar(12), created_at timestamp) "
+             "ON COMMIT DELETE ROWS")
 _PG_MOVE = ("INSERT INTO alerts (saved_search_id, change_id, nct_id, kind, created_at, "
             "message_id, emailed) SELECT saved_search_id, change_id, nct_id, kind, created_at, "
             "NULL, false FROM alerts_incoming ON CONFLICT (saved_search_id, change_id) "
@@ -89,8 +89,9 @@ _PG_MOVE = ("INSERT INTO alerts (saved_search_id, change_id, nct_id, kind, creat
 
 def _insert_alerts(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Many alert rows at once: SQLite through the driver's executemany, PostgreSQL by COPY
-    into a temporary table and one INSERT ... SELECT (row by row it spent most of the pass
-    in round trips); a pair already there is skipped."""
+    into a temporary table (emptied at commit: one call per transaction) and one
+    INSERT ... SELECT (row by row it spent most of the pass in round trips); a pair
+    already there is skipped."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
@@ -103,7 +104,6 @@ def _insert_alerts(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
             for row in rows:
                 copy.write_row(row)
         cur.execute(_PG_MOVE)
-        cur.execute("TRUNCATE alerts_incoming")
 
 
 def _stamp(conn: Connection, when: datetime) -> Any:
@@ -164,8 +164,7 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
                     if change.created_at >= row.created_at and _change_applies(search, change):
                         pending.append((row.id, change.id, change.nct_id, change.kind, now))
         with engine.begin() as conn:
-            for start in range(0, len(pending), INSERT_CHUNK):
-                _insert_alerts(conn, pending[start:start + INSERT_CHUNK])
+            _insert_alerts(conn, pending)
     with engine.begin() as conn:
         done = [c.id for c in changes]
         for start in range(0, len(done), 900):

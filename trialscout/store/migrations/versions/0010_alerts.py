@@ -99,8 +99,6 @@ def upgrade() -> None:
         sa.Column("emailed", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["saved_search_id"], ["saved_searches.id"], ondelete="CASCADE",
                                 name="fk_alerts_saved_search_id_saved_searches"),
-        sa.ForeignKeyConstraint(["change_id"], ["alert_changes.id"], ondelete="CASCADE",
-                                name="fk_alerts_change_id_alert_changes"),
         sa.PrimaryKeyConstraint("id", name="pk_alerts"),
         sa.UniqueConstraint("saved_search_id", "change_id", name="uq_alerts_search_change"),
     )
