@@ -52,6 +52,7 @@ from trialscout.search.view import IndexView
 
 log = logging.getLogger(__name__)
 _VALUE_CACHE = 512
+READER_DELTA = 5000
 BrowseOrder = Literal["name", "count"]
 
 
@@ -305,8 +306,13 @@ class SearchEngine:
         return state.view
 
     def _delta_limit(self, main_n: int) -> int:
+        """Changed trials a delta segment may hold: a tenth of the main segment for the
+        builder (past it a full build is cheaper to search); a reader indexes at most
+        ``READER_DELTA`` changed trials itself before it waits for ``trialscout index``."""
         if self.delta_limit is not None:
             return self.delta_limit
+        if not self.builds:
+            return READER_DELTA
         return max(5000, main_n // 10)
 
     def _open(self, conn: Connection, generation: int, index_id: str) -> _State:
