@@ -239,3 +239,24 @@ def test_one_run_sends_every_due_message_in_batches(alert_app: TrialScout, tmp_p
     assert (report.emails_queued, report.sent) == (5, 5)
     assert sorted(m["To"] for m in mail_server.messages) == [
         f"batch{i}@example.org" for i in range(5)]
+
+
+def test_account_export_and_deletion_cover_saved_searches(alert_app: TrialScout,
+                                                          tmp_path: Path) -> None:
+    from sqlalchemy import func
+
+    from trialscout.accounts.data import delete_account, export_account
+    from trialscout.alerts.tables import SavedSearchRow
+
+    owner = make_account(alert_app, "gone@example.org")
+    _save(alert_app, owner, q="osteoporosis")
+    store(alert_app, tmp_path, [trial("NCT09001501")])
+    AlertService(alert_app).run()
+    account_id = int(owner.split(":")[1])
+    with alert_app.engine.begin() as conn:
+        exported = export_account(conn, account_id)
+        assert [r["name"] for r in exported["owned"]["saved_searches"]] == ["osteoporosis"]
+        assert delete_account(conn, account_id)
+    with alert_app.engine.connect() as conn:
+        for table in (SavedSearchRow, AlertRow):
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
