@@ -296,10 +296,6 @@ def _real_trials(path: Path) -> list[Trial]:
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-@pytest.mark.xfail(strict=True, reason="known gap (12 of about 5,100 trials at 19:20): NYHA class "
-                   "read as ECOG; 'No ... LVEF >= 50%' failed by an LVEF of 55%; 'free of "
-                   "malignancy for >= 5 years' met by a 2-year cancer; an ANC at its strict bound "
-                   "met; decided verdicts whose reason only says what is missing")
 def test_real_reasons_agree_with_verdicts(shared_data: Path) -> None:
     """Every real criteria text is checked for ``PATIENTS_PER_TEXT`` of the 30 synthetic
     patients (patient i gets the texts whose position is i modulo 30 / PATIENTS_PER_TEXT)

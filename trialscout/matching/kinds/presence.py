@@ -300,7 +300,10 @@ _FUNCTION_WORDS = frozenset({
     "previous", "current", "currently", "had", "has", "have", "was", "were", "is", "are",
     "been", "received", "receiving", "taken", "taking", "used", "her", "his", "their",
     "without", "denies", "denied", "negative", "free", "absence", "never", "none",
-    "she", "he", "patient", "also", "all", "documented", "diagnosis", "diagnosed"})
+    "she", "he", "patient", "also", "all", "documented", "diagnosis", "diagnosed",
+    # verbs of exposure and the words that open a relative clause narrow nothing
+    "given", "prescribed", "tried", "started", "treated", "whose", "who", "which", "that",
+    "man", "woman"})
 _WORD_BEFORE = re.compile(r"([A-Za-z][\w/+-]*)[\s-]*$")
 _UPPER_BOUND = re.compile(r"(?:[<≤]|(?:less|lower)\s+than\b|below\b|under\b)", re.IGNORECASE)
 
