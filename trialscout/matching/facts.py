@@ -148,6 +148,27 @@ def named_concept(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16_384)
+def _reviewed_ancestors(target: str) -> frozenset[str]:
+    """What a concept is a kind of through reviewed links only (each step a curated or
+    shared-vocabulary concept): "Angina, Stable" is angina, CKD stage 4 is kidney disease,
+    but a packaged heading's MeSH chain (pulmonary embolism, vascular diseases,
+    cardiovascular disease) is too broad for a denial to reach."""
+    kb, vocab = knowledge(), concept_index().vocab
+    out: set[str] = set()
+    start = kb.node(target)
+    stack = list(start.parents) if start is not None else []
+    while stack:
+        cid = stack.pop()
+        if cid in out or not (kb.curated(cid) or vocab.concept(cid) is not None):
+            continue
+        out.add(cid)
+        node = kb.node(cid)
+        if node is not None:
+            stack.extend(node.parents)
+    return frozenset(out)
+
+
 class PatientFacts:
     """Lookups over one profile version at one reference date; remembers facts it used."""
 
@@ -241,31 +262,12 @@ class PatientFacts:
         for target in targets:
             above |= self.index.vocab.ancestors(target)
             above |= {a for a in self.kb.ancestors(target) if self.kb.curated(a)}
-            above |= self._reviewed_ancestors(target)
+            above |= _reviewed_ancestors(target)
         if not above:
             return []
         return [h for h in self.note_hits(above, members=False)
                 if h.negated and not h.family and not _OTHER.search(
                     h.sentence.text[max(0, h.start - 25):h.start])]
-
-    def _reviewed_ancestors(self, target: str) -> set[str]:
-        """What a concept is a kind of through reviewed links only (each step a curated or
-        shared-vocabulary concept): "Angina, Stable" is angina, CKD stage 4 is kidney
-        disease, but a packaged heading's MeSH chain (pulmonary embolism, vascular
-        diseases, cardiovascular disease) is too broad for a denial to reach."""
-        out: set[str] = set()
-        start = self.kb.node(target)
-        stack = list(start.parents) if start is not None else []
-        while stack:
-            cid = stack.pop()
-            if cid in out or not (self.kb.curated(cid)
-                                  or self.index.vocab.concept(cid) is not None):
-                continue
-            out.add(cid)
-            node = self.kb.node(cid)
-            if node is not None:
-                stack.extend(node.parents)
-        return out
 
     def modifiers(self, sentence: Sentence) -> list[Modifier]:
         if sentence.index not in self._mods:
