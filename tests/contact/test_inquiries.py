@@ -176,6 +176,11 @@ def test_day_window_reopens(capp: TrialScout) -> None:
                          client_hash="h", prescreen=None, limits=limits)
 
 
+def test_line_breaks_are_stored_as_newlines(capp: TrialScout) -> None:
+    sent = send(capp, TRIAL_X, message="one\rtwo\r\nthree")
+    assert sent.shared.message == "one\ntwo\nthree"
+
+
 def test_csv_quotes_formulas(capp: TrialScout) -> None:
     sent = send(capp, TRIAL_X, message="=HYPERLINK(\"http://evil\")",
                 contact=ContactDetails(name="@SUM(A1)", email="ada@example.org"))

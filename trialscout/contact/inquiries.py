@@ -76,7 +76,7 @@ def hash_key(salt: str, key: str) -> str:
 def _clean(text: str | None, field: str, limit: int) -> str | None:
     if text is None:
         return None
-    cleaned = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+    cleaned = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if len(cleaned) > limit:
         raise ContactError(field, f"Please keep it under {limit} characters.")
     return cleaned or None
