@@ -11,7 +11,7 @@ from typing import Any
 from trialscout.criteria.model import Constraint
 from trialscout.knowledge import knowledge
 from trialscout.matching.facts import PatientFacts, named_concept
-from trialscout.matching.kinds.refine import refine
+from trialscout.matching.kinds.refine import refine, treatment_against
 from trialscout.matching.model import Evidence
 from trialscout.matching.outcome import (
     Outcome,
@@ -78,6 +78,13 @@ def _qualifiers_in(names: tuple[str, ...], context: str) -> tuple[tuple[str, ...
 def presence(facts: PatientFacts, constraint: Constraint, kind: str,
               exceptions: list[str], context: str = "") -> Outcome:
     constraint, absorbed = refine(constraint, context or constraint.text)
+    if kind == "condition":
+        against = treatment_against(constraint, context or constraint.text)
+        if against is False:
+            return Outcome(None, f"a treatment against {constraint_label(constraint)}: "
+                           "not checked automatically", no_information=True)
+        if isinstance(against, Constraint):
+            constraint, kind = against, "medication"
     ids, texts = targets(constraint)
     label = constraint_label(constraint)
     if not ids and not texts:

@@ -114,3 +114,44 @@ def _joined(context: str, tokens: list[re.Match[str]], i: int, j: int) -> bool:
     """Whether tokens ``i``..``j`` are one phrase (only spaces, hyphens or brackets between)."""
     return all(_GAP.match(context[tokens[k].end():tokens[k + 1].start()])
                for k in range(i, j))
+
+
+_ANTI: Final = re.compile(r"\banti[- ]?$", re.IGNORECASE)
+
+
+def treatment_against(constraint: Constraint, context: str) -> Constraint | bool | None:
+    """A condition written after "anti-" names a treatment against it ("anti-tuberculosis
+    medicines"), not the condition: the constraint about the drug class that phrase names,
+    False when the phrase names none (a record of the disease must not meet it), None
+    when the concept is not written that way."""
+    concept = constraint.concept
+    if concept is None or not concept.text:
+        return None
+    at, end = concept.span.start, concept.span.end
+    if context[at:end].lower() != concept.text.lower():
+        return None
+    anti = _ANTI.search(context[max(0, at - 6):at])
+    if anti is None:
+        return None
+    start = max(0, at - 6) + anti.start()
+    found = _drug_phrase(context[start:], len(context[start:end]))
+    if found is None:
+        return False
+    nid, name, length = found
+    return constraint.model_copy(update={"concept": Concept(
+        id=nid, name=name, kind="drug", text=context[start:start + length],
+        span=Span(start=start, end=start + length))})
+
+
+@lru_cache(maxsize=4096)
+def _drug_phrase(text: str, least: int) -> tuple[str, str, int] | None:
+    """The longest start of ``text`` (at least ``least`` characters, at most three words
+    more) that names a drug class or drug, with its length."""
+    kb = knowledge()
+    ends = [m.end() for m in _TOKEN.finditer(text) if m.end() >= least][:4]
+    for end in reversed(ends):
+        nid = kb.resolve(text[:end])
+        node = kb.node(nid) if nid is not None else None
+        if node is not None and node.kind in {"drug_class", "drug"}:
+            return nid or "", node.name, end
+    return None
