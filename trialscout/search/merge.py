@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-BLOCK_POSTINGS = 1 << 22
+BLOCK_POSTINGS = 1 << 20
 _STREAMS = (("tcount", np.int64), ("t_doc", np.int32), ("t_tf", np.float32),
             ("cnt", np.int32), ("pos", np.uint32))
 

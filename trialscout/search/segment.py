@@ -48,7 +48,7 @@ SCALAR_TYPES: dict[str, type] = {
     "max_age": np.float64, "hv": np.int8, "has_results": np.bool_, "start_day": np.int32,
     "update_day": np.int32}
 SITE_TYPES: dict[str, type] = {"site_lat": np.float64, "site_lon": np.float64}
-PART_WORDS = 16_000_000
+PART_WORDS = 4_000_000
 WRITTEN_FILES = "written_files"
 
 
