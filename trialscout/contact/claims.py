@@ -72,7 +72,10 @@ def confirm(conn: Connection, account_id: int, token: str,
             or row.expires_at <= at):
         attempts.fail(conn, who, at)
         return None
-    conn.execute(update(ClaimLinkRow).where(ClaimLinkRow.id == row.id).values(used_at=at))
+    used = conn.execute(update(ClaimLinkRow).where(
+        ClaimLinkRow.id == row.id, ClaimLinkRow.used_at.is_(None)).values(used_at=at))
+    if not used.rowcount:
+        return None
     return _add(conn, account_id, row.nct_id, row.site_key, f"email:{row.email}", at)
 
 
