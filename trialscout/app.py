@@ -264,9 +264,8 @@ class TrialScout:
     def similar(self) -> SimilarService:
         """Similar trials with reasons; the index follows imports on its own."""
         if getattr(self, "_similar", None) is None:
-            from trialscout.similar.service import SimilarService
-
             from trialscout.search.location import builds_index, index_dir_for
+            from trialscout.similar.service import SimilarService
 
             index_dir = index_dir_for(self.settings)
             self._similar = SimilarService(
