@@ -38,8 +38,8 @@ def visitor(name: str, client: TestClient) -> Actor:
     return Actor(name, client, response.json()["csrf_token"])
 
 
-def sign_in(core: TrialScout, actor: Actor) -> int:
-    """Make the actor's session signed in to a fresh member account; returns its id."""
+def sign_in(core: TrialScout, actor: Actor, role: str = "member") -> int:
+    """Make the actor's session signed in to a fresh account of ``role``; returns its id."""
     token = actor.client.cookies.get("ts_session")
     assert token
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -47,7 +47,7 @@ def sign_in(core: TrialScout, actor: Actor) -> int:
     id_hash = hash_session_token(token)
     with core.engine.begin() as conn:
         key = conn.execute(insert(AccountRow).values(
-            email=f"member{n}-{id_hash[:8]}@example.org", password_hash="x", role="member",
+            email=f"member{n}-{id_hash[:8]}@example.org", password_hash="x", role=role,
             disabled=False, verified_at=now, created_at=now, updated_at=now,
             home_hash=f"{n:04d}" + id_hash[4:])).inserted_primary_key
         assert key is not None

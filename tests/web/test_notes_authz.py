@@ -1,6 +1,7 @@
 """The authorization matrix of the workspace routes: every route that names a note, a
 share link or a shortlisted trial, for every role (anonymous, visitor A, visitor B, a
-signed-in member), each cell checked. Another's object is 404, lists never show it, and
+signed-in member, the coordinator who claimed the trial, a coordinator of another trial, an
+admin), each cell checked. Another's object is 404, lists never show it, and
 nothing of A's changes."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from httpx import Response
 from tests.notes.web_helpers import Actor, sign_in, visitor
 from trialscout.app import TrialScout
 
-TRIAL, OTHER = "NCT09000001", "NCT09000002"
+TRIAL, OTHER, OTHER_CLAIM = "NCT09000001", "NCT09000002", "NCT09000003"
 SECRET_NOTE = "A-private-note-7f3a"
 
 
@@ -83,19 +84,27 @@ LIST_ROUTES: dict[str, Call] = {
     "GET page shortlist": lambda x, o: x.client.get("/shortlist"),
 }
 
-OTHERS = ("anonymous", "visitor B", "member")
+OTHERS = ("anonymous", "visitor B", "member", "coordinator of this trial",
+          "coordinator of another trial", "admin")
 
 
 @pytest.fixture
 def cast(web: FastAPI, core: TrialScout) -> dict[str, Actor]:
     clients = [TestClient(web, base_url="http://127.0.0.1", client=(f"10.9.0.{i}", 5000))
-               for i in range(1, 5)]
-    a = visitor("visitor A", clients[0])
-    b = visitor("visitor B", clients[1])
-    member = visitor("member", clients[2])
-    sign_in(core, member)
-    anonymous = Actor("anonymous", clients[3], "")  # no cookie, no token
-    return {"visitor A": a, "visitor B": b, "member": member, "anonymous": anonymous}
+               for i in range(1, 8)]
+    actors = {name: visitor(name, client) for name, client in zip(
+        ("visitor A", "visitor B", "member", "coordinator of this trial",
+         "coordinator of another trial", "admin"), clients, strict=False)}
+    sign_in(core, actors["member"])
+    admin = sign_in(core, actors["admin"], role="admin")
+    for name, nct in (("coordinator of this trial", TRIAL),
+                      ("coordinator of another trial", OTHER_CLAIM)):
+        account = sign_in(core, actors[name], role="coordinator")
+        trial = core.trial(nct)
+        assert trial is not None
+        core.contact.grant(trial, account, "*", admin_id=admin)
+    actors["anonymous"] = Actor("anonymous", clients[6], "")  # no cookie, no token
+    return actors
 
 
 def _a_unchanged(a: Actor, owned: Owned) -> None:
