@@ -90,7 +90,7 @@ def test_wrong_passcodes_lock_the_link_with_a_growing_delay(web: FastAPI, clock)
                                  json={"token": token, "passcode": "guess-6"})
     assert longer.status_code == 429 and longer.headers["retry-after"] == "1800"
     [listed] = sharer.client.get("/api/v1/shares").json()["items"]
-    assert listed["locked_until"] == "2026-12-07T10:15:00"
+    assert listed["locked_until"] == "2026-12-07T10:15:00+00:00"
     assert listed["wrong_attempts"] == 6
     assert "6 wrong passcodes tried" in sharer.client.get("/shares").text
     clock["now"] = T0 + timedelta(minutes=45)
@@ -101,7 +101,7 @@ def test_wrong_passcodes_lock_the_link_with_a_growing_delay(web: FastAPI, clock)
 def test_expired_and_revoked_links_are_404_with_a_frozen_clock(web: FastAPI, clock) -> None:
     sharer, recipient = _actors(web, 2)
     hourly = _make(sharer, expires_in_hours=1)
-    assert hourly["expires_at"] == "2026-12-07T10:30:00"
+    assert hourly["expires_at"] == "2026-12-07T10:30:00+00:00"
     weekly = _make(sharer)
     clock["now"] = T0 + timedelta(hours=1)
     for token in (hourly["token"], "A" * 43):
@@ -110,7 +110,7 @@ def test_expired_and_revoked_links_are_404_with_a_frozen_clock(web: FastAPI, clo
                                                                     passcode=PASS))
         assert gone.status_code == 404 and "cannot be opened" in gone.text
     assert recipient.client.get(f"/api/v1/shared?t={weekly['token']}").json() == {
-        "expires_at": "2026-12-14T09:30:00"}
+        "expires_at": "2026-12-14T09:30:00+00:00"}
     revoked = sharer.client.post(f"/shares/{weekly['id']}/revoke", data=sharer.form(),
                                  follow_redirects=False)
     assert revoked.status_code == 303

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from trialscout.search.models import SearchRequest
+from trialscout.utc import UtcDateTime
 
 Delivery = Literal["immediate", "daily", "weekly", "none"]
 ChangeKind = Literal["new", "recruiting", "new_site", "eligibility"]
@@ -48,8 +48,8 @@ class SavedSearch(BaseModel):
     request: SearchRequest
     delivery: Delivery
     feed_path: str = Field(description="Path of the Atom feed (unguessable; keep it private).")
-    created_at: datetime
-    last_sent_at: datetime | None = None
+    created_at: UtcDateTime
+    last_sent_at: UtcDateTime | None = None
 
 
 class AlertItem(BaseModel):
@@ -59,7 +59,7 @@ class AlertItem(BaseModel):
     label: str
     title: str
     overall_status: str | None = None
-    created_at: datetime
+    created_at: UtcDateTime
     emailed: bool = False
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from trialscout.utc import UtcDateTime
 
 Status = Literal["sent", "seen", "contacted", "screening", "enrolled", "not_eligible",
                  "withdrawn"]
@@ -86,7 +87,7 @@ class Event(BaseModel):
     status: Status
     note: str | None
     by: Literal["patient", "study team", "TrialScout"]
-    at: datetime
+    at: UtcDateTime
 
 
 class Inquiry(BaseModel):
@@ -99,8 +100,8 @@ class Inquiry(BaseModel):
     route: Literal["workspace", "email"]
     shared: Shared
     email_health_data: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     history: list[Event] = Field(default_factory=list)
 
 
@@ -119,7 +120,7 @@ class Claim(BaseModel):
     nct_id: str
     site_key: str = Field(description="A site's key, or '*' for all sites.")
     via: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class AuditEntry(BaseModel):
@@ -128,4 +129,4 @@ class AuditEntry(BaseModel):
     inquiry_id: str | None
     nct_id: str | None
     detail: str | None
-    at: datetime
+    at: UtcDateTime

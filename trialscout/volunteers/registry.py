@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from trialscout.search.models import ResolvedPlace
 from trialscout.sessions.models import Profile
+from trialscout.utc import UtcDateTime
 from trialscout.volunteers.consent import CURRENT_CONSENT, consent_text
 from trialscout.volunteers.tables import (
     CATEGORY_MAX,
@@ -78,14 +79,14 @@ class RegistrationView(BaseModel):
     age: float | None
     sex: str | None
     consent_version: str
-    registered_at: datetime
-    updated_at: datetime
+    registered_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class ConsentRecord(BaseModel):
     version: str
     action: str
-    at: datetime
+    at: UtcDateTime
 
 
 class CategoryCount(BaseModel):

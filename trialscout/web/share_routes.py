@@ -10,7 +10,6 @@ by the core (``workspace.shares``): 403 with the attempts left, then 429 with
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -18,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from trialscout.sessions.selfcheck import Checklist
+from trialscout.utc import UtcDateTime
 from trialscout.web.context import web_context
 from trialscout.web.notes_routes import (
     add_private_page,
@@ -84,7 +84,7 @@ class OpenBody(BaseModel):
 class LinkState(BaseModel):
     """A live link before its passcode is given: only when it expires."""
 
-    expires_at: datetime
+    expires_at: UtcDateTime
 
 
 def _service(request: Request) -> ShareService:

@@ -8,7 +8,6 @@ and the questions still open. A trial id that is not on the caller's own shortli
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,6 +18,7 @@ from trialscout.registry.model import Trial
 from trialscout.search.errors import SearchQueryError
 from trialscout.search.places import gazetteer
 from trialscout.sessions.selfcheck import ChecklistItem
+from trialscout.utc import UtcDateTime
 from trialscout.web.context import web_context
 from trialscout.web.formatting import label
 from trialscout.web.notes_routes import (
@@ -42,7 +42,7 @@ class ShortlistItem(BaseModel):
     nct_id: str
     title: str
     status: str | None = None
-    added_at: datetime
+    added_at: UtcDateTime
 
 
 class ShortlistPage(BaseModel):

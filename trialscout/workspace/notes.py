@@ -9,12 +9,12 @@ on every backend (PostgreSQL text cannot hold them).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from trialscout.utc import UtcDateTime
 from trialscout.workspace.ownership import utcnow
 from trialscout.workspace.tables import NoteRow
 
@@ -88,8 +88,8 @@ class NoteView(BaseModel):
     body: str
     quote: str | None = None
     anchor: Anchor | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 def _view(row: Any) -> NoteView:

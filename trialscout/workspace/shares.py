@@ -28,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from trialscout.utc import UtcDateTime
 from trialscout.workspace.notes import Anchor, NoteView
 from trialscout.workspace.ownership import utcnow
 from trialscout.workspace.tables import ShareAttemptRow, ShareRow
@@ -119,7 +120,7 @@ class SharedContent(BaseModel):
     title: str
     notes: list[SharedNote] | None = None
     answers: list[SharedAnswer] | None = None
-    expires_at: datetime
+    expires_at: UtcDateTime
 
 
 class ShareView(BaseModel):
@@ -127,13 +128,13 @@ class ShareView(BaseModel):
 
     id: int
     nct_id: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None = None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
+    revoked_at: UtcDateTime | None = None
     active: bool
     notes: int
     answers: bool
-    locked_until: datetime | None = None
+    locked_until: UtcDateTime | None = None
     wrong_attempts: int = Field(default=0, description="Wrong passcodes tried on it so far.")
 
 

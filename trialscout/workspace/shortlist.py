@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from trialscout.utc import UtcDateTime
 from trialscout.workspace.notes import NCT_ID
 from trialscout.workspace.ownership import utcnow
 from trialscout.workspace.tables import ShortlistRow
@@ -22,7 +21,7 @@ class ShortlistError(ValueError):
 
 class SavedTrial(BaseModel):
     nct_id: str
-    added_at: datetime
+    added_at: UtcDateTime
 
 
 class Shortlist:
