@@ -29,6 +29,8 @@ from trialscout.contact.models import (
 )
 from trialscout.contact.sites import ALL_SITES, CENTRAL, find_site, recipient_email, site_label
 from trialscout.contact.tables import ClaimRow, InquiryEventRow, InquiryRow
+from trialscout.formerrors import FieldError
+from trialscout.formerrors import RateLimited as BaseRateLimited
 from trialscout.guides.questions import QuestionError, clean_email
 from trialscout.registry.model import Trial
 
@@ -37,20 +39,14 @@ PUBLIC_COUNT_MIN = 5
 _LOCK_KEY = 0x7C0_4E1C
 
 
-class ContactError(ValueError):
-    """Input the form must send back; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ContactError(FieldError):
+    """Input the contact form must send back; ``field`` names it."""
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after: int, scope: str) -> None:
-        super().__init__(f"too many inquiries ({scope}); try again in {retry_after} s")
-        self.retry_after = retry_after
-        self.scope = scope
+class RateLimited(BaseRateLimited):
+    """Too many inquiries; ``retry_after`` is the number of seconds to wait."""
+
+    what = "inquiries"
 
 
 @dataclass(frozen=True)

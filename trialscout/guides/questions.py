@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, delete, func, insert, select, true, update
 
+from trialscout.formerrors import FieldError
+from trialscout.formerrors import RateLimited as BaseRateLimited
 from trialscout.guides.content import find_guide
 from trialscout.guides.tables import GuideQuestionRow
 
@@ -34,22 +36,14 @@ _NCT = re.compile(r"^NCT\d{8}$")
 Status = Literal["open", "answered"]
 
 
-class QuestionError(ValueError):
+class QuestionError(FieldError):
     """A question the form must send back: ``field`` says which input is wrong."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
-
-class RateLimited(Exception):
+class RateLimited(BaseRateLimited):
     """Too many questions; ``retry_after`` is the number of seconds to wait."""
 
-    def __init__(self, retry_after: int, scope: str) -> None:
-        super().__init__(f"too many questions ({scope}); try again in {retry_after} s")
-        self.retry_after = retry_after
-        self.scope = scope
+    what = "questions"
 
 
 @dataclass(frozen=True)
