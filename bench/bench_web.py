@@ -12,12 +12,24 @@ and, beyond the issue's target, trials-2000: /trials/NCT... rotating through 2,0
 trials, more pages than the page cache holds, so nearly every request is rendered afresh
 (the cost of a cache miss). The exit status reflects the first two only.
 
+The `api` target is the JSON search API on varied, uncached queries: `--api-queries`
+requests from bench/bench_search.py's query mix (text, phrases, prefixes, OR, NOT, filters,
+distance), each path distinct, so neither the page cache (the API has none) nor any
+repeated query helps. Before wrk runs, the same paths are sent one after another on one
+keep-alive connection and their p50 and p95 are printed (the issue's "one connection"
+latency); wrk then measures throughput at `--connections`.
+
 It prints requests/s, p50 and p99 latency and errors (socket errors plus non-2xx/3xx
 responses) for each, and checks the target: zero errors and p99 under 300 ms.
 
     python bench/bench_web.py                       # the full run
     python bench/bench_web.py --duration 10 --limit 2000   # a quick look
     python bench/bench_web.py --database /path/store.db    # reuse an imported store
+    # a registry-sized store as it is (no import, no parse), its published index opened
+    # read-only by 2 workers, API only, 20 connections:
+    python bench/bench_web.py --existing --database /tmp/trialscout-bench/store-560k.sqlite \
+        --index-dir /tmp/trialscout-bench/store-560k.sqlite.search --targets api \
+        --connections 20 --workers 2 --duration 30
 
 Needs wrk (Debian package `wrk`).
 """
@@ -25,6 +37,7 @@ Needs wrk (Debian package `wrk`).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -37,7 +50,8 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import quote_plus
+from typing import Any
+from urllib.parse import quote_plus, urlencode
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -48,6 +62,7 @@ OUT = REPO / "bench" / "out"
 TARGET_P99_MS = 300.0
 TRIAL_PAGES = 2000
 SPEC_TARGETS = ("search", "trial")
+TARGETS = ("search", "trial", "trials-2000", "api")
 QUERIES = [
     "breast cancer", "type 2 diabetes", "asthma", "covid-19", "depression",
     "heart failure", "osteoporosis denosumab", "prostate cancer", "hiv", "obesity",
@@ -161,15 +176,72 @@ def _head(source: Path, target: Path, limit: int) -> None:
             out.write(line)
 
 
+def api_paths(database: Path, index_dir: Path | None, n: int) -> tuple[list[str], list[str]]:
+    """Distinct `/api/v1/search` paths from bench_search's query mix, and trial ids for the
+    trial targets, read from the store (and its published index, opened read-only)."""
+    from bench.bench_search import query_mix
+    from trialscout.app import create_app
+    from trialscout.search.models import SearchRequest
+
+    extra: dict[str, Any] = {} if index_dir is None else {
+        "search_index_dir": str(index_dir), "search_index_role": "open"}
+    app = create_app(database_url=f"sqlite:///{database}", migrate=False, **extra)
+    try:
+        paths = list(dict.fromkeys(api_path(r) for r in query_mix(app, n)))
+        hits = app.search(SearchRequest(q="", page_size=100, sort="last_update", facets=False))
+        return paths, [h.nct_id for h in hits.hits]
+    finally:
+        app.close()
+
+
+def api_path(request: object) -> str:
+    """The API URL of a SearchRequest: only the fields that differ from the defaults,
+    lists as repeated parameters."""
+    from trialscout.search.models import SearchRequest
+
+    assert isinstance(request, SearchRequest)
+    fields = request.model_dump(exclude_defaults=True, mode="json")
+    return "/api/v1/search?" + urlencode(fields, doseq=True)
+
+
+def one_connection(port: int, paths: list[str]) -> dict[str, float]:
+    """Each path once, one after another on one keep-alive connection: ms per request."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times: list[float] = []
+    errors = 0
+    try:
+        for path in paths:
+            started = time.perf_counter()
+            conn.request("GET", path)
+            reply = conn.getresponse()
+            reply.read()
+            times.append((time.perf_counter() - started) * 1000)
+            if reply.status != 200:
+                errors += 1
+    finally:
+        conn.close()
+    times.sort()
+
+    def pct(p: float) -> float:
+        return times[min(len(times) - 1, round(p / 100 * (len(times) - 1)))]
+
+    return {"requests": len(times), "p50_ms": round(pct(50), 1), "p95_ms": round(pct(95), 1),
+            "p99_ms": round(pct(99), 1), "mean_ms": round(sum(times) / len(times), 1),
+            "errors": errors}
+
+
 def start_server(database: Path, port: int, workers: int,
-                 page_cache: int | None) -> subprocess.Popen[bytes]:
+                 page_cache: int | None, index_dir: Path | None = None
+                 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TRIALSCOUT_LOG_LEVEL": "WARNING"}
     cache = ["--set", f"page_cache_size={page_cache}"] if page_cache is not None else []
+    if index_dir is not None:
+        cache += ["--set", f"search_index_dir={index_dir}", "--set", "search_index_role=open"]
     command = [sys.executable, "-c", "from trialscout.cli import main; main()",
                "--database", f"sqlite:///{database}", *cache, "serve", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("the server exited while starting")
@@ -179,7 +251,7 @@ def start_server(database: Path, port: int, workers: int,
         except OSError:
             time.sleep(0.5)
     server.terminate()
-    raise RuntimeError("the server did not start within 180 s")
+    raise RuntimeError("the server did not start within 600 s")
 
 
 def warm(port: int, paths: list[str]) -> None:
@@ -214,32 +286,60 @@ def main() -> int:
                         help="server worker processes (default: one per core)")
     parser.add_argument("--limit", type=int, help="import only the first N studies")
     parser.add_argument("--database", type=Path, help="reuse (or create) this SQLite file")
+    parser.add_argument("--existing", action="store_true",
+                        help="use --database as it is: no import, no criteria parse, no "
+                        "index build (open its published index with --index-dir)")
+    parser.add_argument("--index-dir", type=Path, help="the published search index the "
+                        "server's workers open read-only (search_index_role=open)")
+    parser.add_argument("--targets", default="search,trial,trials-2000",
+                        help=f"comma-separated, of: {', '.join(TARGETS)}")
+    parser.add_argument("--api-queries", type=int, default=2000,
+                        help="distinct /api/v1/search paths for the api target")
     parser.add_argument("--spec-only", action="store_true",
                         help="skip the extra run over 2,000 different trial pages")
     parser.add_argument("--page-cache", type=int, help="page_cache_size for the server "
                         "(default: the setting's default; 0 turns the cache off)")
     args = parser.parse_args()
+    wanted = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if args.spec_only:
+        wanted = [t for t in wanted if t != "trials-2000"]
+    if unknown := [t for t in wanted if t not in TARGETS]:
+        print(f"unknown target(s) {unknown}; use {TARGETS}", file=sys.stderr)
+        return 2
     wrk = shutil.which("wrk")
     if wrk is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
+    if args.existing and (args.database is None or not args.database.is_file()):
+        print("--existing needs --database naming an existing SQLite file", file=sys.stderr)
+        return 2
     if args.database is None and not REAL_STUDIES.is_file():
         print(f"no real studies at {REAL_STUDIES}", file=sys.stderr)
         return 2
+    sequential: dict[str, float] | None = None
     with tempfile.TemporaryDirectory(prefix="trialscout-bench-web-") as tmp:
         workdir = Path(tmp)
         database = args.database or workdir / "store.db"
-        trial_ids = prepare_store(database, args.limit)
+        trial_ids = [] if args.existing else prepare_store(database, args.limit)
+        paths_api: list[str] = []
+        if "api" in wanted or not trial_ids:
+            paths_api, recent = api_paths(database, args.index_dir, args.api_queries)
+            trial_ids = trial_ids or recent
         search_paths = [f"/search?q={quote_plus(q)}" for q in QUERIES]
         trial_paths = [f"/trials/{nct_id}" for nct_id in trial_ids]
-        targets = [("search", search_paths), ("trial", trial_paths[:1])]
-        if not args.spec_only:
-            targets.append(("trials-2000", trial_paths))
+        by_name = {"search": search_paths, "trial": trial_paths[:1],
+                   "trials-2000": trial_paths, "api": paths_api}
+        targets = [(name, by_name[name]) for name in wanted]
         port = free_port()
-        server = start_server(database, port, args.workers, args.page_cache)
+        started = time.perf_counter()
+        server = start_server(database, port, args.workers, args.page_cache, args.index_dir)
+        print(f"server up in {time.perf_counter() - started:.1f} s", flush=True)
         load_before = os.getloadavg()[0]
         try:
-            warm(port, search_paths + trial_paths[:20])
+            warm(port, search_paths[:3] + trial_paths[:5] + paths_api[:5])
+            if paths_api:
+                sequential = one_connection(port, paths_api)
+                sequential["load"] = round(os.getloadavg()[0], 1)
             results = [run_wrk(wrk, port, name, paths, args.connections, args.duration,
                                args.threads, workdir)
                        for name, paths in targets]
@@ -249,6 +349,11 @@ def main() -> int:
             server.wait(timeout=30)
     print()
     cache = "default" if args.page_cache is None else str(args.page_cache)
+    if sequential is not None:
+        print(f"api, one connection, {sequential['requests']:.0f} distinct queries: "
+              f"p50 {sequential['p50_ms']} ms, p95 {sequential['p95_ms']} ms, "
+              f"p99 {sequential['p99_ms']} ms, mean {sequential['mean_ms']} ms, "
+              f"{sequential['errors']:.0f} non-200 (load average {sequential['load']})")
     print(f"wrk: {args.connections} connections, {args.duration} s per target, "
           f"{args.workers} server worker(s), page cache {cache}, {os.cpu_count()} cores, "
           f"loopback; load average {load_before:.1f} before, {load_after:.1f} after")
@@ -262,6 +367,7 @@ def main() -> int:
     report = OUT / "bench_web.json"
     report.write_text(json.dumps({"results": [asdict(r) | {"errors": r.errors}
                                               for r in results],
+                                  "api_one_connection": sequential,
                                   "workers": args.workers, "cores": os.cpu_count(),
                                   "page_cache": cache, "load_before": load_before,
                                   "load_after": load_after}, indent=2))

@@ -7,11 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.search.helpers import fixture_studies, ids, load, make_study
+from tests.search.helpers import BOSTON, fixture_studies, ids, load, make_study, site
 from trialscout.app import TrialScout, create_app
 from trialscout.search import persist
 from trialscout.search.errors import IndexNotPublished
@@ -187,4 +188,48 @@ def test_a_readers_cached_page_follows_the_published_index(tmp_path: Path) -> No
             assert "NCT00000102" in fresh.text, "not the stale page from the cache"
     finally:
         core.close()
+        builder.close()
+
+
+def _answers(app: TrialScout) -> list[object]:
+    """Filters, facets and distance: everything that reads the view's filter columns."""
+    requests = [SearchRequest(q="", page_size=100),
+                SearchRequest(q="", country="United States", page_size=100),
+                SearchRequest(q="", near="42.36,-71.06", radius=500, sort="distance"),
+                SearchRequest(q="", near="42.36,-71.06", sort="distance", page_size=100),
+                SearchRequest(q="", condition="osteoporosis"),
+                SearchRequest(q="", phase=["PHASE3"], site_status=["RECRUITING"])]
+    out: list[object] = []
+    for request in requests:
+        response = app.search(request)
+        out.append(([(h.nct_id, h.nearest_site) for h in response.hits], response.facets))
+    return out
+
+
+def test_a_reader_maps_the_filter_columns_the_builder_saved(tmp_path: Path) -> None:
+    """A delta snapshot carries the merged filter columns and the latitude order of the
+    sites, so a reader maps them (shared pages) instead of merging its own copies, and
+    answers as the builder does; a main snapshot's columns are its segment's own."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    builder = create_app(database_url=url)
+    try:
+        load(builder, fixture_studies(), tmp_path, "a")
+        for with_delta in (False, True):
+            if with_delta:
+                moved = make_study("NCT00000102", "Zoledronate against Hypophosphatasia",
+                                   conditions=["Hypophosphatasia"], last_update="2025-02-02",
+                                   sites=[site("Boston", "United States", *BOSTON)])
+                load(builder, [moved], tmp_path, "b")
+            reader = _reader(url)
+            try:
+                expected = _answers(builder)
+                assert _answers(reader) == expected
+                view = reader.search_engine.view()
+                assert (view.delta is not None) == with_delta
+                for name in ("multi.condition.docs", "site.site_doc", "site.site_lat",
+                             "nct_num", "lat_order"):
+                    assert isinstance(view.columns[name].base, np.memmap), name
+            finally:
+                reader.close()
+    finally:
         builder.close()

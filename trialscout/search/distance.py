@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from trialscout.search.columns import LATITUDE_KEYS, as_doc_dtype, by_latitude
 from trialscout.search.errors import SearchQueryError
 from trialscout.search.filters import Filters
 from trialscout.search.models import ResolvedPlace, SearchRequest
@@ -38,8 +39,9 @@ def nearest(view: IndexView, docs: np.ndarray, filters: Filters, origin: Resolve
         return _nearest_within(view, docs, filters, origin, radius_km)
     st = view.sites
     site_doc = st["site_doc"]
-    lo = np.searchsorted(site_doc, docs, side="left")
-    hi = np.searchsorted(site_doc, docs, side="right")
+    wanted = as_doc_dtype(docs)
+    lo = np.searchsorted(site_doc, wanted, side="left")
+    hi = np.searchsorted(site_doc, wanted, side="right")
     counts = hi - lo
     total = int(counts.sum())
     rows = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
@@ -81,21 +83,18 @@ _BOX_MARGIN_DEG = 1e-4
 
 def _sites_by_latitude(view: IndexView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Site rows with usable coordinates in latitude order, with their latitudes and
-    longitudes in the same order (cached per view): a latitude band is then one
-    contiguous slice of all three."""
+    longitudes (:func:`~trialscout.search.columns.by_latitude`): mapped from the snapshot
+    when it saved them, else computed once per view."""
+    saved = view.columns or {}
+    if all(k in saved for k in LATITUDE_KEYS):
+        order, lat, lon = (saved[k] for k in LATITUDE_KEYS)
+        return order, lat, lon
     key = "sites_by_latitude"
     cached = view._cache.get(key)
     if isinstance(cached, tuple):
         return cached
     st = view.sites
-    usable = np.flatnonzero(np.isfinite(st["site_lat"]) & np.isfinite(st["site_lon"]))
-    order = usable[np.argsort(st["site_lat"][usable], kind="stable")]
-    if len(st["site_lat"]) < 2**31:
-        order = order.astype(np.int32)
-    # float32 halves the memory; the box margin covers its rounding (< 2e-5 degrees), and
-    # distances are measured on the float64 coordinates
-    result = (order, st["site_lat"][order].astype(np.float32),
-              st["site_lon"][order].astype(np.float32))
+    result = by_latitude(st["site_lat"], st["site_lon"])
     view._cache[key] = result
     return result
 

@@ -174,13 +174,13 @@ class SearchEngine:
         if loaded.delta is None:
             state = self._assemble(loaded.main, loaded.main_generation, loaded.meta.index_id,
                                    np.zeros(loaded.main.n, dtype=bool), {},
-                                   loaded.meta.generation)
+                                   loaded.meta.generation, loaded.columns)
         else:
             assert loaded.dead is not None
             dead = np.asarray(loaded.dead, dtype=bool)
             live = np.concatenate([~dead, np.ones(loaded.delta.n, bool)])
             view = IndexView(loaded.main, loaded.delta, live, loaded.meta.generation,
-                             loaded.meta.index_id, self.rules)
+                             loaded.meta.index_id, self.rules, loaded.columns or None)
             state = _State(loaded.main, loaded.main_generation, loaded.meta.index_id, dead,
                            None, view)
         state.snapshot = loaded.name
@@ -237,7 +237,7 @@ class SearchEngine:
             path = persist.save_delta(
                 self.index_dir, self.index_dir / loaded.name, delta, dead,
                 persist.SnapshotMeta(persist.FORMAT, index_id, generation, self.rules.digest,
-                                     loaded.main.n))
+                                     loaded.main.n), state.view.columns)
             state.snapshot = path.name
         self._state = state
         return PublishReport("delta", generation, state.view.n_live, len(changed),
@@ -375,14 +375,17 @@ class SearchEngine:
         return state
 
     def _assemble(self, main: Segment, main_generation: int, index_id: str,
-                  dead: np.ndarray, delta_docs: dict[str, SearchDoc], generation: int
-                  ) -> _State:
+                  dead: np.ndarray, delta_docs: dict[str, SearchDoc], generation: int,
+                  columns: dict[str, np.ndarray] | None = None) -> _State:
+        """A state over ``main`` plus a delta of ``delta_docs``; ``columns``: view columns
+        a snapshot saved for exactly this main segment (only without a delta)."""
         delta = None
         if delta_docs:
             ordered = [delta_docs[k] for k in sorted(delta_docs)]
             delta = build_segment(ordered, self.analyzer, self.rules, base=main)
         live = ~dead if delta is None else np.concatenate([~dead, np.ones(delta.n, bool)])
-        view = IndexView(main, delta, live, generation, index_id, self.rules)
+        view = IndexView(main, delta, live, generation, index_id, self.rules,
+                         columns if delta is None and not dead.any() else None)
         return _State(main, main_generation, index_id, dead, delta_docs, view)
 
     # --- value filters --------------------------------------------------------------------

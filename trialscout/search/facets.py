@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trialscout.search.columns import as_doc_dtype
 from trialscout.search.filters import Filters
 from trialscout.search.models import FacetCount, SearchRequest
 from trialscout.search.segment import NO_DAY
@@ -71,7 +72,8 @@ def _facets(view: IndexView, docs: np.ndarray, filters: Filters,
         if site_ok is not None:
             ok &= site_ok
         rows = np.flatnonzero(ok & (st["site_country"] >= 0))
-        pairs = np.unique(st["site_doc"][rows] * (1 << 20) + st["site_country"][rows])
+        pairs = np.unique(st["site_doc"][rows].astype(np.int64) * (1 << 20)
+                          + st["site_country"][rows])
         out["countries"] = _counts(view, "country", pairs % (1 << 20), FACET_LIMIT)
     else:
         out["countries"] = _counts(view, "country", _multi_values(view, "country", in_set, docs),
@@ -88,8 +90,9 @@ def _multi_values(view: IndexView, name: str, in_set: np.ndarray, docs: np.ndarr
     mdocs, vals = view.multi[name]
     if len(docs) * 16 >= len(mdocs):
         return vals[in_set[mdocs]]
-    lo = np.searchsorted(mdocs, docs, side="left")
-    hi = np.searchsorted(mdocs, docs, side="right")
+    wanted = as_doc_dtype(docs)
+    lo = np.searchsorted(mdocs, wanted, side="left")
+    hi = np.searchsorted(mdocs, wanted, side="right")
     counts = hi - lo
     total = int(counts.sum())
     if total == 0:

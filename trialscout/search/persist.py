@@ -15,12 +15,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import orjson
 
+from trialscout.search.columns import latitude_columns
 from trialscout.search.segment import (
     DICT_NAMES,
     MULTI_FIELDS,
@@ -66,6 +67,7 @@ def save(directory: Path, segment: Segment, meta: SnapshotMeta) -> Path:
         tmp = directory / f".tmp-{name}"
         tmp.mkdir()
     _write_segment(tmp, segment, done)
+    _write_columns(tmp, latitude_columns(segment.sites))
     (tmp / "meta.json").write_text(json.dumps(meta.__dict__))
     final = directory / name
     os.replace(tmp, final)
@@ -76,9 +78,11 @@ def save(directory: Path, segment: Segment, meta: SnapshotMeta) -> Path:
 
 
 def save_delta(directory: Path, main_path: Path, delta: Segment, dead: np.ndarray,
-               meta: SnapshotMeta) -> Path:
+               meta: SnapshotMeta, columns: dict[str, np.ndarray] | None = None) -> Path:
     """Publish the main segment at ``main_path`` (hard-linked, not copied) plus a small
-    delta segment of the trials changed since, and the mask of main docs they replace."""
+    delta segment of the trials changed since, and the mask of main docs they replace.
+    ``columns`` are the view's merged filter columns (:mod:`.columns`), saved so that
+    workers map them instead of each merging its own copy."""
     name = f"snapshot-{meta.generation}-{uuid.uuid4().hex[:8]}"
     tmp = directory / f".tmp-{name}"
     tmp.mkdir()
@@ -92,6 +96,10 @@ def save_delta(directory: Path, main_path: Path, delta: Segment, dead: np.ndarra
     (tmp / "delta").mkdir()
     _write_segment(tmp / "delta", delta, frozenset())
     np.save(tmp / "delta" / "dead.npy", dead)
+    if columns is not None:
+        _write_columns(tmp / "delta", {**columns, **latitude_columns(
+            {k.removeprefix("site."): v for k, v in columns.items()
+             if k.startswith("site.")})})
     (tmp / "meta.json").write_text(json.dumps(
         {**meta.__dict__, "n_docs": main_meta["n_docs"],
          "main_generation": main_meta["generation"]}))
@@ -125,6 +133,17 @@ def _write_segment(tmp: Path, segment: Segment, done: frozenset[str]) -> None:
     if not NctIds.fits(segment.nct_ids, np.asarray(segment.nct_num)):
         lists["nct_ids"] = list(segment.nct_ids)
     (tmp / "lists.json").write_bytes(orjson.dumps(lists))
+
+
+def _write_columns(directory: Path, columns: dict[str, np.ndarray]) -> None:
+    for key, array in columns.items():
+        np.save(directory / f"view.{key}.npy", array)
+
+
+def _read_columns(directory: Path) -> dict[str, np.ndarray]:
+    return {entry.name[len("view."):-len(".npy")]:
+            np.load(entry, mmap_mode="r").view(np.ndarray)
+            for entry in directory.glob("view.*.npy")}
 
 
 def _write_vocab(tmp: Path, name: str, keys: Sequence[str], order: np.ndarray | None
@@ -167,6 +186,9 @@ class Loaded:
     main_generation: int
     delta: Segment | None = None
     dead: np.ndarray | None = None
+    #: Saved view columns (:mod:`.columns`): the latitude order of a main snapshot's
+    #: sites, or the whole merge of a delta snapshot (empty when it predates them).
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def load(directory: Path) -> tuple[SnapshotMeta, Segment] | None:
@@ -197,6 +219,11 @@ def load_published(directory: Path) -> Loaded | None:
             loaded.dead = np.load(path / "delta" / "dead.npy")
             if loaded.dead is None or len(loaded.dead) != main.n:
                 return None
+            loaded.columns = _read_columns(path / "delta")
+            if len(loaded.columns.get("nct_num", ())) != main.n + loaded.delta.n:
+                loaded.columns = {}
+        else:
+            loaded.columns = _read_columns(path)
         return loaded
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -1,8 +1,9 @@
 """A consistent, read-only picture of the index at one store generation.
 
 Global doc numbers run over the main segment first, then the delta; main docs replaced by a
-newer version are masked out by ``live``. Filter columns are concatenated once per view so
-filters are plain vectorized numpy; the text postings stay per segment.
+newer version are masked out by ``live``. Filter columns are merged once per view so
+filters are plain vectorized numpy (in a worker, the snapshot's saved merge is mapped, see
+:mod:`.columns`); the text postings stay per segment.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from trialscout.search.columns import merge_columns
 from trialscout.search.rules import SearchRules
 from trialscout.search.segment import MULTI_FIELDS, SCALARS, SITE_COLUMNS, Segment
 from trialscout.search.vocab import MappedVocab, Vocab
@@ -37,6 +39,9 @@ class IndexView:
     generation: int
     index_id: str
     rules: SearchRules
+    #: Filter columns a snapshot saved (:mod:`.columns`): all of them, or only the
+    #: latitude order, the rest being merged here.
+    columns: dict[str, np.ndarray] | None = None
     _cache: dict[object, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -50,24 +55,16 @@ class IndexView:
         def cat(arrays: list[np.ndarray]) -> np.ndarray:
             return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
-        self.nct_num = cat([s.nct_num for s in self.segments])
-        self.scalars = {k: cat([s.scalars[k] for s in self.segments]) for k in SCALARS}
-        self.multi: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name in MULTI_FIELDS:
-            docs = cat([s.multi[name][0].astype(np.int64) + off
-                        for s, off in zip(self.segments, self.offsets, strict=False)])
-            vals = cat([s.multi[name][1] for s in self.segments])
-            keep = self.live[docs]
-            self.multi[name] = (docs[keep], vals[keep])
-        sites = {}
-        for name in SITE_COLUMNS:
-            parts = [s.sites[name] for s in self.segments]
-            if name == "site_doc":
-                parts = [p.astype(np.int64) + off
-                         for p, off in zip(parts, self.offsets, strict=False)]
-            sites[name] = cat(parts)
-        keep = self.live[sites["site_doc"]]
-        self.sites = {k: v[keep] for k, v in sites.items()}
+        columns = dict(self.columns or {})
+        if "nct_num" not in columns:
+            columns.update(merge_columns(self.segments, self.offsets, self.live))
+        self.columns = columns
+        self.nct_num = columns["nct_num"]
+        self.scalars = {k: columns[f"scalar.{k}"] for k in SCALARS}
+        self.multi: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            name: (columns[f"multi.{name}.docs"], columns[f"multi.{name}.vals"])
+            for name in MULTI_FIELDS}
+        self.sites = {name: columns[f"site.{name}"] for name in SITE_COLUMNS}
         dl = cat([s.dl for s in self.segments])
         self.n_live = int(self.live.sum())
         avgdl = float(dl[self.live].sum()) / self.n_live if self.n_live else 1.0
