@@ -82,3 +82,18 @@ def test_a_snapshot_of_another_store_is_not_opened(tmp_path: Path) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_a_worker_finds_rows_by_nct_id_without_a_dict_of_ids(tmp_path: Path) -> None:
+    """The published ids are numbers in unsorted row order (a trial added after the build
+    goes last); every id finds its own row, and an unknown or malformed one finds none."""
+    nums = np.asarray([50_000_007, 12, 50_000_001, 3_000_000], dtype=np.int64)
+    positions = snapshot.Positions(nums, np.argsort(nums, kind="stable"))
+    for row, num in enumerate(nums.tolist()):
+        assert positions.get(f"NCT{num:08d}") == row
+        assert positions[f"NCT{num:08d}"] == row
+    assert positions.get("NCT00000013") is None
+    assert positions.get("NCT1") is None and positions.get("nct00000012") is None
+    with pytest.raises(KeyError):
+        positions["NCT99999999"]
+    assert list(positions) == ["NCT50000007", "NCT00000012", "NCT50000001", "NCT03000000"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,8 +60,8 @@ class SimilarIndex:
         self.encoder = encoder
         self.weights = weights
         self.analyzer = Analyzer()
-        self.ids: list[str] = []
-        self.pos: dict[str, int] = {}
+        self.ids: Sequence[str] = []
+        self.pos: Mapping[str, int] = {}
         self.features: list[TrialFeatures] = []
         self._terms: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
@@ -75,6 +75,9 @@ class SimilarIndex:
     # ------------------------------------------------------------------ building
     def add(self, features: Sequence[TrialFeatures]) -> None:
         """Add trials, or replace those already in the index (matched by NCT id)."""
+        known, pos = self.ids, self.pos
+        if not isinstance(known, list) or not isinstance(pos, dict):
+            raise TypeError("a published (memory-mapped) index is read-only")
         texts = [f.text for f in features]
         vectors: list[np.ndarray | None] = [None] * len(features)
         if self.encoder is not None and features:
@@ -86,10 +89,10 @@ class SimilarIndex:
                               dtype=np.int32, count=len(counts))
             values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             f.text = f.embed_text = ""
-            at = self.pos.get(f.nct_id)
+            at = pos.get(f.nct_id)
             if at is None:
-                self.pos[f.nct_id] = len(self.ids)
-                self.ids.append(f.nct_id)
+                pos[f.nct_id] = len(known)
+                known.append(f.nct_id)
                 self.features.append(f)
                 self._terms.append(ids)
                 self._counts.append(values)

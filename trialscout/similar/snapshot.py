@@ -9,6 +9,8 @@ documents of the trial and its few neighbours.
 
 Like the search snapshots, ``CURRENT`` names the live one and is replaced atomically, and
 ``meta.json`` says which store (``index_id``), history mark, backend and rules it is from.
+NCT ids are saved as their numbers (``ids.nums.npy``, with their sorted order), so a
+worker maps them too instead of holding a list and a dict of every id.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ import numpy as np
 import orjson
 from scipy import sparse
 
+from trialscout.search.vocab import NctIds
 from trialscout.similar.index import SimilarIndex
 
 FORMAT = 1
@@ -58,7 +62,15 @@ def save(directory: Path, index: SimilarIndex, meta: SimilarMeta) -> Path:
     if index.embeddings is not None:
         np.save(tmp / "embeddings.npy", index.embeddings)
     shapes = {attr: list(getattr(index, attr).shape) for attr in _MATRICES}
-    (tmp / "ids.json").write_bytes(orjson.dumps({"ids": index.ids, "shapes": shapes}))
+    listed: dict[str, Any] = {"shapes": shapes}
+    nums = np.asarray([int(i[3:]) if i[3:].isdigit() else -1 for i in index.ids],
+                      dtype=np.int64)
+    if NctIds.fits(index.ids, nums):
+        np.save(tmp / "ids.nums.npy", nums)
+        np.save(tmp / "ids.order.npy", np.argsort(nums, kind="stable"))
+    else:
+        listed["ids"] = list(index.ids)
+    (tmp / "ids.json").write_bytes(orjson.dumps(listed))
     (tmp / "meta.json").write_text(json.dumps(meta.__dict__))
     os.replace(tmp, directory / name)
     pointer = directory / f".CURRENT-{uuid.uuid4().hex[:8]}"
@@ -68,6 +80,41 @@ def save(directory: Path, index: SimilarIndex, meta: SimilarMeta) -> Path:
         if entry.name.startswith(("similar-", ".tmp-")) and entry.name != name:
             shutil.rmtree(entry, ignore_errors=True)
     return directory / name
+
+
+class Positions(Mapping[str, int]):
+    """NCT id -> row, over the mapped id numbers and their sorted order (a binary search):
+    a worker keeps no per-trial Python strings or dict for it."""
+
+    def __init__(self, nums: np.ndarray, order: np.ndarray) -> None:
+        self.nums = nums
+        self.order = order
+
+    def _row(self, nct_id: str) -> int | None:
+        digits = nct_id[3:]
+        if not (nct_id.startswith("NCT") and len(digits) == 8 and digits.isdigit()):
+            return None
+        num = int(digits)
+        at = int(np.searchsorted(self.nums, num, sorter=self.order))
+        if at < len(self.order) and int(self.nums[self.order[at]]) == num:
+            return int(self.order[at])
+        return None
+
+    def __getitem__(self, nct_id: str) -> int:
+        row = self._row(nct_id)
+        if row is None:
+            raise KeyError(nct_id)
+        return row
+
+    def get(self, nct_id: str, default: Any = None) -> Any:
+        row = self._row(nct_id)
+        return default if row is None else row
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"NCT{int(n):08d}" for n in self.nums)
+
+    def __len__(self) -> int:
+        return len(self.nums)
 
 
 def current_name(directory: Path) -> str | None:
@@ -100,8 +147,13 @@ def load(directory: Path) -> Opened | None:
             return np.load(path / file, mmap_mode="r").view(np.ndarray)
 
         index = SimilarIndex()
-        index.ids = listed["ids"]
-        index.pos = {nct: i for i, nct in enumerate(index.ids)}
+        if "ids" in listed:
+            index.ids = listed["ids"]
+            index.pos = {nct: i for i, nct in enumerate(index.ids)}
+        else:
+            nums = arr("ids.nums.npy")
+            index.ids = NctIds(nums)
+            index.pos = Positions(nums, arr("ids.order.npy"))
         for attr in _MATRICES:
             shape = tuple(listed["shapes"][attr])
             matrix = sparse.csr_matrix((arr(f"{attr}.data.npy"), arr(f"{attr}.indices.npy"),
