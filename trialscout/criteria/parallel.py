@@ -3,9 +3,9 @@
 Parsing is CPU work on one text at a time and shares nothing between trials, so a
 registry-sized store is parsed in worker processes while this process reads the texts and
 writes the results, each chunk in its own transaction. Workers return plain rows (the
-parsed document as JSON, the question index rows), never models, so little crosses the
-process boundary. Small jobs are parsed inline: starting a worker and loading the rules
-costs about two seconds.
+parsed document as compressed JSON, the question index rows), never models, so little
+crosses the process boundary and the writer does not compress. Small jobs are parsed
+inline: starting a worker and loading the rules costs about two seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from trialscout.criteria.model import ParsedCriteria
 from trialscout.criteria.parser import parse_criteria
+from trialscout.store.packing import pack_document
 
 QUESTION_KEY_LIMIT = 400
 INLINE_LIMIT = 2_000
@@ -30,10 +31,11 @@ Chunk = list[tuple[str, "str | None"]]
 
 @dataclass
 class ParsedRows:
-    """One trial's parse, ready to insert: its criteria row and its question rows."""
+    """One trial's parse, ready to insert: its criteria row (the document already packed,
+    so the workers, not the writer, compress it) and its question rows."""
 
     nct_id: str
-    document: str
+    document: bytes
     parser_version: str
     item_count: int
     other_count: int
@@ -42,7 +44,8 @@ class ParsedRows:
 
 def rows_for(nct_id: str, result: ParsedCriteria) -> ParsedRows:
     return ParsedRows(
-        nct_id=nct_id, document=result.model_dump_json(exclude_defaults=True),
+        nct_id=nct_id, document=pack_document(result.model_dump_json(exclude_defaults=True),
+                                              dense=True),
         parser_version=result.parser_version, item_count=len(result.items),
         other_count=sum(item.kind == "other" for item in result.items),
         questions=[{"nct_id": nct_id, "item_index": item.index, "section": item.section,

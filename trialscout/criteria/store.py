@@ -34,6 +34,7 @@ from trialscout.criteria.parallel import (
 )
 from trialscout.criteria.parser import PARSER_VERSION, parse_criteria
 from trialscout.criteria.tables import TrialCriteriaRow, TrialCriterionQuestionRow
+from trialscout.store.packing import pack_document, unpack_document
 from trialscout.store.tables import TrialRow
 
 CHUNK = 500
@@ -53,18 +54,20 @@ class ReparseReport:
 PACKED = "z1:"
 
 
-def pack(document: str) -> str:
-    """The stored form of a parsed-criteria JSON document: zlib, as base85 text (about a
-    sixth of the JSON; the column stays text on both backends). :func:`unpack` gives the
-    exact JSON back, so nothing is lost and the full document is always re-derivable."""
-    return PACKED + base64.b85encode(zlib.compress(document.encode("utf-8"), 6)).decode("ascii")
+def pack(document: str) -> bytes:
+    """The stored form of a parsed-criteria JSON document: a zlib stream (about a sixth of
+    the JSON), in a binary column (``store.packing.PackedDocument``). :func:`unpack` gives
+    the exact JSON back, so nothing is lost and the full document is always re-derivable."""
+    return pack_document(document, dense=True)
 
 
-def unpack(stored: str) -> str:
-    """The JSON document of a stored row, packed or (written before packing) plain."""
-    if stored.startswith(PACKED):
-        return zlib.decompress(base64.b85decode(stored[len(PACKED):])).decode("utf-8")
-    return stored
+def unpack(stored: str | bytes) -> str:
+    """The JSON document of a stored row: packed, in the older ``z1:`` base85 text form,
+    or (written before packing) plain."""
+    text = unpack_document(stored)
+    if text.startswith(PACKED):
+        return zlib.decompress(base64.b85decode(text[len(PACKED):])).decode("utf-8")
+    return text
 
 
 def text_hash(text: str | None) -> str:
@@ -102,7 +105,7 @@ def store_rows(conn: Connection, parsed: Sequence[tuple[str | None, ParsedRows]]
     now = datetime.now(UTC).replace(tzinfo=None)
     criteria = [{"nct_id": rows.nct_id, "parser_version": rows.parser_version,
                  "text_hash": text_hash(text), "item_count": rows.item_count,
-                 "other_count": rows.other_count, "document": pack(rows.document),
+                 "other_count": rows.other_count, "document": rows.document,
                  "parsed_at": now}
                 for text, rows in parsed]
     questions = [q for _text, rows in parsed for q in rows.questions]

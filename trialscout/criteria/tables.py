@@ -1,18 +1,20 @@
 """Tables of parsed criteria: one document per trial, and one row per question asked.
 
-``trial_criteria`` keeps the parsed document with the parser version that produced it, so
-rows from an older parser can be found and parsed again. ``trial_criterion_questions``
-indexes every item's normalized question key, so the trials that ask a question (and the
-answer that satisfies each) are one indexed lookup away.
+``trial_criteria`` keeps the parsed document (zlib-compressed JSON) with the parser
+version that produced it, so rows from an older parser can be found and parsed again.
+``trial_criterion_questions`` indexes every item's normalized question key, so the
+trials that ask a question (and the answer that satisfies each) are one indexed lookup
+away.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from trialscout.store.packing import PackedDocument
 from trialscout.store.tables import Base
 
 
@@ -25,7 +27,7 @@ class TrialCriteriaRow(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     item_count: Mapped[int] = mapped_column(Integer)
     other_count: Mapped[int] = mapped_column(Integer)
-    document: Mapped[str] = mapped_column(Text)
+    document: Mapped[str] = mapped_column(PackedDocument)
     parsed_at: Mapped[datetime] = mapped_column(DateTime)
 
 

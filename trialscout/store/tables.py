@@ -1,6 +1,7 @@
 """Table definitions. Alembic migrations, not ``create_all``, bring a database to this shape.
 
-Queryable fields are columns; the full normalized trial lives in ``document`` (JSON) and
+Queryable fields are columns; the full normalized trial lives in ``document`` (JSON, stored
+zlib-compressed by :class:`~trialscout.store.packing.PackedDocument`) and
 the untouched source record in ``raw`` (zlib), so new fields can be derived without a new
 download.
 """
@@ -23,6 +24,8 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from trialscout.store.packing import PackedDocument
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -62,7 +65,7 @@ class TrialRow(Base):
     first_posted: Mapped[str | None] = mapped_column(String(10))
     content_hash: Mapped[str] = mapped_column(String(64))
     source_format: Mapped[str] = mapped_column(String(20))
-    document: Mapped[str] = mapped_column(Text)
+    document: Mapped[str] = mapped_column(PackedDocument)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     imported_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -16,9 +16,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Dialect, Table, delete, func, insert, select, update
+from sqlalchemy.types import TypeDecorator
 
 from trialscout.registry.model import Trial
 from trialscout.registry.partial_dates import sort_key
+from trialscout.store.packing import pack_document
 from trialscout.store.tables import TrialFacetRow, TrialHistoryRow, TrialRow, TrialSiteRow
 
 FACET_FIELDS = ("phase", "condition", "intervention", "country", "sponsor", "keyword",
@@ -145,7 +147,7 @@ def trial_columns(record: ParsedRecord) -> dict[str, Any]:
         "first_posted": t.dates.first_posted,
         "content_hash": record.content_hash,
         "source_format": record.source_format,
-        "document": t.model_dump_json(exclude_none=True),
+        "document": pack_document(t.model_dump_json(exclude_none=True)),
         "raw": compress_raw(record.raw),
     }
 
@@ -199,6 +201,20 @@ def _defaults_missing(table: Table, row: dict[str, Any]) -> bool:
     return any(column.default is not None and column.key not in row for column in table.c)
 
 
+def _decorated_processors(dialect: Dialect, table: Table, keys: list[str]
+                          ) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Bind processors of the columns whose type is our own (a ``TypeDecorator``, such
+    as the packed document): COPY sends values as they are, so these must run first."""
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, key in enumerate(keys):
+        column_type = table.c[key].type
+        if isinstance(column_type, TypeDecorator):
+            processor = column_type._cached_bind_processor(dialect)
+            if processor is not None:
+                out.append((index, processor))
+    return out
+
+
 def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL (psycopg 3): COPY FROM STDIN, far cheaper than INSERT for a batch."""
     keys = list(rows[0])
@@ -206,11 +222,17 @@ def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> No
     sql = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(k) for k in keys)}) "
            "FROM STDIN")
     getter = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
+    processors = _decorated_processors(conn.dialect, table, keys)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(getter(row))
+                values = getter(row)
+                if processors:
+                    values = list(values)
+                    for index, processor in processors:
+                        values[index] = processor(values[index])
+                copy.write_row(values)
     finally:
         cursor.close()
 

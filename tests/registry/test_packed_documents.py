@@ -1,0 +1,53 @@
+"""Trial documents are stored compressed and read back as the same JSON text; rows
+written before packing (plain JSON) still read."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+
+from trialscout.app import TrialScout
+from trialscout.sample import sample_path
+from trialscout.store.packing import pack_document, unpack_document
+from trialscout.store.tables import TrialRow
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.booleans())
+def test_unpack_gives_back_exactly_what_was_packed(document: str, dense: bool) -> None:
+    packed = pack_document(document, dense=dense)
+    assert unpack_document(packed) == document
+    assert unpack_document(document) == document
+    if not document.startswith("x"):  # JSON and the older text forms never do
+        assert unpack_document(document.encode("utf-8")) == document
+
+
+def test_documents_are_stored_packed_and_read_back(backend_app: TrialScout) -> None:
+    backend_app.import_paths([sample_path()])
+    with backend_app.connect() as conn:
+        stored = dict(conn.execute(text("SELECT nct_id, document FROM trials")).all())
+        read = dict(conn.execute(select(TrialRow.nct_id, TrialRow.document)).all())
+    assert stored and set(stored) == set(read)
+    for nct_id, document in read.items():
+        raw = bytes(stored[nct_id])
+        assert raw[:1] == b"x" and len(raw) < len(document.encode("utf-8"))
+        trial = backend_app.trial(nct_id)
+        assert trial is not None and trial.nct_id == nct_id
+        assert document.startswith("{") and f'"{nct_id}"' in document
+
+
+def test_plain_json_rows_written_before_packing_still_read(app: TrialScout) -> None:
+    app.import_paths([sample_path()])
+    with app.connect() as conn:
+        nct_id, document = conn.execute(select(TrialRow.nct_id, TrialRow.document)).first()  # type: ignore[misc]
+    before = app.trial(nct_id)
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE trials SET document = :d WHERE nct_id = :n"),
+                     {"d": document, "n": nct_id})
+        assert isinstance(conn.execute(text("SELECT document FROM trials WHERE nct_id = :n"),
+                                       {"n": nct_id}).scalar(), str)
+    with app.connect() as conn:
+        assert conn.execute(select(TrialRow.document)
+                            .where(TrialRow.nct_id == nct_id)).scalar() == document
+    assert app.trial(nct_id) == before
