@@ -26,6 +26,8 @@ from trialscout.registry.api_v2 import trial_from_api_v2
 REF = date(2024, 6, 1)
 NOTE = ("A 62-year-old woman with osteoporosis. She also has chronic kidney disease. "
         "She takes alendronate.")
+# the same, with kidney disease only as a short abbreviation: a loose reading of the note
+LOOSE_NOTE = "A 62-year-old woman with osteoporosis. She also has CKD. She takes alendronate."
 
 
 def ckd_exclusion(text: str = "Chronic kidney disease", index: int = 0):  # type: ignore
@@ -58,10 +60,14 @@ def noted() -> PatientProfile:
     return extract_note(NOTE, reference_date=REF)
 
 
+def noted_loosely() -> PatientProfile:
+    return extract_note(LOOSE_NOTE, reference_date=REF)
+
+
 def test_confidence_follows_what_decided_the_failure() -> None:
     table = spec()
     from_fact = evaluate_item(ckd_exclusion(), PatientFacts(structured(), REF))
-    from_note = evaluate_item(ckd_exclusion(), PatientFacts(noted(), REF))
+    from_note = evaluate_item(ckd_exclusion(), PatientFacts(noted_loosely(), REF))
     answered = evaluate_item(ckd_exclusion(), PatientFacts(
         structured(conditions=[]).with_answer("has:ckd", "yes"), REF))
     assert from_fact.verdict == from_note.verdict == answered.verdict == "NOT_MET"
@@ -72,6 +78,27 @@ def test_confidence_follows_what_decided_the_failure() -> None:
     assert answered.confidence > from_fact.confidence > from_note.confidence
     # a verdict that does not fail carries no confidence
     assert evaluate_item(osteo(), PatientFacts(structured(), REF)).confidence is None
+
+
+def test_a_precise_note_mention_is_as_sure_as_a_note_value() -> None:
+    """"She also has chronic kidney disease": the criterion's concept, written out, as the
+    patient's own and present, against a criterion read in full, settles it; the same
+    note with only "CKD" does not (a short form is a loose reading)."""
+    table = spec()
+    precise = evaluate_item(ckd_exclusion(), PatientFacts(noted(), REF))
+    loose = evaluate_item(ckd_exclusion(), PatientFacts(noted_loosely(), REF))
+    assert precise.verdict == loose.verdict == "NOT_MET"
+    assert precise.confidence == table["note_precise"] >= load_rules("ranking")["bands"][
+        "sure_failure"]
+    assert loose.confidence == table["note"]
+    # a relative's kidney disease excludes no one; a criterion read in part stays unsure
+    family = extract_note("A 62-year-old woman. Her mother has chronic kidney disease.",
+                          reference_date=REF)
+    assert evaluate_item(ckd_exclusion(), PatientFacts(family, REF)).verdict != "NOT_MET"
+    long_text = ("Chronic kidney disease documented by a nephrologist with rising creatinine, "
+                 "proteinuria, abnormal biopsy findings and planned dialysis access")
+    partial = evaluate_item(ckd_exclusion(long_text), PatientFacts(noted(), REF))
+    assert partial.verdict == "NOT_MET" and partial.confidence < table["note_precise"]
 
 
 def test_a_criterion_understood_only_in_part_is_less_sure() -> None:
@@ -122,7 +149,8 @@ def test_failure_confidence_orders_the_failures_by_how_sure_they_are() -> None:
     possibly = trial_verdict(trial(), parsed(osteo(), item(
         [constraint("condition", polarity="must_not", cid="diabetes")], section="exclusion",
         text="Diabetes", index=1)), facts)
-    weak = trial_verdict(trial(), parsed(osteo(), ckd_exclusion(index=1)), facts)
+    weak = trial_verdict(trial(), parsed(osteo(), ckd_exclusion(index=1)),
+                         PatientFacts(noted_loosely(), REF))
     strong = trial_verdict(trial(), parsed(osteo(), ckd_exclusion(index=1)),
                            PatientFacts(structured(), REF))
     registry = trial_verdict(trial(sex="MALE"), parsed(osteo()), facts)
@@ -148,8 +176,9 @@ def test_a_weak_failure_ranks_by_relevance_a_sure_one_below_open_trials() -> Non
     criteria = {"NCT09990001": parsed(osteo(), ckd_exclusion(index=1)),
                 "NCT09990002": parsed()}
     relevance = {"NCT09990001": 10.0, "NCT09990002": 6.0}
-    ranked = match_trials(noted(), [relevant, irrelevant], lambda t: criteria[t.nct_id],
-                          reference_date=REF, relevance=relevance)
+    ranked = match_trials(noted_loosely(), [relevant, irrelevant],
+                          lambda t: criteria[t.nct_id], reference_date=REF,
+                          relevance=relevance)
     assert [(m.nct_id, m.verdict) for m in ranked] == [
         ("NCT09990001", "possibly_eligible"), ("NCT09990002", "possibly_eligible")]
     assert ranked[0].to_confirm == [1] and ranked[0].failing == []
@@ -166,7 +195,7 @@ def test_a_weak_failure_ranks_by_relevance_a_sure_one_below_open_trials() -> Non
 
 def test_stopping_at_a_weak_failure_would_miss_a_surer_one() -> None:
     # The weak (note) failure comes first; the sure one (the patient's answer) later.
-    answered = noted().with_answer("has:diabetes", "yes")
+    answered = noted_loosely().with_answer("has:diabetes", "yes")
     diabetes = item([constraint("condition", polarity="must_not", cid="diabetes")],
                     section="exclusion", text="Diabetes", key="has:diabetes", meets="no",
                     index=2)

@@ -178,12 +178,14 @@ def test_verdict_groups_come_first_and_relevance_orders_within_them() -> None:
 
 
 def test_a_weak_failure_ranks_with_the_possibly_eligible_trials() -> None:
-    """A "not eligible" that rests only on a note mention ("never had asthma" read
-    against an asthma inclusion) is unsure: it ranks among the possibly eligible trials
-    by relevance, never above an eligible one."""
+    """A "not eligible" that rests only on a loose note mention (a denial far from the
+    word, "never been told by a doctor that she has asthma", against an asthma inclusion)
+    is unsure: it ranks among the possibly eligible trials by relevance, never above an
+    eligible one. ("She has never had asthma" would settle it: see test_confidence.)"""
     note = PatientProfile.model_validate({
         "age_years": 62, "sex": "female",
-        "free_text": "Osteoporosis, T-score -2.9. She has never had asthma."})
+        "free_text": "Osteoporosis, T-score -2.9. She has never been told by a doctor "
+                     "that she has asthma."})
     weak = parsed(OSTEO, item([constraint("condition", cid="asthma")], text="Asthma"))
     trials = [condition_trial("NCT09990001", ["Osteoporosis"]),
               condition_trial("NCT09990002", ["Osteoporosis"]),

@@ -24,6 +24,19 @@ It is then lowered for signs that the criterion was not understood as a whole:
 * ``section_unsure``: an inclusion that requires pregnancy or breastfeeding in a trial
   that does not study pregnancy: almost always an exclusion whose heading was lost (some
   sources rebuilt criteria texts and dropped the second heading).
+
+A note mention is not one kind of evidence but several. "On denosumab since 2022, last
+dose in March 2025" against "denosumab within the past 6 months" settles the criterion as
+surely as a value the note reader extracted; "history of osteoporosis treatment" against
+the same criterion does not. A mention is *precise* (``note_precise``) when the criterion
+was read in full (its constraints together cover ``precise_coverage`` of its content
+words and no doubt above applies), and every note sentence the verdict rests on names the
+criterion's concept exactly (the concept itself or a curated kind of it, not a short
+abbreviation or a loose word match), affirmatively and as the patient's own, with the
+time the criterion asks about written in it (a date, "N months ago", "currently") when it
+has a window; or denies it outright, close to the word ("No fractures", "takes no
+steroids"), when the failure is a required thing the note denies. Anything less keeps
+``note``.
 """
 
 from __future__ import annotations
@@ -140,9 +153,84 @@ def failure_confidence(item: Item, constraint: Constraint, outcome: Outcome,
             and constraint.polarity == "required" and not facts.studied(
                 constraint.concept.id if constraint.concept else constraint.kind):
         doubts.append("section_unsure")
+    if found == "note" and not doubts and precise_note(item, constraint, outcome, facts):
+        return table["note_precise"], doubts
     for doubt in doubts:
         value *= table[doubt]
     return value, doubts
+
+
+def item_coverage(item: Item) -> float:
+    """Share of the criterion's content words that all its constraints together account
+    for: an exclusion listing several things ("A, B or C") is read in full when each is."""
+    words = _content(item.text)
+    if not words:
+        return 1.0
+    parts: list[str] = []
+    for constraint in item.constraints:
+        parts += [c.text for c in ([constraint.concept] if constraint.concept else [])
+                  + list(constraint.any_of) if c.text]
+        if constraint.kind in {"age", "sex", "measurement", "performance_status"} or \
+                constraint.quantity is not None or constraint.window is not None:
+            parts.append(constraint.text)
+    return len(_content(" ".join(parts)) & words) / len(words)
+
+
+_CLOSE_DENIAL = re.compile(r"(?:^|[\s(])(?:no|never|not|denies|denied|without|none)"
+                           r"(?:\s+[\w'-]+){0,3}\s*$", re.IGNORECASE)
+_MIN_FORM = 4
+
+
+def precise_note(item: Item, constraint: Constraint, outcome: Outcome,
+                 facts: PatientFacts) -> bool:
+    """Whether the note sentences a failure rests on settle it (see the module's
+    docstring): the criterion read in full, and each deciding sentence naming its concept
+    exactly, affirmatively or in a close denial, with the time when the criterion has a
+    window."""
+    from trialscout.matching.outcome import targets
+    from trialscout.matching.timing import note_time
+
+    if item.kind == "other" or constraint.kind == "other" or _LEAD_IN.search(item.text) \
+            or item_coverage(item) < _spec()["precise_coverage"]:
+        return False
+    sentences = {e.sentence for e in outcome.evidence if e.kind == "note"}
+    if not sentences or None in sentences or outcome.holds is None:
+        return False
+    ids, texts = targets(constraint)
+    if not ids:
+        return False
+    hits: dict[int, list[Any]] = {}
+    for hit in facts.note_hits(ids, texts):
+        hits.setdefault(hit.sentence.index, []).append(hit)
+    window = constraint.window
+    timed = window is not None and window.relation != "ever"
+    for index in sentences:
+        good = False
+        for hit in hits.get(index, []):
+            written = hit.sentence.text[hit.start:hit.end]
+            mentioned = facts.index.lookup(written)
+            if len(written.strip()) < _MIN_FORM or mentioned is None or hit.family \
+                    or hit.hypothetical:
+                continue
+            relations = {facts.relation(mentioned, t) for t in ids}
+            if outcome.holds and not hit.negated and relations & {"same", "narrower"}:
+                time = note_time(hit, facts, "medication" if constraint.kind == "medication"
+                                 else "condition")
+                good = not timed or time.current is True or time.end is not None \
+                    or time.last is not None or (constraint.kind != "medication"
+                                                 and time.start is not None)
+            elif not outcome.holds and hit.negated and relations & {"same", "broader"}:
+                good = bool(_CLOSE_DENIAL.search(hit.sentence.text[:hit.start]))
+            elif not outcome.holds and not hit.negated and timed \
+                    and relations & {"same", "narrower"}:
+                time = note_time(hit, facts, "medication" if constraint.kind == "medication"
+                                 else "condition")
+                good = time.known
+            if good:
+                break
+        if not good:
+            return False
+    return True
 
 
 def _registry_admits(facts: Any) -> bool:
