@@ -411,7 +411,7 @@ class Executor:
         order = sorted(range(len(parts)), key=lambda i: len(parts[i][0].docs))
         cand = parts[order[0]][0].docs
         for i in order[1:]:
-            cand = cand[_member_sorted(cand, parts[i][0].docs)]
+            cand = cand[_member_docs(cand, parts[i][0].docs, self.view.n)]
             if len(cand) == 0:
                 return _empty()
         offsets = plan.offsets or tuple(range(len(parts)))
@@ -426,13 +426,31 @@ class Executor:
             keys = k if keys is None else keys[_member_sorted(keys, k)]
             if len(keys) == 0:
                 return _empty()
+            cand = _distinct_docs(keys)
         assert keys is not None
-        starts = keys >> 32
-        docs = starts[np.r_[True, starts[1:] != starts[:-1]]]
+        docs = _distinct_docs(keys)
         scores = np.zeros(len(docs), np.float64)
         for p, s in parts:
             scores += s[np.searchsorted(p.docs, docs)]
         return docs, scores
+
+
+def _distinct_docs(keys: np.ndarray) -> np.ndarray:
+    """The docs of sorted (doc << 32 | position) keys, once each, in order: the docs where
+    the phrase's words so far stand at their distances (the only ones the next word's
+    positions need to be read for)."""
+    starts = keys >> 32
+    return starts[np.r_[True, starts[1:] != starts[:-1]]]
+
+
+def _member_docs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """:func:`_member_sorted` for doc numbers below ``n``: long lists are marked in a
+    mask over the docs (linear) instead of binary-searched one by one."""
+    if (len(a) + len(b)) * 16 < n:
+        return _member_sorted(a, b)
+    marked = np.zeros(n, dtype=bool)
+    marked[b] = True
+    return marked[a]
 
 
 def _member_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -51,15 +51,43 @@ def _known(view: IndexView, word: str) -> bool:
 
 
 def _mapped_candidates(vocab: MappedVocab, word: str) -> list[str]:
-    """Words of a memory-mapped vocabulary with ``word``'s initial and a length within two,
-    found in its sorted order without decoding the others."""
+    """Words of a memory-mapped vocabulary with ``word``'s initial and a length within two
+    that could pass difflib's cutoff, found in its sorted order without decoding the
+    others: only lowercase ASCII words of ``MIN_LENGTH`` letters or more whose letters
+    overlap ``word``'s enough (difflib's own ``quick_ratio`` bound, computed for all the
+    candidates at once) are decoded and compared by difflib."""
     lo = vocab.lower_bound(word[:1])
     hi = vocab.lower_bound(word[:1] + "\uffff")
     ids = np.asarray(vocab.order[lo:hi])
     size = vocab.offsets[ids + 1] - vocab.offsets[ids]
-    near = ids[np.abs(size - len(word)) <= 2]
+    keep = (np.abs(size - len(word)) <= 2) & (size >= MIN_LENGTH)
+    near, size = ids[keep], size[keep]
+    if len(near) and word.isascii():
+        near = near[_letter_bound(vocab, near, size, word)]
     found = (vocab.key(int(i)) for i in near)
     return [w for w in found if len(w) >= MIN_LENGTH and _WORD.fullmatch(w)]
+
+
+def _letter_bound(vocab: MappedVocab, ids: np.ndarray, size: np.ndarray, word: str
+                  ) -> np.ndarray:
+    """Mask over ``ids``: words of letters a-z only whose letters shared with ``word``
+    (counted with repeats) give ``2 * shared / (len + len(word)) >= MIN_RATIO``, the
+    upper bound difflib checks before its full ratio."""
+    starts = vocab.offsets[ids]
+    total = int(size.sum())
+    at = np.repeat(starts - (np.cumsum(size) - size), size) + np.arange(total)
+    letters = vocab.blob[at].astype(np.int64) - ord("a")
+    owner = np.repeat(np.arange(len(ids)), size)
+    plain = np.ones(len(ids), dtype=bool)
+    plain[owner[(letters < 0) | (letters >= 26)]] = False
+    letters = np.clip(letters, 0, 25)
+    counts = np.bincount(owner * 26 + letters, minlength=len(ids) * 26).reshape(-1, 26)
+    mine = np.bincount(np.frombuffer(word.encode("ascii"), dtype=np.uint8).astype(np.int64)
+                       - ord("a"), minlength=26)[:26] if _WORD.fullmatch(word) else None
+    if mine is None:
+        return plain
+    shared = np.minimum(counts, mine).sum(axis=1)
+    return plain & (2.0 * shared / (size + len(word)) >= MIN_RATIO)
 
 
 def closest_word(view: IndexView, word: str) -> str | None:
