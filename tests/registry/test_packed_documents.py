@@ -1,14 +1,18 @@
-"""Trial documents are stored compressed and read back as the same JSON text; rows
-written before packing (plain JSON) still read."""
+"""Trial documents are stored compressed and read back as the same JSON text, raw records
+are compressed against their document; rows written before either (plain JSON, a plain
+zlib raw record) still read."""
 
 from __future__ import annotations
 
+import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from trialscout.app import TrialScout
 from trialscout.sample import sample_path
+from trialscout.store import trials
 from trialscout.store.packing import pack_document, unpack_document
 from trialscout.store.tables import TrialRow
 
@@ -51,3 +55,32 @@ def test_plain_json_rows_written_before_packing_still_read(app: TrialScout) -> N
         assert conn.execute(select(TrialRow.document)
                             .where(TrialRow.nct_id == nct_id)).scalar() == document
     assert app.trial(nct_id) == before
+
+
+def test_raw_records_are_compressed_against_their_document(backend_app: TrialScout) -> None:
+    backend_app.import_paths([sample_path()])
+    with backend_app.connect() as conn:
+        rows = conn.execute(select(TrialRow.nct_id, TrialRow.raw, TrialRow.document)).all()
+        for nct_id, raw, document in rows:
+            raw = bytes(raw)
+            assert raw[:1] == trials.RAW_AGAINST_DOCUMENT
+            source = trials.decompress_raw(raw, document)
+            assert len(raw) * 2 < len(trials.compress_raw(source))
+            loaded = trials.load_raw(conn, nct_id)
+            assert loaded == orjson.loads(source)
+            assert loaded["protocolSection"]["identificationModule"]["nctId"] == nct_id
+
+
+def test_raw_needs_its_document_and_plain_raw_rows_still_read(app: TrialScout) -> None:
+    app.import_paths([sample_path()])
+    with app.connect() as conn:
+        nct_id, raw, document = conn.execute(
+            select(TrialRow.nct_id, TrialRow.raw, TrialRow.document)).first()  # type: ignore[misc]
+    source = trials.decompress_raw(raw, document)
+    with pytest.raises(ValueError):
+        trials.decompress_raw(raw, None)
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE trials SET raw = :r WHERE nct_id = :n"),
+                     {"r": trials.compress_raw(source), "n": nct_id})
+    with app.connect() as conn:
+        assert trials.load_raw(conn, nct_id) == orjson.loads(source)
