@@ -120,6 +120,45 @@ def _postgres_size(engine: Any) -> float:
     return float(size) / 1e6
 
 
+def table_sizes(url: str) -> tuple[int, dict[str, float]]:
+    """The store's trial count and the bytes of each table with its indexes (SQLite: the
+    ``dbstat`` pages, after a WAL checkpoint; PostgreSQL: ``pg_total_relation_size`` in
+    the current schema), largest first."""
+    from sqlalchemy import text
+
+    from trialscout.store.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            trials = int(conn.execute(text("SELECT count(*) FROM trials")).scalar_one())
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                rows = conn.execute(text(
+                    "SELECT coalesce(m.tbl_name, d.name), sum(d.pgsize) FROM dbstat d "
+                    "LEFT JOIN sqlite_schema m ON m.name = d.name GROUP BY 1")).all()
+            else:
+                rows = conn.execute(text(
+                    "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind = 'r'")).all()
+    finally:
+        engine.dispose()
+    sizes = {str(name): float(size) for name, size in rows if size}
+    return trials, dict(sorted(sizes.items(), key=lambda item: -item[1]))
+
+
+def print_sizes(url: str) -> None:
+    trials, sizes = table_sizes(url)
+    total = sum(sizes.values())
+    print(f"{url}: {trials:,} trials, {total / 1e9:.2f} GB "
+          f"({total / max(trials, 1):,.0f} bytes per trial); load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    for name, size in sizes.items():
+        if size >= total / 1000:
+            print(f"  {name:<32} {size / 1e6:>10,.1f} MB {size / max(trials, 1):>8,.0f} B/trial")
+
+
 def _hook_name(hook: Any) -> str:
     name = getattr(hook, "__qualname__", None)
     return f"{hook.__module__}.{name}" if name else repr(hook)
@@ -317,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="records per transaction (default: the import_batch_size setting)")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite databases")
     parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument("--sizes", metavar="URL", default=None,
+                        help="only print the size of each table (with its indexes) of an "
+                             "existing store: a database URL or a SQLite file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -324,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.sizes:
+        url = args.sizes if "://" in args.sizes else f"sqlite:///{Path(args.sizes).resolve()}"
+        print_sizes(url)
+        return 0
     if args.child:
         print(json.dumps(child(args.source, args.database, args.hooks, args.limit,
                                args.batch_size)))
