@@ -227,7 +227,7 @@ def test_a_reader_maps_the_filter_columns_the_builder_saved(tmp_path: Path) -> N
                 view = reader.search_engine.view()
                 assert (view.delta is not None) == with_delta
                 for name in ("multi.condition.docs", "site.site_doc", "site.site_lat",
-                             "nct_num", "lat_order"):
+                             "nct_num", "lat_order", "multi.condition.ptr"):
                     assert isinstance(view.columns[name].base, np.memmap), name
             finally:
                 reader.close()

@@ -8,8 +8,9 @@ to compute for itself (about 40 bytes per site and 8 per value, private to the w
 ``trialscout index`` now computes the merge when it publishes a delta and saves it in the
 snapshot (``view.*.npy``), so workers map it instead.
 
-The latitude-sorted site rows that a radius search reads (:mod:`.distance`) are saved the
-same way for every snapshot.
+The latitude-sorted site rows that a radius search reads (:mod:`.distance`) and the
+per-doc pointers into the facet columns (:mod:`.facets`) are saved the same way for every
+snapshot.
 
 Doc numbers are int32 here (a store holds far fewer than 2**31 trials); callers that
 search these arrays with int64 docs cast them first (:func:`as_doc_dtype`), since numpy
@@ -27,6 +28,8 @@ from trialscout.search.segment import MULTI_FIELDS, SCALARS, SITE_COLUMNS
 
 DOC_DTYPE = np.int32
 LATITUDE_KEYS = ("lat_order", "lat_sorted", "lon_by_lat")
+#: Multi-valued fields counted as facets: each gets a per-doc pointer column.
+FACET_FIELDS = ("phase", "condition", "intervention", "country")
 
 
 class _HasColumns(Protocol):
@@ -98,3 +101,16 @@ def latitude_columns(sites: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """:func:`by_latitude` of a view's site columns, under the names a snapshot saves."""
     return dict(zip(LATITUDE_KEYS, by_latitude(sites["site_lat"], sites["site_lon"]),
                     strict=True))
+
+
+def doc_pointers(docs: np.ndarray, n: int) -> np.ndarray:
+    """Where each doc's values start in a doc-sorted multi-valued column (``n + 1``
+    entries): a result's values are then gathered in one pass over its own docs, not
+    found by binary search nor by scanning the column."""
+    return np.searchsorted(docs, np.arange(n + 1, dtype=docs.dtype)).astype(np.int64)
+
+
+def pointer_columns(multi: dict[str, tuple[np.ndarray, np.ndarray]], n: int
+                    ) -> dict[str, np.ndarray]:
+    """:func:`doc_pointers` of the facet fields, under the names a snapshot saves."""
+    return {f"multi.{name}.ptr": doc_pointers(multi[name][0], n) for name in FACET_FIELDS}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trialscout.search.columns import as_doc_dtype
+from trialscout.search.columns import doc_pointers
 from trialscout.search.filters import Filters
 from trialscout.search.models import FacetCount, SearchRequest
 from trialscout.search.segment import NO_DAY
@@ -53,19 +53,19 @@ def _counts(view: IndexView, dict_name: str, values: np.ndarray, limit: int | No
 
 def _facets(view: IndexView, docs: np.ndarray, filters: Filters,
             site_ok: np.ndarray | None) -> dict[str, list[FacetCount]]:
-    in_set = np.zeros(view.n, dtype=bool)
-    in_set[docs] = True
     out = {
         "status": _counts(view, "status", view.scalars["status"][docs], None),
-        "phase": _counts(view, "phase", _multi_values(view, "phase", in_set, docs), None),
+        "phase": _counts(view, "phase", _multi_values(view, "phase", docs), None),
         "study_type": _counts(view, "study_type", view.scalars["study_type"][docs], None),
-        "conditions": _counts(view, "condition", _multi_values(view, "condition", in_set, docs),
+        "conditions": _counts(view, "condition", _multi_values(view, "condition", docs),
                               FACET_LIMIT),
         "interventions": _counts(view, "intervention",
-                                 _multi_values(view, "intervention", in_set, docs), FACET_LIMIT),
+                                 _multi_values(view, "intervention", docs), FACET_LIMIT),
     }
     if filters.site_level or site_ok is not None:
         st = view.sites
+        in_set = np.zeros(view.n, dtype=bool)
+        in_set[docs] = True
         ok = in_set[st["site_doc"]]
         if filters.sites is not None:
             ok &= filters.sites
@@ -76,29 +76,39 @@ def _facets(view: IndexView, docs: np.ndarray, filters: Filters,
                           + st["site_country"][rows])
         out["countries"] = _counts(view, "country", pairs % (1 << 20), FACET_LIMIT)
     else:
-        out["countries"] = _counts(view, "country", _multi_values(view, "country", in_set, docs),
+        out["countries"] = _counts(view, "country", _multi_values(view, "country", docs),
                                    FACET_LIMIT)
     return out
 
 
-def _multi_values(view: IndexView, name: str, in_set: np.ndarray, docs: np.ndarray
-                  ) -> np.ndarray:
-    """Values of multi-valued ``name`` over the docs in the result (sorted ``docs``).
-
-    The value arrays are sorted by doc, so a small result gathers its ranges directly
-    instead of scanning every value of the store."""
-    mdocs, vals = view.multi[name]
-    if len(docs) * 16 >= len(mdocs):
-        return vals[in_set[mdocs]]
-    wanted = as_doc_dtype(docs)
-    lo = np.searchsorted(mdocs, wanted, side="left")
-    hi = np.searchsorted(mdocs, wanted, side="right")
-    counts = hi - lo
+def _multi_values(view: IndexView, name: str, docs: np.ndarray) -> np.ndarray:
+    """Values of multi-valued ``name`` over the docs in the result (sorted ``docs``),
+    gathered through the per-doc pointers into the doc-sorted column: the cost follows
+    the result, not the store."""
+    _, vals = view.multi[name]
+    ptr = _pointers(view, name)
+    lo = ptr[docs]
+    counts = ptr[docs + 1] - lo
     total = int(counts.sum())
     if total == 0:
         return vals[:0]
     gather = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
     return vals[gather]
+
+
+def _pointers(view: IndexView, name: str) -> np.ndarray:
+    """The facet field's per-doc pointers: mapped from the snapshot, else computed once
+    per view."""
+    key = f"multi.{name}.ptr"
+    saved = (view.columns or {}).get(key)
+    if saved is not None:
+        return saved
+    cached = view._cache.get(key)
+    if isinstance(cached, np.ndarray):
+        return cached
+    made = doc_pointers(view.multi[name][0], view.n)
+    view._cache[key] = made
+    return made
 
 
 def _order(view: IndexView, request: SearchRequest, docs: np.ndarray,

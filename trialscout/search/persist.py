@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from trialscout.search.columns import latitude_columns
+from trialscout.search.columns import FACET_FIELDS, latitude_columns, pointer_columns
 from trialscout.search.segment import (
     DICT_NAMES,
     MULTI_FIELDS,
@@ -67,7 +67,8 @@ def save(directory: Path, segment: Segment, meta: SnapshotMeta) -> Path:
         tmp = directory / f".tmp-{name}"
         tmp.mkdir()
     _write_segment(tmp, segment, done)
-    _write_columns(tmp, latitude_columns(segment.sites))
+    _write_columns(tmp, {**latitude_columns(segment.sites),
+                         **pointer_columns(segment.multi, segment.n)})
     (tmp / "meta.json").write_text(json.dumps(meta.__dict__))
     final = directory / name
     os.replace(tmp, final)
@@ -97,9 +98,12 @@ def save_delta(directory: Path, main_path: Path, delta: Segment, dead: np.ndarra
     _write_segment(tmp / "delta", delta, frozenset())
     np.save(tmp / "delta" / "dead.npy", dead)
     if columns is not None:
-        _write_columns(tmp / "delta", {**columns, **latitude_columns(
-            {k.removeprefix("site."): v for k, v in columns.items()
-             if k.startswith("site.")})})
+        sites = {k.removeprefix("site."): v for k, v in columns.items()
+                 if k.startswith("site.")}
+        multi = {name: (columns[f"multi.{name}.docs"], columns[f"multi.{name}.vals"])
+                 for name in FACET_FIELDS}
+        _write_columns(tmp / "delta", {**columns, **latitude_columns(sites),
+                                       **pointer_columns(multi, len(columns["nct_num"]))})
     (tmp / "meta.json").write_text(json.dumps(
         {**meta.__dict__, "n_docs": main_meta["n_docs"],
          "main_generation": main_meta["generation"]}))
