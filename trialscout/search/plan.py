@@ -485,6 +485,13 @@ def _combine_max(parts: list[Result], n: int) -> Result:
         return _empty()
     if len(parts) == 1:
         return parts[0]
+    if sum(len(p[0]) for p in parts) * 4 > n:
+        # each part holds a doc once, so a part is one vectorized step over a dense array
+        dense = np.full(n, -np.inf)
+        for part_docs, part_scores in parts:
+            dense[part_docs] = np.maximum(dense[part_docs], part_scores)
+        out = np.flatnonzero(dense != -np.inf)
+        return out, dense[out]
     docs = np.concatenate([p[0] for p in parts])
     scores = np.concatenate([p[1] for p in parts])
     out, inverse = np.unique(docs, return_inverse=True)
