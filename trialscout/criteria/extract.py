@@ -89,6 +89,9 @@ def build_drafts(found: Found, section: str, heading: str | None) -> list[Draft]
     text = found.text
     drafts: list[Draft] = []
     for kind, match in kinds().patterns.matches(text, found.words):
+        if kind == "consent" and _CONSENT_AS_TIME.search(text, 0, match.start()):
+            # "aged 18 or over at the time of signing informed consent": when, not what
+            continue
         drafts.append(Draft(kind, [], start=match.start(), end=match.end()))
     drafts.extend(_ages(found))
     drafts.extend(_status(found))
@@ -113,6 +116,12 @@ def build_drafts(found: Found, section: str, heading: str | None) -> list[Draft]
     return drafts
 
 
+_CONSENT_AS_TIME: Final = re.compile(
+    r"\b(?:at\s+the\s+(?:time|date|day)\s+of|(?:prior\s+)?to|before|on\s+the\s+(?:day|date)\s+of|"
+    r"upon|when)\s+(?:(?:signing|giving|obtaining|providing|signature\s+of)\s+)?(?:the\s+|an?\s+)?"
+    r"(?:written\s+)?(?:informed\s+)?$", re.IGNORECASE)
+
+
 def _ages(found: Found) -> list[Draft]:
     out = []
     for v in found.values:
@@ -124,9 +133,11 @@ def _ages(found: Found) -> list[Draft]:
         unit = v.time_unit or "year"
         quantity = Quantity(comparator=cast(Comparator, comparator), value=v.value,
                             value_high=v.value_high, unit=unit)
-        if unit == "month":
-            quantity.normalized_value = round(v.value / 12, 3)
-            quantity.normalized_value_high = round(v.value_high / 12, 3) \
+        per_year = {"month": 12.0, "week": DAYS_PER_UNIT["year"] / 7,
+                    "day": DAYS_PER_UNIT["year"]}.get(unit)
+        if per_year is not None:
+            quantity.normalized_value = round(v.value / per_year, 3)
+            quantity.normalized_value_high = round(v.value_high / per_year, 3) \
                 if v.value_high is not None else None
             quantity.normalized_unit = "year"
         else:
@@ -209,8 +220,18 @@ def _allergies(found: Found) -> list[Draft]:
     if not out:
         cue = cues[0]
         generic = Mention("allergy", cue.start, cue.end, "allergy", "allergy", True)
-        out.append(Draft("allergy", [cue], concept=generic, start=cue.start, end=cue.end))
+        if _ALLERGY_TEST.match(found.text, cue.end):
+            # "negative allergy skin test": a result of the study's own test, which a
+            # record of allergies (or of none) does not give
+            out.append(Draft("other", [cue], start=cue.start, end=cue.end))
+        else:
+            out.append(Draft("allergy", [cue], concept=generic, start=cue.start,
+                             end=cue.end))
     return out
+
+
+_ALLERGY_TEST = re.compile(r"\s*(?:skin\s+|prick\s+|patch\s+|blood\s+)?(?:test|tests|testing)\b",
+                           re.IGNORECASE)
 
 
 def _window_after(found: Found, m: Mention, relations: set[str]) -> Mention | None:

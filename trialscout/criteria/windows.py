@@ -24,6 +24,16 @@ _AGE_RIGHT: Final = re.compile(r"\s?(?:-\s?)?(?:of\s+age|old|olds?)\b"
                         r"|\s*(?:or|and)\s+(?:older|younger|over|above)\b", re.IGNORECASE)
 _AGE_SUFFIX: Final = re.compile(r"\s*,?\s*(?:or|and)\s+(older|over|above|more|greater|younger|less|"
                          r"under|below)\b", re.IGNORECASE)
+# "patients over 18 years", "adults older than 65 years": a bound right after who the
+# item is about is their age (not "diabetes for over 10 years")
+_AGE_PERSON: Final = re.compile(
+    r"\b(?:patients?|subjects?|participants?|adults?|individuals?|persons?|people|men|women|"
+    r"males?|females?|children|volunteers?|infants?|adolescents?)\s+(?:(?:who\s+are|aged)\s+)?"
+    r"(?:over|above|under|below|(?:older|younger|greater|more|less)\s+than|at\s+least|"
+    r"[<>≤≥]=?)\s*$", re.IGNORECASE)
+# ages that are not the person's ("gestational age < 23 weeks", "bone age")
+_OTHER_AGE: Final = re.compile(r"\b(?:gestational|gestation|bone|skeletal|corrected|"
+                               r"post-?conceptional|postmenstrual|fetal)\s+age\b", re.IGNORECASE)
 _AGE_COMPARATOR: Final = re.compile(r"\b(?:older|younger|aged)\b", re.IGNORECASE)
 _APART: Final = re.compile(r"\s*apart\b", re.IGNORECASE)
 
@@ -57,11 +67,16 @@ def classify_values(text: str, tokens: list[Token], values: list[Mention],
     """Decide which values are ages and which are time windows; record the windows."""
     heading_age = bool(heading) and (heading or "").strip().casefold().startswith("age")
     for v in values:
-        is_age_unit = v.time_unit in {"year", "month"} or (v.time_unit is None and v.unit is None)
+        q0 = v.quantity[0] if v.quantity else v.start
+        left = text[max(0, v.start - 40):q0]
+        # an age in days or weeks ("age > 1 day") only right after the word age
+        is_age_unit = v.time_unit in {"year", "month"} or (
+            v.time_unit is None and v.unit is None) or (
+            v.time_unit in {"day", "week"} and v.value_high is None
+            and _AGE_LEFT.search(left) is not None and not _OTHER_AGE.search(left))
         if is_age_unit:
-            q0 = v.quantity[0] if v.quantity else v.start
-            left = text[max(0, v.start - 40):q0]
-            age_left = _AGE_LEFT.search(left) or _AGE_COMPARATOR.search(text, v.start, q0)
+            age_left = _AGE_LEFT.search(left) or _AGE_COMPARATOR.search(text, v.start, q0) \
+                or (v.time_unit == "year" and _AGE_PERSON.search(left))
             age_right = _AGE_RIGHT.match(text, v.quantity[1] if v.quantity else v.end)
             if age_left or age_right or (heading_age and v.unit is None):
                 if v.time_unit is None and v.value is not None and not 0 < v.value < 130:

@@ -314,8 +314,12 @@ class PatientFacts:
             words = norm(fact.name).split()
             if not words or norm(sentence.text[start:end]) == norm(fact.name):
                 continue
-            key = " ".join([*words[:-1], _singular(words[-1])])
-            grams.setdefault(key, []).append((source.sentence, start, end))
+            words[-1] = _singular(words[-1])
+            # an "ankle fracture" is a fracture: the name's head (its last words) is
+            # indexed there too
+            for first in range(len(words)):
+                grams.setdefault(" ".join(words[first:]), []).append(
+                    (source.sentence, start, end))
 
     def note_hits(self, targets: Iterable[str], texts: Iterable[str] = (),
                   within: re.Pattern[str] | None = None, members: bool = True,

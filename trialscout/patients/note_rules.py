@@ -21,6 +21,11 @@ class Analyte:
     aliases: tuple[str, ...] = ()
 
 
+def _unit_pattern(unit: str) -> str:
+    """A per-body-surface unit as notes write it: any case, "m2" also as "m²" or "m^2"."""
+    return re.escape(unit).replace("m2", r"\s*m(?:2|²|\^2)").replace("/", r"\s*/\s*")
+
+
 class NoteRules:
     def __init__(self, data: dict[str, Any]) -> None:
         self.age = [re.compile(p, _I) for p in data["age"]]
@@ -39,6 +44,13 @@ class NoteRules:
                                           re.compile(
                 rf"(?<![\w-])(?P<alias>{body})(?![\w-]){tail}", _I),
                 tuple(a.lower() for a in aliases)))
+        # a value written with a unit only one analyte uses ("22 mL/min/1.73m2" is an
+        # eGFR) belongs to that analyte when the sentence names it elsewhere
+        units = [a.unit for a in self.analytes]
+        self.unit_values = [(a, re.compile(
+            r"(?<![\w.-])(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>" + _unit_pattern(a.unit)
+            + r")(?![\w/])", _I))
+            for a in self.analytes if units.count(a.unit) == 1 and a.unit.endswith("/1.73m2")]
         self.blood_pressure = re.compile(data["blood_pressure"], _I)
         preg = data["pregnancy"]
         self.pregnancy = {key: [re.compile(p, _I) for p in preg[key]]

@@ -74,6 +74,9 @@ def _relative(mods: list[Any], mention: Mention) -> str | None:
 _FIELDS = {"condition": "conditions", "medication": "medications", "procedure": "procedures"}
 
 
+_BOUND_BEFORE = re.compile(r"(?:[<>≤≥]=?|\bthan|\bbelow|\babove|\bunder|\bover|\band|\bto|-)\s*$",
+                           re.IGNORECASE)
+
 class NoteError(ValueError):
     """The input cannot be read as a clinical note."""
 
@@ -270,11 +273,13 @@ class _Reader:
                     "value": float(match.group(group)), "unit": "mm[Hg]",
                     "source": self.source(sentence, match.start(), match.end())})
         lowered = text.lower()
+        covered: list[tuple[int, int]] = []
         for spec in self.rules.analytes:
             # a sentence without any of the names cannot match (cheap substring test)
             if not any(alias in lowered for alias in spec.aliases):
                 continue
             for match in spec.pattern.finditer(text):
+                covered.append((match.start(), match.end()))
                 cats = self.assertion(sentence, match.start(), match.end(), mods)
                 if "family" in cats or "hypothetical" in cats:
                     continue
@@ -301,6 +306,27 @@ class _Reader:
                     "name": match.group("alias"), "analyte": spec.name, "value": value,
                     "unit": unit, "date": taken.first_day,
                     "source": self.source(sentence, match.start(), match.end())})
+        self.unit_values(sentence, covered)
+
+    def unit_values(self, sentence: Sentence, covered: list[tuple[int, int]]) -> None:
+        """Values the sentence gives by a unit only one analyte has, once it has named
+        that analyte ("eGFR has stayed in the low 20s; the latest is 22 mL/min/1.73m2").
+        A bound or the end of a range ("< 30", "between 20 and 24") is no value."""
+        text = sentence.text
+        lowered = text.lower()
+        for spec, pattern in self.rules.unit_values:
+            named = min((lowered.find(a) for a in spec.aliases if a in lowered), default=-1)
+            if named < 0:
+                continue
+            for match in pattern.finditer(text, named):
+                start, end = match.start(), match.end()
+                if any(a < end and start < b for a, b in covered) or _BOUND_BEFORE.search(
+                        text, max(0, start - 14), start):
+                    continue
+                self.add("measurements", f"{spec.name}:{sentence.index}:{start}", {
+                    "name": spec.name, "analyte": spec.name,
+                    "value": float(match.group("value")), "unit": spec.unit,
+                    "source": self.source(sentence, start, end)})
 
     def _spans(self, text: str, head: re.Pattern[str]) -> Iterator[tuple[int, int]]:
         """Noun-phrase-like spans that end in a head word, extended left over modifiers.
@@ -356,8 +382,10 @@ class _Reader:
                 if used.take(match.start(), match.end()):
                     name = template.format(**{k: parts.get(v.lower(), v.lower()) for k, v in
                                               match.groupdict().items() if v})
+                    # "broke her ankle": an ankle fracture is a fracture even where the
+                    # vocabulary has no concept for the site
                     extra.append(Mention(match.start(), match.end(),
-                                         self.vocabulary.lookup(name) or "", "condition",
+                                         self.vocabulary.concept_for(name) or "", "condition",
                                          name))
         spans = tuple((m.start, m.end) for m in [*vocab, *extra])
         for mention in [*vocab, *extra]:

@@ -271,8 +271,10 @@ def _clause(sentence: str, start: int, end: int) -> tuple[int, int]:
     return low, high
 
 
-_COMPLEMENT: Final = re.compile(r"(?:for|of|against)\s+(?:(?:her|his|their|the|a|an)\s+)?$",
-                               _I)
+# "surgery *for* a hip fracture", "a wrist fracture *in a* fall": the second mention is
+# what the first was for or how it came about
+_COMPLEMENT: Final = re.compile(r"(?:(?:for|of|against)\s+(?:(?:her|his|their|the|a|an)\s+)?|"
+                               r"(?:in|from|during)\s+(?:a|an)\s+)$", _I)
 
 
 def _complement(sentence: str, mentions: tuple[tuple[int, int], ...], start: int,
@@ -318,11 +320,12 @@ def event_time(sentence: str, start: int, end: int, ref: date, *,
     # what is "for" something else ("surgery for a hip fracture in 2019") leaves the
     # time to that something; a complement of this mention does not stand in its way
     own = not _complement(sentence, mentions, start, low)
+    spans = (*mentions, (start, end))
     for expr in exprs if own else ():
         if expr.start < end:
             continue
         if expr.end > high or expr.start - previous > rules.reach or any(
-                not _complement(sentence, mentions, s, low)
+                not _complement(sentence, spans, s, low)
                 for s, _e in _between(mentions, start, end, previous, expr.start)):
             break
         chosen.append(expr)
@@ -343,11 +346,25 @@ def event_time(sentence: str, start: int, end: int, ref: date, *,
         sentence, before, min(high, end + 40)) or (
         kind == "medication" and rules.cues["on_now"].search(sentence, before, start)) \
         else None
+    if kind == "condition" and _over_after(sentence, mentions, start, end, high):
+        current = False
     if not chosen:
         return EventTime(current=current) if current is not None else UNKNOWN
     past = bool(rules.cues["past"].search(sentence, before, start))
     return _combine(sentence, chosen, start, end, before, ref, kind, age, birth,
                     current, past)
+
+
+def _over_after(sentence: str, mentions: tuple[tuple[int, int], ...], start: int, end: int,
+                high: int) -> bool:
+    """Whether the clause says, right after the condition and before any other mention
+    bar what it was for or how it was treated, that it is over ("was cured", "and has
+    been well since")."""
+    found = _rules().cues["over_after"].search(sentence[end:high])
+    if found is None:
+        return False
+    return not any(end <= s and e <= end + found.start() and not _complement(
+        sentence, mentions, s, end) for s, e in mentions if (s, e) != (start, end))
 
 
 def _phrase(sentence: str, mentions: tuple[tuple[int, int], ...], start: int, end: int

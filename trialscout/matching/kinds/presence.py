@@ -77,6 +77,7 @@ def _qualifiers_in(names: tuple[str, ...], context: str) -> tuple[tuple[str, ...
 
 def presence(facts: PatientFacts, constraint: Constraint, kind: str,
               exceptions: list[str], context: str = "") -> Outcome:
+    parsed = constraint
     constraint, absorbed = refine(constraint, context or constraint.text)
     if kind == "condition":
         against = treatment_against(constraint, context or constraint.text)
@@ -239,6 +240,14 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, f"{label} is recorded, but not when{scope}", positive_untimed[:3])
     if positive_outside:
         return Outcome(False, f"{label} is recorded, but not{scope}", positive_outside[:3])
+    if window is not None and parsed is not constraint and not negatives \
+            and constraint.polarity == "must_not":
+        # an exclusion only: a kind the record may not name (a silent vertebral fracture)
+        # is no reason to turn a patient away
+        outside = _broader_outside(facts, parsed, kind, window)
+        if outside:
+            return Outcome(False, f"{label}: none recorded{scope} (what is recorded is "
+                           "outside it)", outside[:3])
     if negatives and unparsed and _upper_bound(context or constraint.text):
         # "Neuropathy grade < 2": an absent condition is below any such bound.
         return Outcome(True, f"{label}: recorded as absent, so below the bound", negatives[:3])
@@ -254,6 +263,35 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, f"{label}: the record is less specific{detail}", broader[:3])
     return Outcome(None, f"no information about {label}", no_information=True)
 
+
+
+def _broader_outside(facts: PatientFacts, parsed: Constraint, kind: str, window: Any
+                     ) -> list[Evidence]:
+    """Evidence that every record of the concept the parser read (surgery) falls outside
+    the window, when the criterion names a narrower kind of it (major surgery within 4
+    weeks): none of them can be that kind within the window. Empty when any record of it
+    is inside the window or has no time."""
+    ids, texts = targets(parsed)
+    if not ids and not texts:
+        return []
+    out: list[Evidence] = []
+    from_note = bool(facts.sentences)
+    if kind in {"procedure", "other"}:
+        for proc in facts.profile.procedures:
+            if from_note and proc.source is not None and proc.source.kind == "note":
+                continue
+            if facts.best_relation(proc.concept, proc.name, ids, texts) in {"same", "narrower"}:
+                if timing_ok(window, proc.date, proc.date, False, facts.ref, event=True) \
+                        is not False:
+                    return []
+                out.append(fact_evidence(proc, f"procedure: {proc.name}"))
+    for hit in facts.note_hits(ids, texts):
+        if hit.negated or hit.family or hit.hypothetical:
+            continue
+        if note_fits(window, hit, facts, kind) is not False:
+            return []
+        out.append(note_evidence(hit.sentence))
+    return out
 
 
 def _outside_class(ids: list[str], text: str) -> bool:
