@@ -291,5 +291,24 @@ def eval_target_trial(
     _print_report(report, as_json)
 
 
+@eval_cli.command("exclusions")
+def eval_exclusions(
+    cases: Annotated[Path, typer.Option("--cases", help="YAML file of trials and short notes "
+                                        "with the expected outcome of each pair (see "
+                                        "tests/matching/data/osteoporosis_cases.yaml).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Missed exclusions and false exclusions: each note matched as `match` does, each pair
+    judged by the label the user sees."""
+    from trialscout.evaluation.exclusion_cases import evaluate_cases
+    from trialscout.evaluation.matching_eval import EvalInputError
+
+    try:
+        report = evaluate_cases(cases)
+    except EvalInputError as exc:
+        fail(str(exc))
+    _print_report(report, as_json)
+
+
 def _progress(message: str) -> None:
     err_console.print(f"[dim]{message}[/]", highlight=False)

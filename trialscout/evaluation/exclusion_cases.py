@@ -72,6 +72,7 @@ class Pair(_Strict):
     expected: Expected
     criterion: str | None = Field(default=None, max_length=200)
     kind: str | None = Field(default=None, max_length=40)
+    known_gap: str | None = Field(default=None, max_length=300)
 
 
 class NoteCase(_Strict):
@@ -132,6 +133,7 @@ class PairResult:
     criterion: str | None = None
     kind: str | None = None
     candidate: bool = True
+    known_gap: str | None = None
 
     @property
     def problem(self) -> str | None:
@@ -153,7 +155,8 @@ class PairResult:
         return {"note": self.note, "trial": self.trial, "expected": self.expected,
                 "shown": self.shown, "problem": self.problem, "kind": self.kind,
                 "criterion": self.criterion, "failing": self.failing,
-                "reason": self.reason, "search_candidate": self.candidate}
+                "reason": self.reason, "search_candidate": self.candidate,
+                "known_gap": self.known_gap}
 
 
 @dataclass
@@ -190,7 +193,9 @@ class ExclusionReport:
                  f"false exclusions: {self.count('false_exclusion')} of "
                  f"{self.expected('not_excluded') + self.expected('cannot_tell')}",
                  f"overclaims (cannot tell, shown eligible): {self.count('overclaim')}",
-                 f"right label, another criterion: {self.count('wrong_reason')}"]
+                 f"right label, another criterion: {self.count('wrong_reason')}",
+                 f"pairs marked as known gaps: {sum(1 for p in self.pairs if p.known_gap)}"
+                 f" (still wrong: {sum(1 for p in self.pairs if p.known_gap and p.problem)})"]
         for problem in ("missed_exclusion", "false_exclusion", "overclaim", "wrong_reason"):
             for p in self.pairs:
                 if p.problem == problem:
@@ -198,6 +203,8 @@ class ExclusionReport:
                                  f"expected {p.expected}, shown {p.shown}"
                                  + ("" if p.candidate else " (not a search candidate)"))
                     lines.append(f"    reason: {p.reason[:200]}")
+                    if p.known_gap:
+                        lines.append(f"    known gap: {p.known_gap}")
                     if p.criterion:
                         lines.append(f"    deciding criterion: {p.criterion!r}")
         return "\n".join(lines)
@@ -244,7 +251,7 @@ def evaluate_cases(path: Path) -> ExclusionReport:
                         note=case.id, trial=pair.trial, expected=pair.expected,
                         shown=match.verdict, reason=match.reason, failing=failing,
                         criterion=pair.criterion or None, kind=pair.kind,
-                        candidate=candidate))
+                        candidate=candidate, known_gap=pair.known_gap))
         finally:
             app.close()
     return report

@@ -41,6 +41,7 @@ steroids"), when the failure is a required thing the note denies. Anything less 
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -153,8 +154,11 @@ def failure_confidence(item: Item, constraint: Constraint, outcome: Outcome,
             and constraint.polarity == "required" and not facts.studied(
                 constraint.concept.id if constraint.concept else constraint.kind):
         doubts.append("section_unsure")
-    if found == "note" and not doubts and precise_note(item, constraint, outcome, facts):
-        return table["note_precise"], doubts
+    # the deciding constraint alone may cover little of a list the item reads in full:
+    # precise_note checks the whole item's coverage itself
+    if found == "note" and not [d for d in doubts if d != "weak_parse"] \
+            and precise_note(item, constraint, outcome, facts):
+        return table["note_precise"], []
     for doubt in doubts:
         value *= table[doubt]
     return value, doubts
@@ -162,18 +166,69 @@ def failure_confidence(item: Item, constraint: Constraint, outcome: Outcome,
 
 def item_coverage(item: Item) -> float:
     """Share of the criterion's content words that all its constraints together account
-    for: an exclusion listing several things ("A, B or C") is read in full when each is."""
-    words = _content(item.text)
+    for: an exclusion listing several things ("A, B or C") is read in full when each is.
+    Words that only say how a thing is taken ("receiving", "treatment with"), hyphen
+    prefixes and an acronym restating the concept in parentheses add nothing to cover."""
+    return _covered(item.text, item.constraints)
+
+
+def _covered(text: str, constraints: Any) -> float:
+    words = _exposure_free(_content(_ACRONYM.sub(" ", text)))
     if not words:
         return 1.0
     parts: list[str] = []
-    for constraint in item.constraints:
+    for constraint in constraints:
         parts += [c.text for c in ([constraint.concept] if constraint.concept else [])
                   + list(constraint.any_of) if c.text]
+        parts += [c.name for c in ([constraint.concept] if constraint.concept else [])
+                  + list(constraint.any_of) if c.name]
         if constraint.kind in {"age", "sex", "measurement", "performance_status"} or \
                 constraint.quantity is not None or constraint.window is not None:
             parts.append(constraint.text)
-    return len(_content(" ".join(parts)) & words) / len(words)
+    covered = _exposure_free(_content(" ".join(parts)))
+    return len(covered & words) / len(words)
+
+
+def _exposure_free(words: set[str]) -> set[str]:
+    out: set[str] = set()
+    for word in words:
+        out |= {w for w in word.split("-") if len(w) > 2}
+    return out - _EXPOSURE
+
+
+_ACRONYM = re.compile(r"\(\s*[A-Z][A-Z0-9-]{1,9}\s*\)")
+_EXPOSURE = frozenset({
+    "receiving", "received", "receive", "taking", "taken", "take", "use", "used", "using",
+    "treatment", "treatments", "treated", "therapy", "therapies", "undergoing",
+    "underwent", "undergone", "exposure", "exposed", "administration", "administered",
+    "anti", "non", "medication", "medications", "drug", "drugs", "agent", "agents",
+    "presence", "present", "disease", "disorder"})
+# words that make the rest of a criterion qualify its thing, not list alternatives
+_QUALIFYING = re.compile(
+    r"\b(?:unless|except|if|when|only|provided|requir\w*|that|which|who|due\s+to|"
+    r"secondary\s+to|caused|associated|related|resulting|leading|despite|after|before|"
+    r"during|while|without)\b", re.IGNORECASE)
+_SEGMENT = re.compile(r"\s*(?:,|;|\bor\b|\band/or\b)\s*", re.IGNORECASE)
+
+
+def _read_in_full(item: Item, constraint: Constraint) -> bool:
+    """The criterion's words are accounted for: all its constraints together cover
+    ``precise_coverage`` of them, or, in a plain list of alternatives ("Previous
+    vertebroplasty, kyphoplasty or spinal instrumentation") with nothing that qualifies
+    its members, the deciding member's own segment is covered."""
+    from trialscout.matching.item import concept_at
+
+    need = _spec()["precise_coverage"]
+    if item_coverage(item) >= need:
+        return True
+    at = concept_at(item, constraint)
+    if at is None or _QUALIFYING.search(item.text):
+        return False
+    bounds = [0, *[m.end() for m in _SEGMENT.finditer(item.text)], len(item.text) + 1]
+    for low, high in itertools.pairwise(bounds):
+        if low <= at[0] < high:
+            return _covered(item.text[low:high], [constraint]) >= need
+    return False
 
 
 _CLOSE_DENIAL = re.compile(r"(?:^|[\s(])(?:no|never|not|denies|denied|without|none)"
@@ -188,49 +243,72 @@ def precise_note(item: Item, constraint: Constraint, outcome: Outcome,
     exactly, affirmatively or in a close denial, with the time when the criterion has a
     window."""
     from trialscout.matching.outcome import targets
-    from trialscout.matching.timing import note_time
 
     if item.kind == "other" or constraint.kind == "other" or _LEAD_IN.search(item.text) \
-            or item_coverage(item) < _spec()["precise_coverage"]:
+            or outcome.holds is None or not _read_in_full(item, constraint):
         return False
     sentences = {e.sentence for e in outcome.evidence if e.kind == "note"}
-    if not sentences or None in sentences or outcome.holds is None:
+    if not sentences or None in sentences:
         return False
+    wanted = {i for i in sentences if i is not None}
     ids, texts = targets(constraint)
     if not ids:
         return False
     hits: dict[int, list[Any]] = {}
-    for hit in facts.note_hits(ids, texts):
+    found = facts.note_hits(ids, texts)
+    if not outcome.holds:
+        found += facts.broader_denials(ids)
+    for hit in found:
         hits.setdefault(hit.sentence.index, []).append(hit)
+    return all(any(_settles(hit, constraint, bool(outcome.holds), ids, facts)
+                   for hit in hits.get(index, [])) for index in wanted)
+
+
+def _settles(hit: Any, constraint: Constraint, holds: bool, ids: list[str],
+             facts: PatientFacts) -> bool:
+    """One mention: the concept (or a curated kind of it) written out, the patient's own;
+    present and timed as the window needs, or denied close to the word."""
+    written = hit.sentence.text[hit.start:hit.end]
+    mentioned = facts.index.lookup(written)
+    if len(written.strip()) < _MIN_FORM or mentioned is None or hit.family \
+            or hit.hypothetical:
+        return False
+    relations = {facts.relation(mentioned, t) for t in ids}
+    if hit.negated:
+        return not holds and bool(relations & {"same", "broader"}) \
+            and bool(_CLOSE_DENIAL.search(hit.sentence.text[:hit.start]))
+    if not relations & {"same", "narrower"}:
+        return False
+    return _timed(hit, constraint, facts)
+
+
+def _timed(hit: Any, constraint: Constraint, facts: PatientFacts) -> bool:
+    """Whether the sentence says when, as far as the window needs: ongoing for "current";
+    a time inside the window, or a last dose or end, for "within"; a duration for a
+    duration. A drug's only date before a "within" window does not say it stopped."""
+    from trialscout.matching.timing import _is_treatment, note_time, window_days
+
     window = constraint.window
-    timed = window is not None and window.relation != "ever"
-    for index in sentences:
-        good = False
-        for hit in hits.get(index, []):
-            written = hit.sentence.text[hit.start:hit.end]
-            mentioned = facts.index.lookup(written)
-            if len(written.strip()) < _MIN_FORM or mentioned is None or hit.family \
-                    or hit.hypothetical:
-                continue
-            relations = {facts.relation(mentioned, t) for t in ids}
-            if outcome.holds and not hit.negated and relations & {"same", "narrower"}:
-                time = note_time(hit, facts, "medication" if constraint.kind == "medication"
-                                 else "condition")
-                good = not timed or time.current is True or time.end is not None \
-                    or time.last is not None or (constraint.kind != "medication"
-                                                 and time.start is not None)
-            elif not outcome.holds and hit.negated and relations & {"same", "broader"}:
-                good = bool(_CLOSE_DENIAL.search(hit.sentence.text[:hit.start]))
-            elif not outcome.holds and not hit.negated and timed \
-                    and relations & {"same", "narrower"}:
-                time = note_time(hit, facts, "medication" if constraint.kind == "medication"
-                                 else "condition")
-                good = time.known
-            if good:
-                break
-        if not good:
-            return False
-    return True
+    if window is None or window.relation == "ever":
+        return True
+    drug = constraint.kind == "medication" or _is_treatment(hit, facts)
+    time = note_time(hit, facts, "medication" if drug else "condition")
+    if hit.historical and time.current is True:
+        # "previously on alendronate from 2015 to 2018" read as on it now: the two
+        # readings disagree, so the sentence does not say when
+        return False
+    if window.relation == "current":
+        return time.current is not None
+    if window.relation == "duration":
+        return time.duration_days is not None or time.current is False
+    if time.current is True or time.end is not None or time.last is not None:
+        return True
+    if time.start is None:
+        return False
+    if not drug or window.relation != "within":
+        return True
+    days = window_days(window)
+    return days is not None and (facts.ref - time.start[0]).days <= days
 
 
 def _registry_admits(facts: Any) -> bool:
