@@ -21,9 +21,9 @@ from typing import Any
 
 from trialscout.criteria.model import ParsedCriteria
 from trialscout.criteria.parser import parse_criteria
+from trialscout.criteria.tables import question_key_hash
 from trialscout.store.packing import pack_document
 
-QUESTION_KEY_LIMIT = 400
 INLINE_LIMIT = 2_000
 BULK_GC_THRESHOLD = (10_000, 50, 100)
 Chunk = list[tuple[str, "str | None"]]
@@ -49,7 +49,7 @@ def rows_for(nct_id: str, result: ParsedCriteria) -> ParsedRows:
         parser_version=result.parser_version, item_count=len(result.items),
         other_count=sum(item.kind == "other" for item in result.items),
         questions=[{"nct_id": nct_id, "item_index": item.index, "section": item.section,
-                    "kind": item.kind, "question_key": item.question.key[:QUESTION_KEY_LIMIT],
+                    "kind": item.kind, "key_hash": question_key_hash(item.question.key),
                     "meets": item.question.meets, "answerable": item.question.answerable}
                    for item in result.items])
 

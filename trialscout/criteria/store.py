@@ -33,7 +33,11 @@ from trialscout.criteria.parallel import (
     rows_for,
 )
 from trialscout.criteria.parser import PARSER_VERSION, parse_criteria
-from trialscout.criteria.tables import TrialCriteriaRow, TrialCriterionQuestionRow
+from trialscout.criteria.tables import (
+    TrialCriteriaRow,
+    TrialCriterionQuestionRow,
+    question_key_hash,
+)
 from trialscout.store.packing import pack_document, unpack_document
 from trialscout.store.tables import TrialRow
 
@@ -214,7 +218,7 @@ def trials_asking(conn: Connection, question_key: str) -> list[tuple[str, int, s
     """``(nct_id, item_index, meets)`` of every stored item that asks ``question_key``."""
     table = TrialCriterionQuestionRow
     rows = conn.execute(select(table.nct_id, table.item_index, table.meets)
-                        .where(table.question_key == question_key)
+                        .where(table.key_hash == question_key_hash(question_key))
                         .order_by(table.nct_id, table.item_index))
     return [(r.nct_id, r.item_index, r.meets) for r in rows]
 
