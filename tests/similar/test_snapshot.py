@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from tests.factories import study
@@ -13,7 +14,8 @@ from trialscout.app import create_app
 from trialscout.sample import sample_path
 from trialscout.search.errors import IndexNotPublished
 from trialscout.similar import snapshot
-from trialscout.similar.service import SimilarService
+from trialscout.similar.features import features_from_document
+from trialscout.similar.service import SimilarService, build_index
 
 
 def test_workers_open_the_published_index_and_answer_like_the_builder(tmp_path: Path) -> None:
@@ -97,3 +99,27 @@ def test_a_worker_finds_rows_by_nct_id_without_a_dict_of_ids(tmp_path: Path) -> 
     with pytest.raises(KeyError):
         positions["NCT99999999"]
     assert list(positions) == ["NCT50000007", "NCT00000012", "NCT50000001", "NCT03000000"]
+
+
+def test_the_index_trialscout_index_saves_ranks_like_the_full_one(tmp_path: Path) -> None:
+    """Built to be saved, the index keeps no per-trial names, sites or texts, yet ranks
+    every trial as the index that explains does, also after trials are replaced."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    app = create_app(database_url=url)
+    try:
+        app.import_paths([sample_path()])
+        docs = list(app.similar._documents())
+    finally:
+        app.close()
+    full = build_index(docs)
+    lean = build_index(docs, keep_features=False)
+    assert lean.features == [] and len(full.features) == len(docs)
+    changed = [dict(docs[0]), dict(docs[1])]
+    changed[0]["conditions"], changed[1]["conditions"] = (docs[1].get("conditions"),
+                                                          docs[0].get("conditions"))
+    for index in (full, lean):
+        index.add([features_from_document(orjson.loads(orjson.dumps(d))) for d in changed])
+    for a, b in zip(full.all_neighbors(5), lean.all_neighbors(5), strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(full.recruiting, lean.recruiting)
+    assert np.array_equal(full.max_age, lean.max_age)

@@ -14,8 +14,9 @@ store.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,28 +42,40 @@ class ScoreParts:
     population: float
 
 
-def _binary(rows: list[Iterable[str]], columns: dict[str, int]) -> sparse.csr_matrix:
-    indptr, indices = [0], []
-    for keys in rows:
-        for key in keys:
-            indices.append(columns.setdefault(key, len(columns)))
-        indptr.append(len(indices))
+def _binary(rows: list[tuple[int, ...]], n_columns: int) -> sparse.csr_matrix:
+    """One row per trial, a 1 in the column of each of its keys (ids given at ``add``,
+    in order of first appearance)."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    indices = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(indptr[-1]))
     data = np.ones(len(indices), dtype=np.float32)
-    return sparse.csr_matrix((data, np.array(indices, dtype=np.int64), np.array(indptr)),
-                             shape=(len(rows), max(len(columns), 1)))
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), max(n_columns, 1)))
 
 
 class SimilarIndex:
     """All trials' features as matrices; ``neighbors`` and ``all_neighbors`` rank them."""
 
     def __init__(self, encoder: Encoder | None = None,
-                 weights: dict[str, float] | None = None) -> None:
+                 weights: dict[str, float] | None = None, *, keep_features: bool = True
+                 ) -> None:
+        """``keep_features=False`` (``trialscout index``, which only saves the matrices)
+        keeps per trial only what the matrices are built from: ids of its condition and
+        intervention keys, its ages, sex and status, not its names, sites and texts."""
         self.encoder = encoder
         self.weights = weights
+        self.keep_features = keep_features
         self.analyzer = Analyzer()
         self.ids: Sequence[str] = []
         self.pos: Mapping[str, int] = {}
         self.features: list[TrialFeatures] = []
+        self._cond_rows: list[tuple[int, ...]] = []
+        self._drug_rows: list[tuple[int, ...]] = []
+        self._cond_cols: dict[str, int] = {}
+        self._drug_cols: dict[str, int] = {}
+        self._min_age = array("d")
+        self._max_age = array("d")
+        self._sex = array("b")
+        self._recruiting = array("b")
         self._terms: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
         self._vectors: list[np.ndarray | None] = []
@@ -89,19 +102,38 @@ class SimilarIndex:
                               dtype=np.int32, count=len(counts))
             values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             f.text = f.embed_text = ""
+            cond = tuple(self._cond_cols.setdefault(k, len(self._cond_cols))
+                         for k in f.conditions)
+            drug = tuple(self._drug_cols.setdefault(k, len(self._drug_cols))
+                         for k in f.interventions)
+            ages = (f.min_age_days if f.min_age_days is not None else 0.0,
+                    f.max_age_days if f.max_age_days is not None else math.inf)
             at = pos.get(f.nct_id)
             if at is None:
                 pos[f.nct_id] = len(known)
                 known.append(f.nct_id)
-                self.features.append(f)
+                if self.keep_features:
+                    self.features.append(f)
                 self._terms.append(ids)
                 self._counts.append(values)
                 self._vectors.append(vector)
+                self._cond_rows.append(cond)
+                self._drug_rows.append(drug)
+                self._min_age.append(ages[0])
+                self._max_age.append(ages[1])
+                self._sex.append(SEX_CODE.get(f.sex, 0))
+                self._recruiting.append(f.status == "RECRUITING")
             else:
-                self.features[at] = f
+                if self.keep_features:
+                    self.features[at] = f
                 self._terms[at] = ids
                 self._counts[at] = values
                 self._vectors[at] = vector
+                self._cond_rows[at] = cond
+                self._drug_rows[at] = drug
+                self._min_age[at], self._max_age[at] = ages
+                self._sex[at] = SEX_CODE.get(f.sex, 0)
+                self._recruiting[at] = f.status == "RECRUITING"
         self._dirty = True
 
     def _build(self) -> None:
@@ -122,17 +154,15 @@ class SimilarIndex:
         self.text = sparse.csr_matrix(sparse.diags(1.0 / norms) @ text, dtype=np.float32)
         self.text.eliminate_zeros()
         self.text_t = self.text.T.tocsr()
-        self.cond = _binary([f.conditions for f in self.features], {})
-        self.drug = _binary([f.interventions for f in self.features], {})
+        self.cond = _binary(self._cond_rows, len(self._cond_cols))
+        self.drug = _binary(self._drug_rows, len(self._drug_cols))
         self.cond_t, self.drug_t = self.cond.T.tocsr(), self.drug.T.tocsr()
         self.cond_n = np.asarray(self.cond.sum(axis=1)).ravel()
         self.drug_n = np.asarray(self.drug.sum(axis=1)).ravel()
-        self.min_age = np.array([f.min_age_days if f.min_age_days is not None else 0.0
-                                 for f in self.features], dtype=np.float64)
-        self.max_age = np.array([f.max_age_days if f.max_age_days is not None else math.inf
-                                 for f in self.features], dtype=np.float64)
-        self.sex = np.array([SEX_CODE.get(f.sex, 0) for f in self.features], dtype=np.int8)
-        self.recruiting = np.array([f.status == "RECRUITING" for f in self.features])
+        self.min_age = np.frombuffer(self._min_age, dtype=np.float64).copy()
+        self.max_age = np.frombuffer(self._max_age, dtype=np.float64).copy()
+        self.sex = np.frombuffer(self._sex, dtype=np.int8).copy()
+        self.recruiting = np.frombuffer(self._recruiting, dtype=np.int8).astype(bool)
         self.embeddings: np.ndarray | None = None
         if self.encoder is not None and n:
             self.embeddings = np.vstack([v if v is not None else np.zeros(1)

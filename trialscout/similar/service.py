@@ -46,9 +46,11 @@ def make_encoder(backend: str) -> Encoder | None:
 
 
 def build_index(documents: Iterable[dict[str, Any]], encoder: Encoder | None = None,
-                batch: int = 2000, weights: dict[str, float] | None = None) -> SimilarIndex:
-    """An index over trial documents (``Trial`` dumps), added in batches."""
-    index = SimilarIndex(encoder, weights)
+                batch: int = 2000, weights: dict[str, float] | None = None, *,
+                keep_features: bool = True) -> SimilarIndex:
+    """An index over trial documents (``Trial`` dumps), added in batches; without
+    ``keep_features`` it can rank and be saved but not explain (see SimilarIndex)."""
+    index = SimilarIndex(encoder, weights, keep_features=keep_features)
     pending: list[TrialFeatures] = []
     for doc in documents:
         pending.append(features_from_document(doc))
@@ -135,7 +137,14 @@ class SimilarService:
             opened = snapshot.load(self.snapshot_dir)
             if opened is not None and opened.meta.mark == mark and self._usable(opened.meta):
                 return "current"
-            index = self._fresh_index()
+            if self._index is None:
+                # only saved: built without the per-trial names, sites and texts (which
+                # a request reads from the stored documents), and not kept afterwards
+                index = build_index(self._documents(), make_encoder(self.backend),
+                                    keep_features=False)
+                self._watermark = mark
+            else:
+                index = self._fresh_index()
             with self.engine.connect() as conn:
                 _, index_id = read_state(conn)
             snapshot.save(self.snapshot_dir, index, snapshot.SimilarMeta(
