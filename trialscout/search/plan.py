@@ -421,8 +421,10 @@ class Executor:
             shift = offsets[i]
             rows = np.searchsorted(p.docs, cand)
             d, pos = self.view.positions(p, rows)
-            ok = pos >= shift
-            k = (d[ok] << 32) | (pos[ok] - shift)
+            if shift:
+                ok = pos >= shift
+                d, pos = d[ok], pos[ok] - shift
+            k = (d << 32) | pos
             keys = k if keys is None else keys[_member_sorted(keys, k)]
             if len(keys) == 0:
                 return _empty()

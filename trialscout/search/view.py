@@ -145,7 +145,7 @@ class IndexView:
         """(doc, position) pairs for the postings at ``rows`` of ``p``."""
         doc_parts, pos_parts = [], []
         for si, seg in enumerate(self.segments):
-            sel = rows[p.seg[rows] == si]
+            sel = rows if len(self.segments) == 1 else rows[p.seg[rows] == si]
             if len(sel) == 0:
                 continue
             ks = p.k[sel]
