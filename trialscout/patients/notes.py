@@ -74,8 +74,9 @@ def _relative(mods: list[Any], mention: Mention) -> str | None:
 _FIELDS = {"condition": "conditions", "medication": "medications", "procedure": "procedures"}
 
 
-_BOUND_BEFORE = re.compile(r"(?:[<>≤≥]=?|\bthan|\bbelow|\babove|\bunder|\bover|\band|\bto|-)\s*$",
-                           re.IGNORECASE)
+# a bound ("below 60") or the end of a range ("between 35 and 45", "20-24") is no value
+_BOUND_BEFORE = re.compile(r"(?:[<>≤≥]=?|\bthan|\bbelow|\babove|\bunder|\bover|"
+                           r"\d\s*(?:-|–|to|and))\s*$", re.IGNORECASE)
 
 class NoteError(ValueError):
     """The input cannot be read as a clinical note."""

@@ -70,7 +70,10 @@ def reproductive_status(facts: PatientFacts, c: Constraint) -> Outcome:
                            applicable=False)
         value = getattr(p, attr)
         if value is None and menopause == "postmenopausal":
-            return Outcome(False, f"postmenopausal: not {word}", [menopause_ev])
+            # like a man, she is outside what an exclusion of pregnancy is about; an
+            # inclusion that asks for a pregnancy still fails
+            return Outcome(False, f"postmenopausal: not {word}", [menopause_ev],
+                           applicable=c.polarity != "must_not")
         if value is None:
             return Outcome(None, f"whether the patient is {word} is not recorded",
                            no_information=True)
