@@ -180,9 +180,6 @@ def test_ranking_puts_verdict_groups_in_order(sample_app: TrialScout) -> None:
     assert groups == sorted(groups), shown
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the HER2 trial's 'invasive breast carcinoma, "
-                   "HER2-positive' stays open for a note saying 'no cancer' (class denial of a "
-                   "measurement-worded criterion)")
 def test_unrelated_trials_are_not_offered_to_an_osteoporosis_patient(
         sample_app: TrialScout) -> None:
     """Alzheimer's (NCT09000030) and HER2 breast cancer (NCT09000019) trials were shown as

@@ -202,7 +202,8 @@ _EXPOSURE = frozenset({
     "treatment", "treatments", "treated", "therapy", "therapies", "undergoing",
     "underwent", "undergone", "exposure", "exposed", "administration", "administered",
     "anti", "non", "medication", "medications", "drug", "drugs", "agent", "agents",
-    "presence", "present", "disease", "disorder"})
+    "presence", "present", "disease", "disorder", "criteria", "criterion", "guideline",
+    "guidelines"})
 # words that make the rest of a criterion qualify its thing, not list alternatives
 _QUALIFYING = re.compile(
     r"\b(?:unless|except|if|when|only|provided|requir\w*|that|which|who|due\s+to|"
@@ -231,6 +232,21 @@ def _read_in_full(item: Item, constraint: Constraint) -> bool:
     return False
 
 
+_ALTERNATIVES = re.compile(r"\b(?:or|either|and/or|any\s+of|one\s+of)\b", re.IGNORECASE)
+
+
+def _denied_requirement(item: Item, constraint: Constraint, outcome: Outcome) -> bool:
+    """A required condition the note denies: words the parser did not read can only
+    narrow it ("histologically confirmed invasive breast carcinoma, HER2-positive"), and
+    no narrower form survives "no cancer", unless they name another way in ("... or
+    lymphoma"), so the item must list no alternatives outside parentheses."""
+    from trialscout.matching.item import _outside_text
+
+    return item.section == "inclusion" and constraint.polarity == "required" \
+        and constraint.kind == "condition" and outcome.holds is False \
+        and not _ALTERNATIVES.search(_outside_text(item.text))
+
+
 _CLOSE_DENIAL = re.compile(r"(?:^|[\s(])(?:no|never|not|denies|denied|without|none)"
                            r"(?:\s+[\w'-]+){0,3}\s*$", re.IGNORECASE)
 _MIN_FORM = 4
@@ -245,7 +261,10 @@ def precise_note(item: Item, constraint: Constraint, outcome: Outcome,
     from trialscout.matching.outcome import targets
 
     if item.kind == "other" or constraint.kind == "other" or _LEAD_IN.search(item.text) \
-            or outcome.holds is None or not _read_in_full(item, constraint):
+            or outcome.holds is None:
+        return False
+    if not _read_in_full(item, constraint) and not _denied_requirement(item, constraint,
+                                                                      outcome):
         return False
     sentences = {e.sentence for e in outcome.evidence if e.kind == "note"}
     if not sentences or None in sentences:

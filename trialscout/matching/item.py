@@ -339,10 +339,13 @@ def _inclusion_body(text: str, rest: list[_Result]) -> bool | None:
     """An inclusion's conditions when it lists no alternatives outside parentheses: all
     of them, except that what a parenthesis says is another way to meet the thing named
     just before it ("osteoporosis (T-score <= -2.5 or a prior fragility fracture)",
-    "postmenopausal (no menses for a year, or bilateral oophorectomy)")."""
+    "postmenopausal (no menses for a year, or bilateral oophorectomy)"). A parenthesis
+    after words no constraint read ("breast carcinoma, HER2-positive (IHC 3+ ...)")
+    defines those words, not the thing before them: it is a requirement of its own."""
     spans = _parentheses(text)
     groups: list[list[bool | None]] = []
     last_outside: list[bool | None] | None = None
+    last_end = 0
     current: tuple[int, int] | None = None
     for result in sorted(rest, key=lambda r: r.constraint.span.start):
         start = result.constraint.span.start
@@ -350,8 +353,10 @@ def _inclusion_body(text: str, rest: list[_Result]) -> bool | None:
         if inside is None:
             last_outside = [result.passed]
             groups.append(last_outside)
+            last_end = result.constraint.span.end
             current = None
-        elif last_outside is not None:
+        elif last_outside is not None and not _WORD_BETWEEN.search(
+                text[last_end:inside[0]]):
             last_outside.append(result.passed)
         elif current == inside and groups:
             groups[-1].append(result.passed)
@@ -359,6 +364,11 @@ def _inclusion_body(text: str, rest: list[_Result]) -> bool | None:
             groups.append([result.passed])
             current = inside
     return _all([_any(group) if len(group) > 1 else group[0] for group in groups])
+
+
+# a word (not a joining "or", "and", "as", "defined") between a constraint and a parenthesis
+_WORD_BETWEEN = re.compile(r"\b(?!(?:or|and|as|is|defined|by|per|with)\b)[a-z][a-z0-9+-]{2,}",
+                           re.IGNORECASE)
 
 
 def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
