@@ -108,12 +108,41 @@ def build_drafts(found: Found, section: str, heading: str | None) -> list[Draft]
     drafts = dedupe(drafts)
     if not drafts:
         drafts.append(Draft("other", [], start=0, end=len(text)))
+    unread = _unread_finding(text, drafts)
+    if unread is not None:
+        drafts.append(unread)
     for d in drafts:
         if d.mentions:
             d.start = min(d.start, *map(_START, d.mentions))
             d.end = max(d.end, *map(_END, d.mentions))
     drafts.sort(key=_POSITION)
     return drafts
+
+
+# "... on a recent CT", "... by MRI": the scan is how a finding is shown
+_MEANS: Final = re.compile(r"\b(?:on|by|at|via|using|per)\s+(?:an?\s+|the\s+)?(?:(?:recent|prior|"
+                           r"previous|baseline|screening|chest|contrast|repeat)\s+)*$",
+                           re.IGNORECASE)
+_CONTENT_WORD: Final = re.compile(r"[a-z]{4,}", re.IGNORECASE)
+_NOT_FINDINGS: Final = frozenset({"patients", "patient", "subjects", "participants", "with",
+                                  "evidence", "history", "documented", "confirmed", "seen",
+                                  "shown", "visible", "detected", "assessed", "performed"})
+
+
+def _unread_finding(text: str, drafts: list[Draft]) -> Draft | None:
+    """An ``other`` draft for the words before "on a recent CT" when the scan is all the
+    parser read ("pulmonary nodule on a recent CT"): the finding is the requirement, and
+    a record of the scan alone must not meet it."""
+    if not drafts or any(d.kind != "procedure" for d in drafts):
+        return None
+    first = min(d.start for d in drafts)
+    means = _MEANS.search(text, 0, first)
+    if means is None:
+        return None
+    words = [w.lower() for w in _CONTENT_WORD.findall(text[:means.start()])]
+    if not any(w not in _NOT_FINDINGS for w in words):
+        return None
+    return Draft("other", [], start=0, end=means.start())
 
 
 _CONSENT_AS_TIME: Final = re.compile(
