@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from trialscout.search.errors import SearchQueryError
 from trialscout.search.models import ConditionCount, FacetCount, SearchRequest
@@ -77,7 +77,7 @@ def search(request: Request, query: Annotated[SearchQuery, Query()]) -> SearchPa
     return run_search(request, query.to_request())
 
 
-def api_search(request: Request, query: Annotated[SearchQuery, Query()]) -> SearchPage:
+def api_search(request: Request, query: Annotated[SearchQuery, Query()]) -> Response:
     """Search trials: full text (phrases, AND / OR / NOT, prefix*), filters, facets, distance.
 
     The response's `hits[].match` holds this visitor's self-check verdict when they have
@@ -87,7 +87,9 @@ def api_search(request: Request, query: Annotated[SearchQuery, Query()]) -> Sear
     page = search(request, query)
     if page.error:
         raise ProblemException(422, page.error, "invalid-query")
-    return page
+    # the page is already a validated SearchPage: written out once by pydantic, not
+    # dumped, validated again and encoded by the framework (a millisecond a search)
+    return Response(page.model_dump_json(by_alias=True), media_type="application/json")
 
 
 def api_facets(request: Request, query: Annotated[SearchQuery, Query()]
