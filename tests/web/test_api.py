@@ -226,3 +226,17 @@ def test_search_hits_carry_this_visitors_verdict(client: TestClient) -> None:
                       ).json()["hits"]
     mine = next(hit for hit in hits if hit["nct_id"] == SHARED_A)
     assert mine["match"]["status"] == "not_eligible"
+
+
+def test_search_json_is_the_documented_page(client: TestClient) -> None:
+    """The API writes the page itself; it is still exactly a SearchPage (every field the
+    OpenAPI schema documents, nothing else) and served as JSON."""
+    from trialscout.web.viewmodels import SearchPage
+
+    response = client.get("/api/v1/search", params={"q": "osteoporosis", "near": "Boston"})
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert SearchPage.model_validate(body).model_dump(mode="json") == body
+    schema = client.get("/openapi.json").json()
+    ok = schema["paths"]["/api/v1/search"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/SearchPage")
