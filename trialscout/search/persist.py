@@ -14,9 +14,10 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -125,13 +126,19 @@ def _write_segment(tmp: Path, segment: Segment, done: frozenset[str]) -> None:
         np.save(tmp / f"multi.{key}.vals.npy", vals)
     for key in SITE_COLUMNS:
         np.save(tmp / f"site.{key}.npy", segment.sites[key])
-    lists: dict[str, object] = {
-        "dicts": {k: [segment.dicts[k].keys, segment.dicts[k].display] for k in DICT_NAMES}}
+    lists: dict[str, object] = {}
     if segment.terms.base is None and isinstance(segment.terms, Vocab):
         _write_vocab(tmp, "terms", segment.terms.keys, None)
         _write_vocab(tmp, "surface", segment.surface.keys,
                      np.asarray(segment.surface_sorted_ids) - segment.surface.offset)
+        for k in DICT_NAMES:
+            _write_vocab(tmp, f"dict.{k}", segment.dicts[k].keys, None)
+            blob, offsets, _ = MappedVocab.arrays(segment.dicts[k].display)
+            np.save(tmp / f"dict.{k}.label_blob.npy", blob)
+            np.save(tmp / f"dict.{k}.label_offsets.npy", offsets)
     else:
+        lists["dicts"] = {k: [segment.dicts[k].keys, segment.dicts[k].display]
+                          for k in DICT_NAMES}
         lists["terms"] = list(segment.terms.keys)
         lists["surface"] = list(segment.surface.keys)
     if not NctIds.fits(segment.nct_ids, np.asarray(segment.nct_num)):
@@ -244,9 +251,8 @@ def _read_segment(path: Path, base: Segment | None) -> Segment:
     surface: Vocab | MappedVocab
     surface_sorted: Sequence[str]
     if base is None and (path / "terms.blob.npy").is_file():
-        terms = MappedVocab(*(arr(f"terms.{p}.npy") for p in ("blob", "offsets", "order")))
-        surface = MappedVocab(*(arr(f"surface.{p}.npy")
-                                for p in ("blob", "offsets", "order")))
+        terms = _mapped(arr, "terms")
+        surface = _mapped(arr, "surface")
         surface_sorted = surface.sorted_keys
     else:
         terms = Vocab.from_lists(lists["terms"], base=base.terms if base else None)
@@ -273,10 +279,26 @@ def _read_segment(path: Path, base: Segment | None) -> Segment:
         multi={k: (arr(f"multi.{k}.docs.npy"), arr(f"multi.{k}.vals.npy"))
                for k in MULTI_FIELDS},
         sites={k: arr(f"site.{k}.npy") for k in SITE_COLUMNS},
-        dicts={k: Vocab.from_lists(*lists["dicts"][k],
-                                   base=base.dicts[k] if base else None)
-               for k in DICT_NAMES},
+        dicts=_read_dicts(path, lists, base, arr),
     )
+
+
+def _mapped(arr: Callable[[str], np.ndarray], name: str, *, labelled: bool = False
+            ) -> MappedVocab:
+    display = (arr(f"{name}.label_blob.npy"), arr(f"{name}.label_offsets.npy")) \
+        if labelled else None
+    return MappedVocab(arr(f"{name}.blob.npy"), arr(f"{name}.offsets.npy"),
+                       arr(f"{name}.order.npy"), display)
+
+
+def _read_dicts(path: Path, lists: dict[str, Any], base: Segment | None,
+                arr: Callable[[str], np.ndarray]) -> dict[str, Vocab | MappedVocab]:
+    """A main segment's facet vocabularies mapped (keys and labels), or, for a delta or
+    a snapshot that predates that, read from its JSON lists."""
+    if base is None and "dicts" not in lists:
+        return {k: _mapped(arr, f"dict.{k}", labelled=True) for k in DICT_NAMES}
+    return {k: Vocab.from_lists(*lists["dicts"][k], base=base.dicts[k] if base else None)
+            for k in DICT_NAMES}
 
 
 def clear(directory: Path) -> None:

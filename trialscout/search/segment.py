@@ -71,7 +71,7 @@ class Segment:
     scalars: dict[str, np.ndarray]
     multi: dict[str, tuple[np.ndarray, np.ndarray]]
     sites: dict[str, np.ndarray]
-    dicts: dict[str, Vocab]
+    dicts: dict[str, Vocab | MappedVocab]
     extra: dict[object, object] = field(default_factory=dict)
 
     def postings(self, term: int) -> tuple[int, int]:
@@ -299,7 +299,7 @@ class SegmentBuilder:
             multi={k: (self._column(f"{k}.docs", np.int32), self._column(f"{k}.vals", np.int32))
                    for k in MULTI_FIELDS},
             sites={k: self._column(k, SITE_TYPES.get(k, np.int32)) for k in SITE_COLUMNS},
-            dicts=self.dicts,
+            dicts=dict(self.dicts),
         )
         self._columns = {}
         if files:

@@ -14,7 +14,7 @@ import numpy as np
 
 from trialscout.search.analysis import Analyzer, spellings, words
 from trialscout.search.synonyms import SynonymIndex
-from trialscout.search.vocab import Vocab
+from trialscout.search.vocab import MappedVocab, Vocab
 
 
 def stem_key(analyzer: Analyzer, text: str) -> tuple[str, ...]:
@@ -39,7 +39,7 @@ class ValueIndex:
     keys: list[tuple[str, ...]] = field(default_factory=list)
     inverted: dict[str, list[int]] = field(default_factory=dict)
 
-    def extend(self, vocab: Vocab, start: int) -> None:
+    def extend(self, vocab: Vocab | MappedVocab, start: int) -> None:
         """Index the values ``start..len(vocab)``; ``start`` must follow what is indexed."""
         if not self.keys:
             self.offset = start

@@ -50,7 +50,7 @@ class IndexView:
         self.n = self.main.n + (self.delta.n if self.delta is not None else 0)
         self.last = self.segments[-1]
         self.terms: Vocab | MappedVocab = self.last.terms
-        self.dicts: dict[str, Vocab] = self.last.dicts
+        self.dicts: dict[str, Vocab | MappedVocab] = self.last.dicts
 
         def cat(arrays: list[np.ndarray]) -> np.ndarray:
             return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)

@@ -81,12 +81,16 @@ class MappedVocab:
     base = None
     offset = 0
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> None:
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, order: np.ndarray,
+                 display: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """``display``: (blob, offsets) of each id's label when it differs from its key
+        (facet values: a folded key, shown as first written)."""
         self.blob = blob
         self.offsets = offsets
         self.order = order
+        self._display = display
         self.keys = _Keys(self)
-        self.display = self.keys
+        self.display: Sequence[str] = self.keys if display is None else _Labels(self)
         self.sorted_keys = _SortedKeys(self)
         self._found: dict[str, int | None] = {}
 
@@ -109,7 +113,11 @@ class MappedVocab:
     def key(self, i: int) -> str:
         return self._bytes(i).decode("utf-8")
 
-    label = key
+    def label(self, i: int) -> str:
+        if self._display is None:
+            return self.key(i)
+        blob, offsets = self._display
+        return blob[int(offsets[i]):int(offsets[i + 1])].tobytes().decode("utf-8")
 
     def lower_bound(self, key: str) -> int:
         """Position in ``order`` of the first key >= ``key``."""
@@ -161,6 +169,15 @@ class _Keys(Sequence[str]):
         return isinstance(other, Sequence) and list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class _Labels(_Keys):
+    """Labels by id, decoded on access."""
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.vocab.label(j) for j in range(*i.indices(len(self)))]
+        return self.vocab.label(i if i >= 0 else len(self) + i)
 
 
 class _SortedKeys(_Keys):
