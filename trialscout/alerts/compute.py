@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from trialscout.alerts.matcher import (
     ChangedTrials,
@@ -27,6 +27,7 @@ from trialscout.alerts.matcher import (
     trial_mask,
 )
 from trialscout.alerts.tables import AlertRow, SavedSearchRow, TrialChangeRow
+from trialscout.alerts.writer import AlertWriter
 from trialscout.mail.outbox import utcnow
 from trialscout.search.documents import SiteDoc, canonical_country, search_doc
 from trialscout.search.errors import SearchQueryError
@@ -72,43 +73,66 @@ def _compiled(request_json: str, lat: float | None, lon: float | None,
     return compile_search(SearchRequest.model_validate_json(request_json), origin)
 
 
-_INSERT_SQL = {
-    "sqlite": "INSERT OR IGNORE INTO alerts (saved_search_id, change_id, nct_id, kind, "
-              "created_at, message_id, emailed) VALUES (?, ?, ?, ?, ?, NULL, 0)",
-}
+class _Plan:
+    """Which changes a saved search gets, from the changed trials it would list.
 
+    Saved searches that list the same changed trials get the same changes (but for a new
+    site, which must be inside the search's own radius, and changes older than the search),
+    so the change ids of a trial mask are worked out once per mask; the caches are emptied
+    when full, which keeps memory independent of the number of saved searches."""
 
-_PG_STAGE = ("CREATE TEMPORARY TABLE IF NOT EXISTS alerts_incoming (saved_search_id integer, "
-             "change_id integer, nct_id varchar(11), kind varchar(12), created_at timestamp) "
-             "ON COMMIT DELETE ROWS")
-_PG_MOVE = ("INSERT INTO alerts (saved_search_id, change_id, nct_id, kind, created_at, "
-            "message_id, emailed) SELECT saved_search_id, change_id, nct_id, kind, created_at, "
-            "NULL, false FROM alerts_incoming ON CONFLICT (saved_search_id, change_id) "
-            "DO NOTHING")
+    def __init__(self, trials: ChangedTrials, changes: list[_Change]) -> None:
+        self.trials = trials
+        self.by_trial: dict[int, list[_Change]] = {}
+        for change in changes:
+            position = trials.index.get(change.nct_id)
+            if position is not None:
+                self.by_trial.setdefault(position, []).append(change)
+        self.created = {c.id: c.created_at for c in changes}
+        self.oldest = min((c.created_at for c in changes), default=None)
+        self._masks: dict[tuple[Any, ...], int] = {}
+        self._by_mask: dict[int, tuple[tuple[int, ...], tuple[_Change, ...]]] = {}
 
+    def mask(self, key: tuple[Any, ...], search: CompiledSearch) -> int:
+        found = self._masks.get(key)
+        if found is None:
+            found = trial_mask(self.trials, search)
+            if len(self._masks) >= COMPILED_CACHE:
+                self._masks.clear()
+            self._masks[key] = found
+        return found
 
-def _insert_alerts(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Many alert rows at once: SQLite through the driver's executemany, PostgreSQL by COPY
-    into a temporary table (emptied at commit: one call per transaction) and one
-    INSERT ... SELECT (row by row it spent most of the pass in round trips); a pair
-    already there is skipped."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        conn.exec_driver_sql(_INSERT_SQL[conn.dialect.name], rows)
-        return
-    raw: Any = conn.connection.dbapi_connection
-    with raw.cursor() as cur:
-        cur.execute(_PG_STAGE)
-        with cur.copy("COPY alerts_incoming FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(_PG_MOVE)
+    def _split(self, mask: int) -> tuple[tuple[int, ...], tuple[_Change, ...]]:
+        found = self._by_mask.get(mask)
+        if found is None:
+            plain: list[int] = []
+            sites: list[_Change] = []
+            for position in self.trials.bits(mask):
+                for change in self.by_trial.get(position, ()):
+                    if change.kind == "new_site":
+                        sites.append(change)
+                    else:
+                        plain.append(change.id)
+            found = (tuple(sorted(plain)), tuple(sites))
+            if len(self._by_mask) >= COMPILED_CACHE:
+                self._by_mask.clear()
+            self._by_mask[mask] = found
+        return found
 
-
-def _stamp(conn: Connection, when: datetime) -> Any:
-    """The driver's value for a DateTime column: SQLite stores SQLAlchemy's text form."""
-    return when.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else when
+    def change_ids(self, key: tuple[Any, ...], search: CompiledSearch,
+                   created_at: datetime) -> tuple[int, ...]:
+        """The sorted ids of the changes this saved search gets."""
+        mask = self.mask(key, search)
+        if not mask:
+            return ()
+        ids, sites = self._split(mask)
+        if sites and search.origin is not None and search.origin.radius_km is not None:
+            near = [c.id for c in sites if _change_applies(search, c)]
+            if near:
+                ids = tuple(sorted(ids + tuple(near)))
+        if self.oldest is not None and created_at > self.oldest:
+            ids = tuple(i for i in ids if self.created[i] >= created_at)
+        return ids
 
 
 def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport:
@@ -130,15 +154,10 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
             docs += [search_doc(d) for d in conn.execute(
                 select(TrialRow.document).where(TrialRow.nct_id.in_(ids[start:start + 900]))
             ).scalars()]
-    trials = ChangedTrials(docs)
-    by_trial: dict[int, list[_Change]] = {}
-    for change in changes:
-        position = trials.index.get(change.nct_id)
-        if position is not None:
-            by_trial.setdefault(position, []).append(change)
+    plan = _Plan(ChangedTrials(docs), changes)
     report.changes = len(changes)
-    with engine.connect() as conn:
-        now = _stamp(conn, utcnow())
+    writer = AlertWriter(engine.dialect.name, utcnow(),
+                         {c.id: (c.nct_id, c.kind) for c in changes})
     last_id = 0
     while True:
         with engine.connect() as conn:
@@ -151,29 +170,26 @@ def compute_alerts(engine: Engine, *, max_changes: int = 5_000) -> ComputeReport
         if not chunk:
             break
         last_id = chunk[-1].id
-        pending: list[tuple[Any, ...]] = []
+        wanted: list[tuple[int, tuple[int, ...]]] = []
         for row in chunk:
             report.searches += 1
+            key = (row.request, row.origin_lat, row.origin_lon, row.radius_km)
             try:
-                search = _compiled(row.request, row.origin_lat, row.origin_lon, row.radius_km)
+                search = _compiled(*key)
             except (SearchQueryError, ValueError):
                 report.skipped_searches += 1
                 continue
-            for position in trials.bits(trial_mask(trials, search)):
-                for change in by_trial.get(position, ()):
-                    if change.created_at >= row.created_at and _change_applies(search, change):
-                        pending.append((row.id, change.id, change.nct_id, change.kind, now))
-        with engine.begin() as conn:
-            _insert_alerts(conn, pending)
+            change_ids = plan.change_ids(key, search, row.created_at)
+            if change_ids:
+                wanted.append((row.id, change_ids))
+        if wanted:
+            with engine.begin() as conn:
+                report.alerts += writer.write(conn, wanted)
     with engine.begin() as conn:
         done = [c.id for c in changes]
         for start in range(0, len(done), 900):
-            chunk_ids = done[start:start + 900]
-            report.alerts += int(conn.execute(select(func.count()).select_from(AlertRow)
-                                              .where(AlertRow.change_id.in_(chunk_ids))
-                                              ).scalar_one())
             conn.execute(update(TrialChangeRow).where(
-                TrialChangeRow.id.in_(chunk_ids)).values(processed=True))
+                TrialChangeRow.id.in_(done[start:start + 900])).values(processed=True))
     return report
 
 

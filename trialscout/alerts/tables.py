@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -84,8 +83,7 @@ class AlertRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    saved_search_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("saved_searches.id", ondelete="CASCADE"))
+    saved_search_id: Mapped[int] = mapped_column(Integer)
     change_id: Mapped[int] = mapped_column(Integer)
     nct_id: Mapped[str] = mapped_column(String(11))
     kind: Mapped[str] = mapped_column(String(12))
