@@ -13,6 +13,11 @@ stream every saved search, write the alerts. Measured at each number of saved se
 ``--scales`` so the peak memory can be compared across them (target: flat), on SQLite and
 PostgreSQL. Target: under 60 s for 100,000 searches x 1,000 changed trials.
 
+Then, also in a fresh process each: composing the emails into the outbox
+(``AlertService.queue_emails``: one digest per saved search, every owner a verified
+account), and sending a sample of them (``--send-sample``, default 500) to an aiosmtpd
+server on 127.0.0.1, which also checks that the received List-Unsubscribe header is a URL.
+
     python bench/bench_alerts.py                       # 10k and 100k searches, 1,000 changes
     python bench/bench_alerts.py --smoke --skip-postgres
 """
@@ -118,7 +123,7 @@ def saved_search_rows(studies: list[dict[str, Any]], count: int, start: int,
             lat, lon = rng.choice(places)
             radius = float(rng.choice([25, 50, 100, 250]))
             request.update(lat=lat, lon=lon, radius=radius)
-        yield {"owner": f"account:{n}", "name": request["q"][:200],
+        yield {"owner": f"account:{n + 1}", "name": request["q"][:200],
                "request": json.dumps(request), "delivery": "daily",
                "origin_lat": lat, "origin_lon": lon, "radius_km": radius,
                "feed_token": secrets.token_urlsafe(32),
@@ -160,15 +165,95 @@ def compute_once(url: str) -> dict[str, Any]:
     return out
 
 
+def compose_once(url: str) -> dict[str, Any]:
+    """Composing every due digest into the outbox, timed (--compose-only)."""
+    from trialscout.alerts.service import AlertService
+    from trialscout.app import create_app
+
+    app = create_app(database_url=url, migrate=False, public_url="https://scout.example")
+    started, cpu = time.perf_counter(), time.process_time()
+    queued = AlertService(app).queue_emails()
+    out = {"seconds": round(time.perf_counter() - started, 2),
+           "cpu_seconds": round(time.process_time() - cpu, 2), "emails": queued,
+           "peak_rss_mb": peak_rss_mb()}
+    app.close()
+    return out
+
+
+def send_sample(url: str, count: int) -> dict[str, Any]:
+    """Sending ``count`` outbox messages to a local aiosmtpd server, timed (--send-only)."""
+    import socket
+    import threading
+
+    from aiosmtpd.controller import Controller
+
+    from trialscout.app import create_app
+    from trialscout.mail.delivery import deliver_pending
+
+    class Collect:
+        def __init__(self) -> None:
+            self.raw: list[bytes] = []
+            self.lock = threading.Lock()
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            with self.lock:
+                self.raw.append(bytes(envelope.original_content or envelope.content))
+            return "250 OK"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = create_app(database_url=url, migrate=False, smtp_host="127.0.0.1",
+                         smtp_port=port, smtp_security="none")
+        started, cpu = time.perf_counter(), time.process_time()
+        report = deliver_pending(app, limit=count)
+        seconds = time.perf_counter() - started
+        app.close()
+    finally:
+        controller.stop()
+    readable = sum(1 for raw in handler.raw
+                   if b"\r\nList-Unsubscribe: <https://scout.example/alerts/unsubscribe/" in raw)
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - cpu, 2),
+            "sent": report.sent, "received": len(handler.raw),
+            "unsubscribe_readable": readable,
+            "per_second": round(report.sent / seconds, 1) if seconds else None}
+
+
+def make_accounts(app: Any, start: int, count: int) -> None:
+    """Verified member accounts ``start + 1 .. start + count`` for the saved searches'
+    owners (``account:<n>``), so every saved search is emailed."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from trialscout.accounts.tables import AccountRow
+
+    when = datetime(2020, 1, 1)
+    rows = [{"id": n, "email": f"member{n}@bench.example", "password_hash": "x",
+             "verified_at": when, "role": "member", "disabled": False, "created_at": when,
+             "updated_at": when, "home_hash": f"{n:064x}"}
+            for n in range(start + 1, start + count + 1)]
+    with app.engine.begin() as conn:
+        for first in range(0, len(rows), 5000):
+            conn.execute(insert(AccountRow), rows[first:first + 5000])
+
+
 def reset(url: str) -> None:
     from sqlalchemy import delete, update
 
-    from trialscout.alerts.tables import AlertRow, TrialChangeRow
+    from trialscout.alerts.tables import AlertRow, SavedSearchRow, TrialChangeRow
     from trialscout.app import create_app
+    from trialscout.mail.tables import OutboxRow
 
     app = create_app(database_url=url, migrate=False)
     with app.engine.begin() as conn:
         conn.execute(delete(AlertRow))
+        conn.execute(delete(OutboxRow))
+        conn.execute(update(SavedSearchRow).values(last_sent_at=None))
         conn.execute(update(TrialChangeRow).values(processed=False))
     app.close()
 
@@ -189,12 +274,13 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path
     base_file.write_text("\n".join(json.dumps(s) for s in baseline) + "\n")
     app.store_paths([base_file])
     have = 0
-    results = []
+    results: list[dict[str, Any]] = []
     for scale in args.scales:
         rows = list(saved_search_rows(baseline, scale - have, have, rng))
         with app.engine.begin() as conn:
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(SavedSearchRow), rows[start:start + 5000])
+        make_accounts(app, have, scale - have)
         have = scale
         if not results:
             changed = changed_versions(baseline[:args.changed - len(fresh)], fresh, rng)
@@ -212,17 +298,39 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path
                   f"(write hooks included), {recorded} changes recorded", flush=True)
         else:
             reset(url)
-        done = subprocess.run([sys.executable, __file__, "--compute-only", url],
-                              capture_output=True, text=True, check=True)
-        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        measured = _child("--compute-only", url)
         measured.update(backend=name, scale=scale, load_average=os.getloadavg())
         print(f"{name}: {scale:>7} saved searches x {measured['changes']} changes -> "
               f"{measured['alerts']} alerts in {measured['seconds']} s "
               f"(cpu {measured['cpu_seconds']} s), peak RSS {measured['peak_rss_mb']} MB, "
               f"load {measured['load_average'][0]:.2f}", flush=True)
+        if not args.skip_compose:
+            composed = _child("--compose-only", url)
+            composed["load_average"] = os.getloadavg()
+            print(f"{name}: {scale:>7} saved searches -> {composed['emails']} emails composed "
+                  f"into the outbox in {composed['seconds']} s (cpu {composed['cpu_seconds']}"
+                  f" s), peak RSS {composed['peak_rss_mb']} MB, "
+                  f"load {composed['load_average'][0]:.2f}", flush=True)
+            measured["compose"] = composed
+            if args.send_sample:
+                sent = _child("--send-only", url, str(args.send_sample))
+                sent["load_average"] = os.getloadavg()
+                print(f"{name}: sent {sent['sent']} of them to aiosmtpd in {sent['seconds']} s "
+                      f"({sent['per_second']}/s, cpu {sent['cpu_seconds']} s), "
+                      f"{sent['unsubscribe_readable']} with a readable List-Unsubscribe, "
+                      f"load {sent['load_average'][0]:.2f}", flush=True)
+                measured["send"] = sent
         results.append(measured)
     app.close()
     return results
+
+
+def _child(*argv: str) -> dict[str, Any]:
+    """Run one timed phase in a fresh process (its peak RSS is its own)."""
+    done = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
+                          check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 @contextlib.contextmanager
@@ -245,6 +353,12 @@ def postgres_schema() -> Iterator[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--compute-only", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--compose-only", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--send-only", nargs=2, metavar=("URL", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--skip-compose", action="store_true",
+                        help="Time the alert computation only.")
+    parser.add_argument("--send-sample", type=int, default=500,
+                        help="Messages sent to a local aiosmtpd server (0: none).")
     parser.add_argument("--scales", type=lambda t: [int(x) for x in t.split(",")],
                         default=[10_000, 100_000], help="Saved-search counts, ascending.")
     parser.add_argument("--changed", type=int, default=1_000, help="Changed trials.")
@@ -256,12 +370,19 @@ def main() -> int:
     if args.compute_only:
         print(json.dumps(compute_once(args.compute_only)))
         return 0
+    if args.compose_only:
+        print(json.dumps(compose_once(args.compose_only)))
+        return 0
+    if args.send_only:
+        print(json.dumps(send_sample(args.send_only[0], int(args.send_only[1]))))
+        return 0
     if not REAL_STUDIES.exists():
         print(f"bench_alerts: {REAL_STUDIES} not found (../shared/data is needed)",
               file=sys.stderr)
         return 2
     if args.smoke:
         args.scales, args.changed, args.baseline = [200, 400], 40, 100
+        args.send_sample = min(args.send_sample, 20)
     if args.changed // 2 > args.baseline:
         parser.error("--baseline must be at least half of --changed")
     results = []

@@ -141,6 +141,10 @@ def test_unsubscribe_stops_the_emails(alert_app: TrialScout, tmp_path: Path,
     store(alert_app, tmp_path, [trial("NCT09000601")])
     AlertService(alert_app).run()
     token = mail_server.messages[0]["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+    raw = mail_server.received[0].raw  # as a mail client sees it: a URL, not encoded words
+    assert f"\r\nList-Unsubscribe: <https://scout.example/alerts/unsubscribe/{token}>\r\n" \
+        .encode() in raw
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
     assert AlertService(alert_app).unsubscribe(token) == "osteoporosis"
     assert AlertService(alert_app).unsubscribe("not-a-token") is None
     store(alert_app, tmp_path, [trial("NCT09000602")])

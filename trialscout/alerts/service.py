@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, delete, func, insert, literal, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, update
 
 from trialscout.alerts.compose import AlertLine, compose_alert
 from trialscout.alerts.compute import compute_alerts, prune
@@ -25,8 +25,9 @@ from trialscout.alerts.models import (
     SavedSearchUpdate,
 )
 from trialscout.alerts.tables import AlertRow, SavedSearchRow
+from trialscout.alerts.writer import mark_emailed
 from trialscout.mail.delivery import deliver_pending
-from trialscout.mail.outbox import enqueue, prune_outbox, utcnow
+from trialscout.mail.outbox import Outgoing, enqueue_many, prune_outbox, utcnow
 from trialscout.search.models import SearchRequest
 from trialscout.store.tables import TrialRow
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from trialscout.app import TrialScout
 
 ALERTS_PER_EMAIL = 50
+EMAIL_CHUNK = 500
 FEED_ITEMS = 100
 PERIODS = {"immediate": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
 # Fields of a search request that say nothing about which trials it finds.
@@ -191,7 +193,9 @@ class AlertService:
 
     # ------------------------------------------------------------ one pass
     def queue_emails(self, now: datetime | None = None) -> int:
-        """Compose one email per saved search that has unsent alerts and is due."""
+        """Compose one email per saved search that has unsent alerts and is due, a chunk of
+        saved searches at a time (their alerts, titles, members' profiles and the outbox
+        rows each in a few statements)."""
         from trialscout.accounts.tables import AccountRow
 
         now = now or utcnow()
@@ -212,48 +216,74 @@ class AlertService:
                            select(AlertRow.id).where(AlertRow.saved_search_id ==
                                                      SavedSearchRow.id,
                                                      AlertRow.emailed.is_(False)).exists())
-                    .order_by(SavedSearchRow.id).limit(500)).all()
+                    .order_by(SavedSearchRow.id).limit(EMAIL_CHUNK)).all()
             if not due:
                 return queued
             last_id = due[-1].id
-            for row in due:
-                period = PERIODS[row.delivery]
-                if row.last_sent_at is not None and now - row.last_sent_at < period:
-                    continue
-                queued += self._queue_one(row, now)
+            ready = [row for row in due if row.last_sent_at is None
+                     or now - row.last_sent_at >= PERIODS[row.delivery]]
+            if ready:
+                queued += self._queue_chunk(ready, now)
 
-    def _queue_one(self, row: Any, now: datetime) -> int:
-        from trialscout.alerts.verdicts import member_profile, verdicts
+    def _queue_chunk(self, rows: list[Any], now: datetime) -> int:
+        from trialscout.alerts.verdicts import member_profiles, verdicts
 
+        search_ids = [row.id for row in rows]
+        pending: dict[int, list[Any]] = {}
         with self.app.engine.connect() as conn:
-            pending = conn.execute(
-                select(AlertRow.id, AlertRow.nct_id, AlertRow.kind, TrialRow.brief_title,
-                       TrialRow.official_title, TrialRow.overall_status)
-                .join(TrialRow, TrialRow.nct_id == AlertRow.nct_id, isouter=True)
-                .where(AlertRow.saved_search_id == row.id, AlertRow.emailed.is_(False))
-                .order_by(AlertRow.id)).all()
-            profile = member_profile(conn, row.owner)
-        shown = pending[:ALERTS_PER_EMAIL]
-        hints = verdicts(self.app, profile, sorted({p.nct_id for p in shown})) \
-            if profile is not None else {}
-        lines = [AlertLine(p.nct_id, p.kind, p.brief_title or p.official_title or p.nct_id,
-                           p.overall_status, hints.get(p.nct_id)) for p in shown]
-        composed = compose_alert(base_url=self.app.settings.public_url, search_name=row.name,
-                                 delivery=row.delivery,
-                                 unsubscribe_token=row.unsubscribe_token, lines=lines,
-                                 more=len(pending) - len(shown))
-        ids = [p.id for p in pending]
-        key = f"alerts:{row.id}:{ids[0]}:{ids[-1]}:{len(ids)}"
+            for alert in conn.execute(
+                    select(AlertRow.saved_search_id, AlertRow.id, AlertRow.nct_id,
+                           AlertRow.kind)
+                    .where(AlertRow.saved_search_id.in_(search_ids),
+                           AlertRow.emailed.is_(False))
+                    .order_by(AlertRow.saved_search_id, AlertRow.id)):
+                pending.setdefault(alert.saved_search_id, []).append(alert)
+            shown = sorted({a.nct_id for found in pending.values()
+                            for a in found[:ALERTS_PER_EMAIL]})
+            trials: dict[str, Any] = {}
+            for start in range(0, len(shown), 500):
+                trials.update((t.nct_id, t) for t in conn.execute(
+                    select(TrialRow.nct_id, TrialRow.brief_title, TrialRow.official_title,
+                           TrialRow.overall_status)
+                    .where(TrialRow.nct_id.in_(shown[start:start + 500]))))
+            profiles = member_profiles(conn, [row.owner for row in rows])
+        outgoing: list[Outgoing] = []
+        marks: list[tuple[int, list[int]]] = []
+        for row in rows:
+            alerts = pending.get(row.id)
+            if not alerts:
+                continue
+            first = alerts[:ALERTS_PER_EMAIL]
+            profile = profiles.get(row.owner)
+            hints = verdicts(self.app, profile, sorted({a.nct_id for a in first})) \
+                if profile is not None else {}
+            lines = []
+            for a in first:
+                t = trials.get(a.nct_id)
+                title = (t.brief_title or t.official_title) if t is not None else None
+                lines.append(AlertLine(a.nct_id, a.kind, title or a.nct_id,
+                                       t.overall_status if t is not None else None,
+                                       hints.get(a.nct_id)))
+            composed = compose_alert(base_url=self.app.settings.public_url,
+                                     search_name=row.name, delivery=row.delivery,
+                                     unsubscribe_token=row.unsubscribe_token, lines=lines,
+                                     more=len(alerts) - len(first))
+            ids = [a.id for a in alerts]
+            outgoing.append(Outgoing(
+                to=row.email, subject=composed.subject, text=composed.text,
+                html=composed.html, headers=composed.headers,
+                key=f"alerts:{row.id}:{ids[0]}:{ids[-1]}:{len(ids)}"))
+            marks.append((row.id, ids))
+        if not outgoing:
+            return 0
         with self.app.engine.begin() as conn:
-            queued = enqueue(conn, to=row.email, subject=composed.subject, text=composed.text,
-                             html=composed.html, headers=composed.headers, key=key,
-                             sender=self.app.settings.mail_sender, now=now)
-            for start in range(0, len(ids), 900):
-                conn.execute(update(AlertRow).where(AlertRow.id.in_(ids[start:start + 900]))
-                             .values(emailed=True, message_id=queued.message_id))
-            conn.execute(update(SavedSearchRow).where(SavedSearchRow.id == row.id)
-                         .values(last_sent_at=now))
-        return 1
+            queued = enqueue_many(conn, outgoing, sender=self.app.settings.mail_sender,
+                                  now=now)
+            mark_emailed(conn, [(ids, message.message_id)
+                                for (_sid, ids), message in zip(marks, queued, strict=True)])
+            conn.execute(update(SavedSearchRow).where(SavedSearchRow.id == bindparam("sid"))
+                         .values(last_sent_at=now), [{"sid": sid} for sid, _ids in marks])
+        return len(outgoing)
 
     def run(self, now: datetime | None = None, *, deliver: bool = True,
             resend_uncertain: bool = False, delivery_batch: int = 1000) -> RunReport:

@@ -8,6 +8,7 @@ eligible" as a first hint and links to the trial page, which uses everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -26,22 +27,51 @@ LABELS = {"eligible": "You are likely eligible", "possibly_eligible": "You may b
 
 def member_profile(conn: Connection, owner: str) -> PatientProfile | None:
     """The member's profile, or None (anonymous owner, or nothing entered)."""
+    return member_profiles(conn, [owner]).get(owner)
+
+
+def member_profiles(conn: Connection, owners: Iterable[str]) -> dict[str, PatientProfile]:
+    """The profiles of the members among ``owners`` who have one, in a few queries for a
+    whole chunk of saved searches (a digest day reads one per saved search)."""
     from trialscout.accounts.tables import AccountRow
-    from trialscout.patients.model import PatientProfile
-    from trialscout.patients.store import PatientNotFound, load_profile
     from trialscout.sessions.tables import SessionPatientRow, WebSessionRow
 
-    account_id = account_of(owner)
-    if account_id is None:
-        return None
-    home = conn.execute(select(AccountRow.home_hash).where(AccountRow.id == account_id)
-                        ).scalar_one_or_none()
-    if home is None:
-        return None
-    form_json = conn.execute(select(WebSessionRow.profile).where(WebSessionRow.id_hash == home)
-                             ).scalar_one_or_none()
-    patient_id = conn.execute(select(SessionPatientRow.patient_id).where(
-        SessionPatientRow.session_hash == home)).scalar_one_or_none()
+    accounts = {owner: account_id for owner in set(owners)
+                if (account_id := account_of(owner)) is not None}
+    if not accounts:
+        return {}
+    homes: dict[int, str] = {}
+    ids = sorted(set(accounts.values()))
+    for start in range(0, len(ids), 500):
+        homes.update(conn.execute(select(AccountRow.id, AccountRow.home_hash).where(
+            AccountRow.id.in_(ids[start:start + 500]))).all())
+    hashes = sorted(set(homes.values()))
+    forms: dict[str, str | None] = {}
+    patients: dict[str, int] = {}
+    for start in range(0, len(hashes), 500):
+        part = hashes[start:start + 500]
+        forms.update(conn.execute(select(WebSessionRow.id_hash, WebSessionRow.profile).where(
+            WebSessionRow.id_hash.in_(part), WebSessionRow.profile.isnot(None))).all())
+        patients.update(conn.execute(select(SessionPatientRow.session_hash,
+                                            SessionPatientRow.patient_id).where(
+            SessionPatientRow.session_hash.in_(part))).all())
+    out = {}
+    for owner, account_id in accounts.items():
+        home = homes.get(account_id)
+        if home is None:
+            continue
+        profile = _assemble(conn, forms.get(home), patients.get(home))
+        if profile is not None:
+            out[owner] = profile
+    return out
+
+
+def _assemble(conn: Connection, form_json: str | None, patient_id: int | None
+              ) -> PatientProfile | None:
+    """The form's age and sex over the uploaded record's facts."""
+    from trialscout.patients.model import PatientProfile
+    from trialscout.patients.store import PatientNotFound, load_profile
+
     data: dict[str, Any] = {}
     if patient_id is not None:
         try:

@@ -23,19 +23,19 @@ and exactly once unless the crash falls between the start of DATA and the commit
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from trialscout.mail.mime import header_line
 from trialscout.mail.outbox import utcnow
 from trialscout.mail.tables import OutboxRow, SuppressionRow
 
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from trialscout.settings import Settings
 
 LEASE_MIN_SECONDS = 120.0
+_FROM = re.compile(rb"(?im)^from:")
+_LINE_END = re.compile(rb"\r?\n")
 ERROR_CHARS = 500
 
 
@@ -240,11 +242,15 @@ def _finish(engine: Engine, row_id: int, **values: Any) -> None:
 
 
 def _envelope(settings: Settings, data: bytes) -> tuple[str, bytes]:
+    """The envelope sender and the bytes to send: the stored message with CRLF line ends
+    and, if it was stored without one, a From header from ``mail_sender``. The message is
+    not parsed and written again: that refolded its headers, and a long
+    ``List-Unsubscribe`` came out as encoded words no mail client reads as a URL."""
     sender = parseaddr(settings.mail_sender)[1]
-    msg = message_from_bytes(data, policy=SMTP_POLICY)
-    if msg["From"] is None:
-        msg["From"] = settings.mail_sender
-    return sender, msg.as_bytes()
+    head = data.partition(b"\n\n")[0]
+    if not _FROM.search(head):
+        data = header_line("From", settings.mail_sender).encode("ascii") + b"\n" + data
+    return sender, _LINE_END.sub(b"\r\n", data)
 
 
 def deliver_pending(app: Any, now: datetime | None = None, *, limit: int = 1000,

@@ -12,12 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from trialscout.mail.mime import MimeError, build_message
 from trialscout.mail.tables import ADDRESS_MAX, OutboxRow, SuppressionRow
 
 MAX_SUBJECT_CHARS = 300
@@ -68,37 +68,31 @@ def message_id_for(key: str, sender: str | None) -> str:
 
 def compose(*, sender: str | None, to: str, subject: str, text: str, html: str | None,
             headers: Mapping[str, str] | None, message_id: str,
-            now: datetime | None = None) -> EmailMessage:
-    """A multipart/alternative message (text, then HTML) with the given extra headers."""
+            now: datetime | None = None) -> bytes:
+    """The message's bytes: a text part, then an HTML part when given (``mail.mime``)."""
     if len(subject) > MAX_SUBJECT_CHARS or "\n" in subject or "\r" in subject:
         raise MailError("the subject must be one line of at most 300 characters")
     if len(text) > MAX_BODY_CHARS or (html is not None and len(html) > MAX_BODY_CHARS):
         raise MailError("the message body is too long")
-    msg = EmailMessage()
-    if sender:
-        msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id
-    msg["Date"] = format_datetime((now or utcnow()).replace(tzinfo=UTC))
-    for name, value in (headers or {}).items():
-        if "\n" in value or "\r" in value or "\n" in name or ":" in name:
-            raise MailError(f"header {name!r} is not one line")
-        msg[name] = value
-    msg.set_content(text)
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
-    return msg
+    fields = [("From", sender)] if sender else []
+    fields += [("To", to), ("Subject", subject), ("Message-ID", message_id),
+               ("Date", format_datetime((now or utcnow()).replace(tzinfo=UTC)))]
+    fields += list((headers or {}).items())
+    try:
+        return build_message(fields, text, html)
+    except MimeError as exc:
+        raise MailError(str(exc)) from None
 
 
-def _insert(conn: Connection, values: dict[str, object]) -> bool:
+def _insert(conn: Connection, rows: list[dict[str, object]]) -> bool:
+    """Insert outbox rows, skipping a Message-ID already there; True if any was new."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        result = conn.execute(postgresql.insert(OutboxRow).values(values)
-                              .on_conflict_do_nothing(index_elements=["message_id"]))
+        result = conn.execute(postgresql.insert(OutboxRow)
+                              .on_conflict_do_nothing(index_elements=["message_id"]), rows)
     elif dialect == "sqlite":
-        result = conn.execute(sqlite.insert(OutboxRow).values(values)
-                              .on_conflict_do_nothing(index_elements=["message_id"]))
+        result = conn.execute(sqlite.insert(OutboxRow)
+                              .on_conflict_do_nothing(index_elements=["message_id"]), rows)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise MailError(f"unsupported database {dialect}")
     return bool(result.rowcount)
@@ -126,12 +120,66 @@ def enqueue(conn: Connection, *, to: str, subject: str, text: str, html: str | N
                   headers=headers, message_id=message_id, now=when)
     suppressed = conn.execute(select(SuppressionRow.address)
                               .where(SuppressionRow.address == address)).first()
-    created = _insert(conn, {
-        "message_id": message_id, "recipient": address, "subject": subject,
-        "message": msg.as_bytes(), "state": "suppressed" if suppressed else "pending",
-        "stage": None, "attempts": 0, "claimed_by": None, "claimed_at": None,
-        "next_attempt_at": when, "last_error": None, "created_at": when, "sent_at": None})
+    created = _insert(conn, [_row(message_id, address, subject, msg,
+                                  "suppressed" if suppressed else "pending", when)])
     return Enqueued(message_id, created)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for :func:`enqueue_many` (the arguments of :func:`enqueue`)."""
+
+    to: str
+    subject: str
+    text: str
+    key: str
+    html: str | None = None
+    headers: Mapping[str, str] | None = None
+
+
+def enqueue_many(conn: Connection, messages: list[Outgoing], *, sender: str | None = None,
+                 now: datetime | None = None) -> list[Enqueued]:
+    """:func:`enqueue` for many messages in a few statements (a digest day queues one per
+    saved search): the same Message-IDs, each key composed once, suppressed addresses kept
+    as ``suppressed``. A message whose address cannot be used raises MailError, as in
+    :func:`enqueue`."""
+    when = now or utcnow()
+    ids = [message_id_for(m.key, sender) for m in messages]
+    existing: set[str] = set()
+    for start in range(0, len(ids), 500):
+        existing.update(conn.execute(select(OutboxRow.message_id).where(
+            OutboxRow.message_id.in_(ids[start:start + 500]))).scalars())
+    addresses = {m.to: normalize_address(m.to) for m in messages}
+    wanted = sorted(set(addresses.values()))
+    suppressed: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        suppressed.update(conn.execute(select(SuppressionRow.address).where(
+            SuppressionRow.address.in_(wanted[start:start + 500]))).scalars())
+    rows: list[dict[str, object]] = []
+    out = []
+    for message, message_id in zip(messages, ids, strict=True):
+        if message_id in existing:
+            out.append(Enqueued(message_id, False))
+            continue
+        existing.add(message_id)
+        address = addresses[message.to]
+        data = compose(sender=sender, to=address, subject=message.subject, text=message.text,
+                       html=message.html, headers=message.headers, message_id=message_id,
+                       now=when)
+        rows.append(_row(message_id, address, message.subject, data,
+                         "suppressed" if address in suppressed else "pending", when))
+        out.append(Enqueued(message_id, True))
+    if rows:
+        _insert(conn, rows)
+    return out
+
+
+def _row(message_id: str, address: str, subject: str, data: bytes, state: str,
+         when: datetime) -> dict[str, object]:
+    return {"message_id": message_id, "recipient": address, "subject": subject,
+            "message": data, "state": state, "stage": None, "attempts": 0,
+            "claimed_by": None, "claimed_at": None, "next_attempt_at": when,
+            "last_error": None, "created_at": when, "sent_at": None}
 
 
 def outbox_counts(conn: Connection) -> dict[str, int]:
