@@ -193,3 +193,48 @@ def test_role_change_ends_sessions(accounts: Accounts) -> None:
     with accounts.app.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(WebSessionRow).where(
             WebSessionRow.account_id == account_id)).scalar_one() == 0
+
+
+def test_an_unconfirmed_address_leaks_nothing_to_a_wrong_password(accounts: Accounts) -> None:
+    accounts.service.sign_up("una@example.org", PASSWORD)
+    errors = []
+    for email in ("una@example.org", "nobody@example.org"):
+        with pytest.raises(SignInRefused) as caught:
+            accounts.service.authenticate(email, "wrong password", "10.0.0.1")
+        assert not isinstance(caught.value, NotVerified)
+        errors.append(str(caught.value))
+    assert errors == [WRONG, WRONG]
+
+
+def test_the_right_password_before_confirming_says_so_and_resends_at_most_once_a_minute(
+        accounts: Accounts) -> None:
+    accounts.service.sign_up("una@example.org", PASSWORD)
+    first = accounts.last_token("una@example.org")
+    with pytest.raises(NotVerified) as caught:  # the sign-up's link went out just now
+        accounts.service.authenticate("una@example.org", PASSWORD, "10.0.0.1")
+    assert not caught.value.resent and "a moment ago" in str(caught.value)
+    assert accounts.last_token("una@example.org") == first
+    accounts.clock.advance(seconds=61)
+    with pytest.raises(NotVerified) as caught:
+        accounts.service.authenticate("una@example.org", PASSWORD, "10.0.0.1")
+    assert caught.value.resent and "new link" in str(caught.value)
+    fresh = accounts.last_token("una@example.org")
+    assert fresh != first
+    accounts.service.verify(fresh)
+    assert accounts.service.authenticate("una@example.org", PASSWORD, "10.0.0.1").verified
+
+
+def test_signing_up_again_before_confirming_resends_the_link(accounts: Accounts) -> None:
+    accounts.service.sign_up("una@example.org", PASSWORD)
+    first = accounts.last_token("una@example.org")
+    accounts.clock.advance(minutes=61)
+    accounts.service.sign_up("una@example.org", "another password 2")  # same answer
+    second = accounts.last_token("una@example.org")
+    assert second != first
+    with pytest.raises(LinkInvalid):
+        accounts.service.verify(first)
+    accounts.service.verify(second)
+    accounts.service.authenticate("una@example.org", PASSWORD, "10.0.0.1")  # password kept
+    accounts.service.sign_up("una@example.org", "another password 2")
+    accounts.deliver()
+    assert accounts.mail.messages[-1]["Subject"] == "Your TrialScout account"

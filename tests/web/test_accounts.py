@@ -76,6 +76,30 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[st
     return body
 
 
+def test_an_unconfirmed_account_is_told_apart_only_with_its_password(site: Site) -> None:
+    with site.browser() as browser:
+        token = csrf(browser)
+        browser.post("/api/v1/account/signup", json={"email": "una@example.org",
+                                                     "password": PASSWORD},
+                     headers={"X-CSRF-Token": token})
+        answers = [browser.post("/api/v1/account/signin", json={"email": email,
+                                                                "password": "wrong one 1"},
+                                headers={"X-CSRF-Token": token})
+                   for email in ("una@example.org", "nobody@example.org")]
+        assert [a.status_code for a in answers] == [401, 401]
+        assert answers[0].json()["detail"] == answers[1].json()["detail"]
+        right = browser.post("/api/v1/account/signin", json={"email": "una@example.org",
+                                                             "password": PASSWORD},
+                             headers={"X-CSRF-Token": token})
+        assert right.status_code == 403 and right.json()["type"].endswith("not-verified")
+        assert "Confirm your email address first" in right.json()["detail"]
+        page = browser.post("/account/signin", data={"email": "una@example.org",
+                                                     "password": PASSWORD,
+                                                     "csrf_token": token})
+        assert page.status_code == 403 and "Confirm your email address first" in page.text
+        assert "Email me a sign-in link instead" in page.text
+
+
 def test_sign_up_verify_and_sign_in_with_the_emailed_link(site: Site) -> None:
     with site.browser() as browser:
         page = browser.get("/account/signup")
@@ -246,4 +270,6 @@ def test_any_sign_up_or_sign_in_input_gets_a_clear_answer(site: Site, email: str
             assert up.json()["detail"]
         signin = browser.post("/api/v1/account/signin", json=body,
                               headers={"X-CSRF-Token": token})
-        assert signin.status_code in (401, 422, 429), signin.text
+        assert signin.status_code in (401, 403, 422, 429), signin.text
+        if signin.status_code == 403:  # the right password for the address just signed up
+            assert up.status_code == 202 and signin.json()["type"].endswith("not-verified")

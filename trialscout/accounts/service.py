@@ -30,7 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from trialscout.accounts import lockout
 from trialscout.accounts.emails import send_account_email
 from trialscout.accounts.inputs import AccountInputError, check_password, normalize_email
-from trialscout.accounts.links import consume_link_token, issue_link_token, recently_issued
+from trialscout.accounts.links import (
+    RESEND_AFTER,
+    consume_link_token,
+    issue_link_token,
+    recently_issued,
+)
 from trialscout.accounts.lookup import AccountInfo
 from trialscout.accounts.owners import merge_owner, owner_for
 from trialscout.accounts.session_data import ensure_home_row
@@ -50,8 +55,17 @@ class SignInRefused(Exception):
 
 
 class NotVerified(SignInRefused):
-    def __init__(self) -> None:
-        super().__init__("Confirm your email address first: we have sent you a new link.")
+    """The right password for an address not confirmed yet. Only someone who knows the
+    password sees this (a wrong one gets the usual message), so it tells a stranger
+    nothing; it says whether a new link went out (at most one a minute is sent)."""
+
+    def __init__(self, resent: bool = True) -> None:
+        super().__init__(
+            "Confirm your email address first: we have emailed you a new link. "
+            "Open it, then sign in." if resent else
+            "Confirm your email address first: open the link we emailed you a moment ago, "
+            "then sign in.")
+        self.resent = resent
 
 
 class LockedOut(Exception):
@@ -161,7 +175,11 @@ class AccountService:
             existing = self._by_email(conn, email)
             if existing is not None:
                 self.hasher.hash(password)  # as long as a real sign-up: timing tells nothing
-                self._mail(conn, email, "exists", None, self.policy.link_lifetime)
+                if existing.verified_at is None and not existing.disabled:
+                    # anyone can sign up with any address: at most one link an hour here
+                    self._resend_verification(conn, existing.id, email, timedelta(hours=1))
+                else:
+                    self._mail(conn, email, "exists", None, self.policy.link_lifetime)
                 return
             try:
                 with conn.begin_nested():
@@ -219,13 +237,22 @@ class AccountService:
             if self.hasher.check_needs_rehash(row.password_hash):
                 conn.execute(update(AccountRow).where(AccountRow.id == row.id).values(
                     password_hash=self.hasher.hash(password)))
-            if row.verified_at is None and not recently_issued(conn, row.id, "verify", now):
-                token = issue_link_token(conn, row.id, "verify", now,
-                                         self.policy.verify_lifetime)
-                self._mail(conn, row.email, "verify", token, self.policy.verify_lifetime)
+            resent = row.verified_at is None and self._resend_verification(conn, row.id,
+                                                                          row.email)
         if row.verified_at is None:
-            raise NotVerified()
+            raise NotVerified(resent)
         return AccountInfo(int(row.id), row.email, row.role, True)
+
+    def _resend_verification(self, conn: Connection, account_id: int, email: str,
+                             within: timedelta = RESEND_AFTER) -> bool:
+        """A new verification link for an unconfirmed account (someone signing up again, or
+        signing in before confirming), unless one went out less than ``within`` ago."""
+        now = self.clock()
+        if recently_issued(conn, account_id, "verify", now, within):
+            return False
+        token = issue_link_token(conn, account_id, "verify", now, self.policy.verify_lifetime)
+        self._mail(conn, email, "verify", token, self.policy.verify_lifetime)
+        return True
 
     def request_link(self, email: str, purpose: str) -> None:
         """Email a reset (``reset``) or sign-in (``signin``) link if the address has an

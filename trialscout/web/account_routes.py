@@ -26,6 +26,7 @@ from trialscout.accounts.service import (
     AccountService,
     LinkInvalid,
     LockedOut,
+    NotVerified,
     SignInRefused,
 )
 from trialscout.sessions.tokens import csrf_token, issue_session_id
@@ -135,6 +136,9 @@ def _authenticate(request: Request, email: str, password: str,
     except LockedOut as exc:
         raise ProblemException(429, str(exc), "locked",
                                headers={"Retry-After": str(exc.retry_after)}) from None
+    except NotVerified as exc:  # the right password: telling it apart leaks nothing
+        _deliver_soon(background, ctx)
+        raise ProblemException(403, str(exc), "not-verified") from None
     except SignInRefused as exc:
         _deliver_soon(background, ctx)
         raise ProblemException(401, str(exc), "sign-in-refused") from None
