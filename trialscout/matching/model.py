@@ -71,7 +71,7 @@ class TrialMatch(_Model):
     failing: list[int] = Field(default_factory=list)
     to_confirm: list[int] = Field(
         default_factory=list, description="Criteria read as not fitting on unsure evidence "
-        "only (a note mention, the note's silence): the trial is then labelled and ranked "
+        "only (a loose note mention, the note's silence): the trial is then labelled and ranked "
         "possibly eligible, and these are to confirm with the study team or by answering.")
     open_questions: list[QuestionRef] = Field(default_factory=list)
     met: int = 0
