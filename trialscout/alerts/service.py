@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from trialscout.alerts.compose import AlertLine, compose_alert
 from trialscout.alerts.compute import compute_alerts, prune
@@ -195,7 +195,10 @@ class AlertService:
     def queue_emails(self, now: datetime | None = None) -> int:
         """Compose one email per saved search that has unsent alerts and is due, a chunk of
         saved searches at a time (their alerts, titles, members' profiles and the outbox
-        rows each in a few statements)."""
+        rows each in a few statements). The saved searches lead and their accounts are
+        looked up by id: joining on the owner key as text made SQLite scan every account
+        for every chunk."""
+        from trialscout.accounts.owners import account_of
         from trialscout.accounts.tables import AccountRow
 
         now = now or utcnow()
@@ -206,28 +209,34 @@ class AlertService:
                 due = conn.execute(
                     select(SavedSearchRow.id, SavedSearchRow.owner, SavedSearchRow.name,
                            SavedSearchRow.delivery, SavedSearchRow.unsubscribe_token,
-                           SavedSearchRow.last_sent_at, AccountRow.email)
-                    .join(AccountRow, SavedSearchRow.owner == literal("account:").concat(
-                        cast(AccountRow.id, String)))
+                           SavedSearchRow.last_sent_at)
                     .where(SavedSearchRow.id > last_id,
                            SavedSearchRow.delivery.in_(list(PERIODS)),
                            SavedSearchRow.owner.like("account:%"),
-                           AccountRow.verified_at.isnot(None), AccountRow.disabled.is_(False),
                            select(AlertRow.id).where(AlertRow.saved_search_id ==
                                                      SavedSearchRow.id,
                                                      AlertRow.emailed.is_(False)).exists())
                     .order_by(SavedSearchRow.id).limit(EMAIL_CHUNK)).all()
-            if not due:
-                return queued
+                if not due:
+                    return queued
+                owners = {row.owner: account_of(row.owner) for row in due}
+                emails = dict(conn.execute(select(AccountRow.id, AccountRow.email).where(
+                    AccountRow.id.in_({a for a in owners.values() if a is not None}),
+                    AccountRow.verified_at.isnot(None), AccountRow.disabled.is_(False))
+                ).all())
             last_id = due[-1].id
-            ready = [row for row in due if row.last_sent_at is None
-                     or now - row.last_sent_at >= PERIODS[row.delivery]]
+            ready = [(row, emails[account]) for row in due
+                     if (account := owners[row.owner]) in emails
+                     and (row.last_sent_at is None
+                          or now - row.last_sent_at >= PERIODS[row.delivery])]
             if ready:
                 queued += self._queue_chunk(ready, now)
 
-    def _queue_chunk(self, rows: list[Any], now: datetime) -> int:
+    def _queue_chunk(self, ready: list[tuple[Any, str]], now: datetime) -> int:
         from trialscout.alerts.verdicts import member_profiles, verdicts
 
+        rows = [row for row, _email in ready]
+        address = {row.id: email for row, email in ready}
         search_ids = [row.id for row in rows]
         pending: dict[int, list[Any]] = {}
         with self.app.engine.connect() as conn:
@@ -270,7 +279,7 @@ class AlertService:
                                      more=len(alerts) - len(first))
             ids = [a.id for a in alerts]
             outgoing.append(Outgoing(
-                to=row.email, subject=composed.subject, text=composed.text,
+                to=address[row.id], subject=composed.subject, text=composed.text,
                 html=composed.html, headers=composed.headers,
                 key=f"alerts:{row.id}:{ids[0]}:{ids[-1]}:{len(ids)}"))
             marks.append((row.id, ids))
