@@ -61,10 +61,12 @@ def test_importing_any_module_builds_no_engine_or_settings() -> None:
     assert out.stdout.strip().endswith("clean")
 
 
-# Modules that read YAML that is not a rule file (guide front matter), or rule data with a
-# loader of its own that validates it (knowledge, the benchmark registry, the vocabulary).
+# Modules that read YAML that is not a rule file (guide front matter, an eval command's
+# case file validated by its own schema), or rule data with a loader of its own that
+# validates it (knowledge, the benchmark registry, the vocabulary).
 OWN_YAML_READERS = {"rulefiles.py", "guides/content.py", "knowledge/base.py",
-                    "evaluation/sets.py", "evaluation/errors.py", "vocabulary/synonyms.py"}
+                    "evaluation/sets.py", "evaluation/errors.py", "vocabulary/synonyms.py",
+                    "evaluation/exclusion_cases.py"}
 
 
 def test_rule_files_are_read_through_the_one_loader() -> None:
