@@ -30,7 +30,9 @@ def test_unpack_gives_back_exactly_what_was_packed(document: str, dense: bool) -
 def test_documents_are_stored_packed_and_read_back(backend_app: TrialScout) -> None:
     backend_app.import_paths([sample_path()])
     with backend_app.connect() as conn:
-        stored = dict(conn.execute(text("SELECT nct_id, document FROM trials")).all())
+        stored: dict[str, bytes] = {
+            row[0]: row[1]
+            for row in conn.execute(text("SELECT nct_id, document FROM trials"))}
         read = dict(conn.execute(select(TrialRow.nct_id, TrialRow.document)).all())
     assert stored and set(stored) == set(read)
     for nct_id, document in read.items():
