@@ -88,3 +88,53 @@ def test_a_bad_case_file_is_a_clear_error(tmp_path: Path) -> None:
         "trial: NCT09970001,", "trial: NCT09979999,", 1), encoding="utf-8")
     with pytest.raises(EvalInputError, match="unknown trial"):
         load_case_file(unknown)
+
+
+SMALL = """\
+version: 1
+tuned_on: []
+reference_date: 2025-06-01
+trials:
+- id: NCT09979001
+  title: A fictional denosumab study
+  conditions: [Osteoporosis]
+  sex: FEMALE
+  min_age: 50
+  criteria: |
+    Inclusion Criteria:
+    * Postmenopausal women with osteoporosis
+    Exclusion Criteria:
+    * Denosumab within the past 6 months
+notes:
+- id: a
+  note: A 70-year-old woman with osteoporosis, on denosumab since 2021, last dose in April 2025.
+  pairs:
+  - {trial: NCT09979001, expected: excluded, criterion: Denosumab}
+- id: b
+  note: A 72-year-old man with osteoporosis who has never taken denosumab.
+  pairs:
+  - {trial: NCT09979001, expected: excluded, criterion: registry}
+"""
+
+
+def test_the_eval_command_prints_missed_and_false_exclusions(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from trialscout.cli import _load_commands, cli
+
+    _load_commands()
+    cases = tmp_path / "small.yaml"
+    cases.write_text(SMALL, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", "exclusions", "--cases", str(cases)])
+    assert result.exit_code == 0, result.output
+    assert "missed exclusions: 0 of 2" in result.output
+    assert "false exclusions: 0 of 0" in result.output
+    as_json = CliRunner().invoke(cli, ["eval", "exclusions", "--cases", str(cases),
+                                       "--json"])
+    summary = json.loads(as_json.output)
+    assert summary["pairs"] == 2 and summary["errors"] == []
+    broken = CliRunner().invoke(cli, ["eval", "exclusions", "--cases",
+                                      str(tmp_path / "missing.yaml")])
+    assert broken.exit_code != 0 and "cannot read" in broken.output
