@@ -5,6 +5,9 @@ Two commands (data is read from ../shared/data and never copied into the reposit
     # latency: 1,000 queries with and without filters, at 30k real and 500k scaled studies
     python bench/bench_search.py latency --n real
     python bench/bench_search.py latency --n 500000
+    # an existing store and its published index, opened read-only
+    python bench/bench_search.py latency --db /tmp/trialscout-bench/store-200k.db \
+        --index-dir /tmp/trialscout-bench/index-200k --queries 1000
 
     # engine comparison: SQLite FTS5, tantivy and our BM25F index, on the 30k real studies
     # (build time, text-only query latency) and on TREC 2021 and SIGIR (NDCG@10, P@10, ...)
@@ -207,14 +210,22 @@ def peak_rss_mb() -> float:
 
 
 def latency_command(args: argparse.Namespace) -> dict[str, Any]:
-    if args.n == "real":
-        source, expected, name = STUDIES, 30_000, "real"
+    import_seconds: float | None = None
+    if args.db is not None:
+        # an existing store as it is, its published index opened as a web worker does
+        app = create_app(database_url=f"sqlite:///{args.db}", migrate=False,
+                         search_index_dir=str(args.index_dir or f"{args.db}.search"),
+                         search_index_role="open")
+        name, args.reuse_index = args.db.name, True
     else:
-        n = int(args.n)
-        source = scaleup.default_out(n)
-        scaleup.generate(source, n, 0)
-        expected, name = n, f"scaleup-{n}"
-    app, import_seconds = store_for(source, expected, name)
+        if args.n == "real":
+            source, expected, name = STUDIES, 30_000, "real"
+        else:
+            n = int(args.n)
+            source = scaleup.default_out(n)
+            scaleup.generate(source, n, 0)
+            expected, name = n, f"scaleup-{n}"
+        app, import_seconds = store_for(source, expected, name)
     trials = app.trial_count()
     started, cpu = time.perf_counter(), time.process_time()
     indexed = app.search_engine.view().n_live if args.reuse_index else app.reindex()
@@ -515,6 +526,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     lat.add_argument("--reuse-index", action="store_true",
                      help="open the saved index instead of rebuilding it (build time is then "
                      "the snapshot load time)")
+    lat.add_argument("--db", type=Path, default=None, help="an existing SQLite store, read "
+                     "as it is (no import, no build): its published index is opened")
+    lat.add_argument("--index-dir", type=Path, default=None,
+                     help="with --db: the published index (default <db>.search)")
     lat.add_argument("--json", type=Path, default=None, help="also write the report here")
     cmp_ = sub.add_parser("compare", help="SQLite FTS5 vs tantivy vs own index")
     cmp_.add_argument("--engines", default="own,fts5,tantivy")
