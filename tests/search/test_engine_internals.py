@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from trialscout.app import TrialScout
 from trialscout.search.facets import _multi_values
-from trialscout.search.plan import _member_sorted
+from trialscout.search.plan import _combine_max, _member_docs, _member_sorted
 
 
 @settings(deadline=None, max_examples=50,
@@ -23,10 +23,29 @@ def test_facet_value_gather_equals_the_mask_scan(sample_app: TrialScout, picked:
     in_set[docs] = True
     mdocs, vals = view.multi[name]
     expected = np.sort(vals[in_set[mdocs]])
-    assert np.array_equal(np.sort(_multi_values(view, name, in_set, docs)), expected)
+    assert np.array_equal(np.sort(_multi_values(view, name, docs)), expected)
 
 
 @given(st.lists(st.integers(0, 50), unique=True), st.lists(st.integers(0, 50), unique=True))
 def test_sorted_membership(a: list[int], b: list[int]) -> None:
     left, right = np.asarray(sorted(a), np.int64), np.asarray(sorted(b), np.int64)
     assert _member_sorted(left, right).tolist() == [x in set(b) for x in sorted(a)]
+
+
+@given(st.lists(st.integers(0, 60), unique=True), st.lists(st.integers(0, 60), unique=True))
+def test_membership_through_a_mask_equals_the_binary_search(a: list[int], b: list[int]) -> None:
+    left, right = np.asarray(sorted(a), np.int64), np.asarray(sorted(b), np.int64)
+    assert _member_docs(left, right, 61).tolist() == _member_sorted(left, right).tolist()
+
+
+@given(st.lists(st.dictionaries(st.integers(0, 40), st.floats(0, 50)), max_size=5))
+def test_best_of_alternatives_is_the_same_dense_or_sorted(parts: list[dict[int, float]]
+                                                         ) -> None:
+    """Few docs are combined by sorting, many through a dense array: same docs, same
+    scores."""
+    results = [(np.asarray(sorted(p), np.int64), np.asarray([p[d] for d in sorted(p)]))
+               for p in parts]
+    dense = _combine_max(results, 41)
+    sparse = _combine_max(results, 10**9)
+    assert dense[0].tolist() == sparse[0].tolist()
+    assert dense[1].tolist() == sparse[1].tolist()
