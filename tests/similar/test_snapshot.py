@@ -123,3 +123,34 @@ def test_the_index_trialscout_index_saves_ranks_like_the_full_one(tmp_path: Path
         assert np.array_equal(a, b)
     assert np.array_equal(full.recruiting, lean.recruiting)
     assert np.array_equal(full.max_age, lean.max_age)
+
+
+def test_a_building_process_maps_a_current_snapshot_and_builds_only_when_behind(
+        tmp_path: Path) -> None:
+    """A single web process (it may build) opens what `trialscout index` published while
+    that covers the store; once a trial changes and nothing is published, it builds its own
+    up-to-date index rather than answer from a stale one."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    builder = create_app(database_url=url)
+    try:
+        builder.import_paths([sample_path()])
+        builder.index()
+        serving = SimilarService(builder.engine,
+                                 snapshot_dir=tmp_path / "s.db.search" / "similar")
+        assert serving.builds
+        first = serving.similar("NCT09000001", 3)
+        assert first and serving._index is None, "mapped the snapshot, built nothing"
+        assert not serving.index().text.data.flags.owndata
+        new = study("NCT09990001",
+                    title="Denosumab Versus Alendronate in Postmenopausal Osteoporosis",
+                    conditionsModule={"conditions": ["Postmenopausal Osteoporosis"]},
+                    armsInterventionsModule={"interventions": [{"name": "Denosumab"},
+                                                               {"name": "Alendronate"}]})
+        path = tmp_path / "new.jsonl"
+        path.write_text(json.dumps(new) + "\n")
+        builder.import_paths([path])
+        after = serving.similar("NCT09000001", 3) or []
+        assert serving._index is not None, "behind the store: built in memory"
+        assert after and after[0].nct_id == "NCT09990001"
+    finally:
+        builder.close()

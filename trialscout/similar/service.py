@@ -103,7 +103,22 @@ class SimilarService:
     def index(self) -> SimilarIndex:
         """The index, built or brought up to date with the store (or the published one)."""
         with self._lock:
-            return self._fresh_index() if self.builds else self._published().index
+            return self._published().index if self._opens() else self._fresh_index()
+
+    def _opens(self) -> bool:
+        """Whether to serve the published snapshot: always in a process that does not
+        build; in one that does (a single web process, the CLI), while it covers the
+        store and nothing was built in memory yet, so that process maps the matrices
+        instead of building its own copy. The caller holds the lock."""
+        if not self.builds:
+            return True
+        if self._index is not None or self.snapshot_dir is None:
+            return False
+        try:
+            opened = self._published()
+        except IndexNotPublished:
+            return False
+        return opened.meta.mark == self._history_mark()
 
     def _published(self) -> snapshot.Opened:
         """The published snapshot, re-checked twice a second; the caller holds the lock."""
@@ -150,6 +165,7 @@ class SimilarService:
             snapshot.save(self.snapshot_dir, index, snapshot.SimilarMeta(
                 snapshot.FORMAT, index_id, self._watermark, self.backend, rules_digest(),
                 len(index)))
+            self._opened, self._checked = None, 0.0
             return "built"
 
     def _fresh_index(self) -> SimilarIndex:
@@ -173,7 +189,9 @@ class SimilarService:
         ``origin`` (lat, lon) adds the distance to each trial's nearest site.
         """
         k = max(1, min(int(k), MAX_K))
-        if not self.builds:
+        with self._lock:
+            opens = self._opens()
+        if opens:
             return self._similar_published(nct_id, k, origin)
         with self._lock:
             index = self._fresh_index()
