@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trialscout.app import TrialScout
 from trialscout.search.facets import _multi_values
-from trialscout.search.plan import _combine_max, _member_docs, _member_sorted
+from trialscout.search.plan import _combine_max, _member_docs, _member_sorted, _position_keys
 
 
 @settings(deadline=None, max_examples=50,
@@ -49,3 +51,30 @@ def test_best_of_alternatives_is_the_same_dense_or_sorted(parts: list[dict[int, 
     sparse = _combine_max(results, 10**9)
     assert dense[0].tolist() == sparse[0].tolist()
     assert dense[1].tolist() == sparse[1].tolist()
+
+
+def test_phrase_position_keys_equal_the_positions_with_a_delta_segment(tmp_path: Path
+                                                                       ) -> None:
+    from tests.search.helpers import fixture_studies, load, make_study
+    from trialscout.app import create_app
+
+    app = create_app(database_url=f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        load(app, fixture_studies(), tmp_path, "a")
+        load(app, [make_study("NCT00000102", "Type 2 diabetes in type 2 diabetes clinics",
+                              conditions=["Diabetes Mellitus, Type 2"],
+                              last_update="2025-02-02")], tmp_path, "b")
+        view = app.search_engine.view()
+        assert view.delta is not None
+        for stem in ("diabet", "type", "osteoporosi", "2"):
+            term = view.term_id(stem)
+            assert term is not None, stem
+            p = view.postings(term)
+            rows = np.arange(len(p.docs))
+            d, pos = view.positions(p, rows)
+            for shift in (0, 1, 3):
+                ok = pos >= shift
+                expected = (d[ok] << 32) | (pos[ok] - shift)
+                assert _position_keys(view, p, rows, shift).tolist() == expected.tolist()
+    finally:
+        app.close()

@@ -419,12 +419,7 @@ class Executor:
         for i in order:
             p = parts[i][0]
             shift = offsets[i]
-            rows = np.searchsorted(p.docs, cand)
-            d, pos = self.view.positions(p, rows)
-            if shift:
-                ok = pos >= shift
-                d, pos = d[ok], pos[ok] - shift
-            k = (d << 32) | pos
+            k = _position_keys(self.view, p, np.searchsorted(p.docs, cand), shift)
             keys = k if keys is None else keys[_member_sorted(keys, k)]
             if len(keys) == 0:
                 return _empty()
@@ -435,6 +430,33 @@ class Executor:
         for p, s in parts:
             scores += s[np.searchsorted(p.docs, docs)]
         return docs, scores
+
+
+def _position_keys(view: IndexView, p: Postings, rows: np.ndarray, shift: int
+                   ) -> np.ndarray:
+    """``doc << 32 | position - shift`` for every position (at least ``shift``) of the
+    postings at ``rows`` of ``p``, sorted: what :meth:`IndexView.positions` gives, built in
+    place with fewer temporary arrays (phrases over common words read many positions)."""
+    parts = []
+    for si, seg in enumerate(view.segments):
+        sel = rows if len(view.segments) == 1 else rows[p.seg[rows] == si]
+        if len(sel) == 0:
+            continue
+        ks = p.k[sel]
+        starts = seg.p_ptr[ks].astype(np.int64)
+        counts = seg.p_ptr[ks + 1].astype(np.int64) - starts
+        gather = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+        gather += np.arange(len(gather), dtype=np.int64)
+        keys = np.repeat(p.docs[sel] << 32, counts)
+        pos = seg.p_pos[gather]
+        if shift:
+            ok = pos >= shift
+            keys, pos = keys[ok], pos[ok].astype(np.int64) - shift
+        keys |= pos
+        parts.append(keys)
+    if not parts:
+        return np.zeros(0, np.int64)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _distinct_docs(keys: np.ndarray) -> np.ndarray:
