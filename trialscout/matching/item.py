@@ -461,6 +461,8 @@ def evaluate_item(item: Item, facts: PatientFacts, *, closed_world: bool = False
         # "Patients with prior tamoxifen use are eligible": it lets a group in and
         # keeps nobody out.
         passed_all, permits = True, True
+    elif passed_all is False and item.section == "inclusion" and _only_sometimes(item):
+        passed_all = None
     wanted = passed_all
     deciding = next((r.outcome for r in results if r.passed is wanted), None) \
         if passed_all is not True else None
@@ -527,6 +529,16 @@ def _permissive(item: Item) -> bool:
     if _CONDITIONAL.search(item.text):
         return False
     return bool(re.search(load_rules("items")["permissive"], item.text, re.IGNORECASE))
+
+
+def _only_sometimes(item: Item) -> bool:
+    """An inclusion that binds only some patients: a conditional permission ("prior X is
+    allowed if it ended a year ago") or an item for a subgroup ("Only for patients with
+    TP53-mutated disease: ..."). Its failure cannot be told from the record, so it is a
+    question for the study team rather than a reason to fail the trial."""
+    rules = load_rules("items")
+    return bool(re.search(rules["conditional_permission"], item.text, re.IGNORECASE)
+                or re.search(rules["subgroup_only"], item.text, re.IGNORECASE))
 
 
 # "Adults with X and Y are eligible if they can consent": the conditions it lets in by

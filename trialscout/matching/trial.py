@@ -9,6 +9,7 @@ not-eligible trial by its surest failure.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from trialscout.criteria.model import ParsedCriteria
@@ -82,8 +83,15 @@ def trial_concepts(trial: Trial) -> frozenset[str]:
     index = concept_index()
     found = {index.concept_for(name, frozenset({"condition"}))
              for name in [*trial.conditions, *trial.condition_mesh_terms]}
-    found |= {m.concept for m in index.find(trial.title) if m.kind == "condition"}
+    title = trial.title
+    found |= {m.concept for m in index.find(title) if m.kind == "condition"
+              and not _RULED_OUT.search(title[max(0, m.start - 40):m.start])}
     return frozenset(c for c in found if c)
+
+
+# "... in adults without diabetes", "non-diabetic": a title condition the trial rules out
+_RULED_OUT = re.compile(r"\b(?:without|no|non|not|free\s+of|excluding|except|other\s+than)"
+                        r"[\s-]+(?:[\w'-]+\s+){0,2}$", re.IGNORECASE)
 
 
 def trial_verdict(trial: Trial, parsed: ParsedCriteria | None, facts: PatientFacts, *,

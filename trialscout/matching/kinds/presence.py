@@ -129,11 +129,17 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return bool(exceptions) and facts.best_relation(concept, name, exceptions, []) in {
             "same", "narrower"}
 
+    another = constraint.polarity == "must_not" and _another(constraint, context)
+
     def undecided(concept: str | None) -> bool:
         """A match that cannot settle the criterion: a generic target ("any medication")
         or, for an exclusion, the very condition the trial studies (the criterion must be
-        about some narrower form of it: "bilateral", "additional", "other")."""
+        about some narrower form of it: "bilateral", "additional", "other"), or, for
+        "other X", a mention of X itself or of its spread."""
         if generic:
+            return True
+        if another and (concept is None or concept in ids
+                        or concept in _another_rules()[1]):
             return True
         return constraint.polarity == "must_not" and facts.studied(concept)
 
@@ -263,6 +269,27 @@ def presence(facts: PatientFacts, constraint: Constraint, kind: str,
         return Outcome(None, f"{label}: the record is less specific{detail}", broader[:3])
     return Outcome(None, f"no information about {label}", no_information=True)
 
+
+
+@cache
+def _another_rules() -> tuple[re.Pattern[str], frozenset[str]]:
+    rules = load_rules("items")["another"]
+    return re.compile(rules["cue"], re.IGNORECASE), frozenset(rules["same_disease"])
+
+
+def _another(constraint: Constraint, context: str) -> bool:
+    """Whether the criterion excludes "other" / "another" / "a second" X: the words just
+    before its concept say so."""
+    concept = constraint.concept
+    if concept is None:
+        return False
+    text = context or constraint.text
+    start = concept.span.start
+    if text[start:start + len(concept.text)].lower() != concept.text.lower():
+        start = text.lower().find(concept.text.lower())
+        if start < 0:
+            return False
+    return _another_rules()[0].search(text[max(0, start - 60):start]) is not None
 
 
 def _broader_outside(facts: PatientFacts, parsed: Constraint, kind: str, window: Any

@@ -19,6 +19,11 @@ class NoteRule(Strict):
     note: str
 
 
+class Another(Strict):
+    cue: str
+    same_disease: list[str]
+
+
 class ItemRules(RuleFile):
     note_rules: list[NoteRule]
     qualifiers: list[str]
@@ -26,6 +31,9 @@ class ItemRules(RuleFile):
     unparsed_threshold: str
     generic_concepts: list[str]
     permissive: str
+    conditional_permission: str
+    subgroup_only: str
+    another: Another
 
 
 class UpperLimit(Strict):
