@@ -111,3 +111,35 @@ def test_a_title_negated_condition_is_still_checked_as_an_exclusion() -> None:
                    "A 50-year-old man with type 2 diabetes mellitus diagnosed in 2020, on "
                    "metformin since then.")
     assert _verdict_of(match, "Diabetes mellitus") == "NOT_MET"
+
+
+def _band(match: TrialMatch) -> str:
+    from trialscout.matching.rank import band_verdict
+
+    return band_verdict(match)
+
+
+OSTEO = ("Bone-building drug after a fracture", ["Osteoporosis"])
+
+
+def test_a_denial_fails_a_team_judgement_only_unsurely() -> None:
+    match = _match(*OSTEO, "Inclusion Criteria:\n* Osteoporosis\n* Eligible for a bone "
+                   "marrow biopsy as judged by the study haematologist\n",
+                   "A 70-year-old woman with osteoporosis. She has never had a bone marrow "
+                   "biopsy.")
+    assert _band(match) != "not_eligible"
+
+
+def test_a_denial_that_covers_every_way_in_fails_surely() -> None:
+    match = _match(*OSTEO, "Inclusion Criteria:\n* Osteoporosis\n* A vertebral fracture, "
+                   "or a hip fracture after the age of 50\n",
+                   "A 70-year-old woman with osteoporosis. No fractures.")
+    assert match.verdict == "not_eligible"
+    assert _band(match) == "not_eligible"
+
+
+def test_a_denial_of_one_way_in_leaves_the_others_to_confirm() -> None:
+    match = _match(*OSTEO, "Inclusion Criteria:\n* Osteoporosis\n* Prior hip fracture or "
+                   "prior bilateral oophorectomy\n",
+                   "A 70-year-old woman with osteoporosis. She has never had a hip fracture.")
+    assert _band(match) != "not_eligible"

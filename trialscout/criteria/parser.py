@@ -42,7 +42,7 @@ from trialscout.criteria.questions import question_for
 from trialscout.criteria.split import split_items
 from trialscout.criteria.text import clean
 
-PARSER_VERSION = "2.2.1"
+PARSER_VERSION = "2.2.2"
 MAX_TEXT: Final = 200_000
 MAX_ITEM_ANALYSIS: Final = 4_000
 _CACHE_SIZE: Final = 8_192

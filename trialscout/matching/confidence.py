@@ -247,6 +247,43 @@ def _denied_requirement(item: Item, constraint: Constraint, outcome: Outcome) ->
         and not _ALTERNATIVES.search(_outside_text(item.text))
 
 
+# An inclusion a denial cannot surely fail: a judgement of the study team ("eligible for
+# apheresis as determined by the transplant team"), an explanation with examples ("i.e.",
+# "such as"), or a lettered sub-item of a group.
+_JUDGED = re.compile(
+    r"^\W*(?:[a-z]|[ivx]{1,4}|\d{1,2})[.)]\s|"
+    r"\b(?:eligible|candidates?|suitable|fit)\s+(?:for|to)\b|\b(?:as\s+)?(?:determined|judged|"
+    r"assessed|decided)\s+by\b|\b(?:defined\s+as|i\.\s?e\.|e\.\s?g\.|such\s+as|may\s+be|since)\b",
+    re.IGNORECASE)
+# ... nor one of several ways in ("A or B", "A, B, C"), unless the denial covers them all
+_WAYS_IN = re.compile(r"\b(?:or|either|and/or|any\s+of|one\s+of)\b", re.IGNORECASE)
+
+
+def _hedged_requirement(item: Item) -> str | None:
+    """How an inclusion is worded so that a denied concept may not fail it: "judged"
+    (never surely), "alternatives" (surely only when the denial covers every way in)."""
+    from trialscout.matching.item import _outside_text
+
+    text = _outside_text(item.text)
+    if _JUDGED.search(text):
+        return "judged"
+    if _WAYS_IN.search(text) or text.count(",") >= 2:
+        return "alternatives"
+    return None
+
+
+def _denial_covers_item(item: Item, hits: list[Any], facts: PatientFacts) -> bool:
+    """Whether the note's denials cover every thing a hedged inclusion names ("No
+    fractures" against "a vertebral fracture, or a hip fracture after 50"), so that no
+    other way in is left open."""
+    denied = {facts.index.lookup(h.sentence.text[h.start:h.end]) for h in hits if h.negated}
+    denied.discard(None)
+    named = {c.concept.id for c in item.constraints if c.concept is not None}
+    named |= {a.id for c in item.constraints for a in c.any_of}
+    return bool(denied) and bool(named) and all(
+        any(facts.relation(d, i) in {"same", "broader"} for d in denied) for i in named)
+
+
 _CLOSE_DENIAL = re.compile(r"(?:^|[\s(])(?:no|never|not|denies|denied|without|none)"
                            r"(?:\s+[\w'-]+){0,3}\s*$", re.IGNORECASE)
 _MIN_FORM = 4
@@ -266,6 +303,10 @@ def precise_note(item: Item, constraint: Constraint, outcome: Outcome,
     if not _read_in_full(item, constraint) and not _denied_requirement(item, constraint,
                                                                       outcome):
         return False
+    hedged = _hedged_requirement(item) \
+        if not outcome.holds and item.section == "inclusion" else None
+    if hedged == "judged":
+        return False
     sentences = {e.sentence for e in outcome.evidence if e.kind == "note"}
     if not sentences or None in sentences:
         return False
@@ -279,6 +320,9 @@ def precise_note(item: Item, constraint: Constraint, outcome: Outcome,
         found += facts.broader_denials(ids)
     for hit in found:
         hits.setdefault(hit.sentence.index, []).append(hit)
+    if hedged and not _denial_covers_item(item, [h for i in wanted for h in hits.get(i, [])],
+                                          facts):
+        return False
     return all(any(_settles(hit, constraint, bool(outcome.holds), ids, facts)
                    for hit in hits.get(index, [])) for index in wanted)
 
